@@ -1,0 +1,167 @@
+"""Load and validate the packaged evidence records and strategy catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from exoforge.evidence.schema import Record, RecordFile, Reference
+
+DATA_PACKAGE = "exoforge.evidence.data"
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """A validated record joined with its reference and file of origin."""
+
+    record: Record
+    reference: Reference
+    file: str
+
+    @property
+    def ref_key(self) -> str:
+        return self.reference.key
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.record.model_dump(exclude_none=True)
+        ref = self.reference
+        out["doi"] = ref.doi
+        out["pmid"] = ref.pmid
+        out["first_author"] = ref.first_author
+        out["year"] = ref.year
+        out["journal"] = ref.journal
+        out["file"] = self.file
+        return out
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One entry of the strategy catalogue (``strategies.yaml``)."""
+
+    id: str
+    category: str
+    label: str
+    effect: str
+    pool_basis: str
+    scenario: bool
+    platforms: tuple[str, ...] = ()
+
+
+class EvidenceError(ValueError):
+    """The packaged or user-supplied evidence files break the schema."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _records_dir(root: Path | None) -> Path:
+    if root is not None:
+        return root / "records"
+    return Path(str(resources.files(DATA_PACKAGE))) / "records"
+
+
+def _format_validation(file: str, err: ValidationError, raw: Any) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = list(e["loc"])
+        where = file
+        if len(loc) >= 2 and loc[0] == "records" and isinstance(loc[1], int):
+            try:
+                rid = raw["records"][loc[1]].get("id", f"#{loc[1]}")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                rid = f"#{loc[1]}"
+            where = f"{file} record {rid}"
+            loc = loc[2:]
+        path = ".".join(str(p) for p in loc) or "(file)"
+        problems.append(f"{where}: {path}: {e['msg']}")
+    return problems
+
+
+def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list[str]]:
+    """Read every record file; return the records and a list of problems.
+
+    Each problem names the file and the record id. Duplicate record ids across
+    files and unknown strategy ids are problems too.
+    """
+    directory = _records_dir(root)
+    strategies = {s.id: s for s in load_strategies(root)}
+    records: list[EvidenceRecord] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    refs_seen: dict[str, Reference] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        name = path.name
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{name}: not valid YAML: {exc}")
+            continue
+        try:
+            parsed = RecordFile.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_format_validation(name, exc, raw))
+            continue
+        key = parsed.reference.key
+        other = refs_seen.get(key)
+        if other is not None and (other.first_author, other.year) != (
+            parsed.reference.first_author,
+            parsed.reference.year,
+        ):
+            problems.append(
+                f"{name}: reference {key} is given as {parsed.reference.first_author} "
+                f"{parsed.reference.year} here but as {other.first_author} {other.year} elsewhere"
+            )
+        refs_seen[key] = parsed.reference
+        for rec in parsed.records:
+            if rec.id in seen:
+                problems.append(f"{name} record {rec.id}: id already used in {seen[rec.id]}")
+            seen[rec.id] = name
+            if rec.strategy not in strategies and rec.strategy != "baseline":
+                problems.append(
+                    f"{name} record {rec.id}: strategy '{rec.strategy}' is not in strategies.yaml"
+                )
+            elif rec.strategy in strategies and strategies[rec.strategy].category != rec.category:
+                problems.append(
+                    f"{name} record {rec.id}: category '{rec.category}' but strategy "
+                    f"'{rec.strategy}' is '{strategies[rec.strategy].category}'"
+                )
+            records.append(EvidenceRecord(rec, parsed.reference, name))
+    return records, problems
+
+
+@lru_cache(maxsize=4)
+def _load_cached(root: Path | None) -> tuple[EvidenceRecord, ...]:
+    records, problems = validate_files(root)
+    if problems:
+        raise EvidenceError(problems)
+    return tuple(records)
+
+
+def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
+    """All validated records (cached; read-only). Raises :class:`EvidenceError`."""
+    return _load_cached(root)
+
+
+def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
+    """The strategy catalogue."""
+    base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
+    raw = yaml.safe_load((base / "strategies.yaml").read_text(encoding="utf-8"))
+    return tuple(
+        Strategy(
+            id=s["id"],
+            category=s["category"],
+            label=s["label"],
+            effect=s["effect"],
+            pool_basis=s["pool_basis"],
+            scenario=bool(s.get("scenario", False)),
+            platforms=tuple(s.get("platforms", ())),
+        )
+        for s in raw["strategies"]
+    )
