@@ -128,6 +128,10 @@ class Record(BaseModel):
     medium: str = Field(description="e.g. serum_free, fbs, hpl, ev_depleted_fbs, not_stated")
     strategy: str = Field(description="strategy id from strategies.yaml; 'baseline' for absolute figures")
     category: Category
+    combined_with: list[str] = Field(
+        default_factory=list,
+        description="other strategy ids applied together with `strategy` in the treated arm",
+    )
     comparator: str | None = Field(default=None, description="the control arm of a fold-change")
     metric: str = Field(description="what was measured, e.g. 'EV particles per cell'")
     basis: Basis

@@ -1,0 +1,373 @@
+"""Parameters with provenance: value, unit, uncertainty and sources, kept together.
+
+Defaults live in the package's data files (``exoforge/data/parameters/*.yaml``);
+strategy effects are pooled from the evidence records at load time (see
+:mod:`exoforge.evidence.effects`). A :class:`ParameterSet` is an immutable map
+of :class:`Parameter` resolved for one scenario context (cell source, platform,
+media); a :class:`ParameterBatch` holds N values of every parameter as arrays,
+which is what the numerical core reads, through :meth:`ParameterBatch.get`,
+in the unit the caller asks for.
+
+Data-file entry::
+
+    - name: lactate_inhibition_constant
+      unit: mM
+      description: lactate concentration that halves the specific growth rate
+      when: {cell_source: bm_msc}          # optional: context this entry applies to
+      estimates:                          # cited values; several are combined
+        - {value: 35.4, ref: 10.1089/ten.tea.2008.0345, location: Abstract}
+      combine: first                      # first | geometric_mean | mean
+      distribution: {kind: lognormal, gsd: 1.3}
+      # or, with no source:  value: ..., assumption: "why this value"
+      # optional: fallback: {value: ..., reason: ...} when every estimate is excluded
+      # optional: inert: "why changing it moves no output"
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from exoforge.distributions import Distribution
+from exoforge.units import conversion_factor, parse_unit, same_dimension
+
+PARAMETER_PACKAGE = "exoforge.data.parameters"
+SCENARIO_OVERRIDE = "scenario override"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One cited value of a parameter."""
+
+    value: float
+    ref: str
+    location: str
+    derivation: str | None = None
+    records: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named model input with its unit, uncertainty and provenance."""
+
+    name: str
+    value: float
+    unit: str
+    description: str
+    distribution: Distribution = field(default_factory=Distribution)
+    estimates: tuple[Estimate, ...] = ()
+    combine: str = "first"
+    assumption: str | None = None
+    fallback: tuple[float, str] | None = None
+    inert: str | None = None
+    when: tuple[tuple[str, str], ...] = ()
+    group: str = ""
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """Reference keys (DOI or ``pmid:N``) behind the current value."""
+        return tuple(dict.fromkeys(e.ref for e in self.estimates))
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.assumption is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "description": self.description,
+            "distribution": self.distribution.to_dict(),
+            "sources": [
+                {k: v for k, v in (("ref", e.ref), ("location", e.location), ("value", e.value),
+                                   ("derivation", e.derivation), ("note", e.note)) if v is not None}
+                for e in self.estimates
+            ],
+        }
+        if self.assumption:
+            out["assumption"] = self.assumption
+        if self.when:
+            out["when"] = dict(self.when)
+        return out
+
+
+def _combine(values: list[float], how: str) -> float:
+    if how == "first":
+        return values[0]
+    if how == "mean":
+        return float(np.mean(values))
+    if how == "geometric_mean":
+        return float(np.exp(np.mean(np.log(values))))
+    raise ValueError(f"combine '{how}' is not one of first, mean, geometric_mean")
+
+
+def parameter_from_dict(raw: dict[str, Any], group: str = "") -> Parameter:
+    """Build and check a :class:`Parameter` from one data-file entry."""
+    name = raw["name"]
+    unit = str(raw["unit"])
+    parse_unit(unit)
+    estimates = tuple(
+        Estimate(
+            value=float(e["value"]),
+            ref=str(e["ref"]).lower() if str(e["ref"]).startswith("10.") else str(e["ref"]),
+            location=str(e["location"]),
+            derivation=e.get("derivation"),
+            records=tuple(e.get("records", ())),
+            note=e.get("note"),
+        )
+        for e in raw.get("estimates", ())
+    )
+    assumption = raw.get("assumption")
+    if estimates:
+        value = _combine([e.value for e in estimates], raw.get("combine", "first"))
+    elif assumption and "value" in raw:
+        value = float(raw["value"])
+    else:
+        raise ValueError(f"parameter '{name}': give cited estimates, or a value with an assumption reason")
+    dist = Distribution.from_dict(raw.get("distribution"))
+    dist.validate(value)
+    fb = raw.get("fallback")
+    return Parameter(
+        name=name,
+        value=value,
+        unit=unit,
+        description=str(raw.get("description", "")),
+        distribution=dist,
+        estimates=estimates,
+        combine=raw.get("combine", "first"),
+        assumption=assumption,
+        fallback=(float(fb["value"]), str(fb["reason"])) if fb else None,
+        inert=raw.get("inert"),
+        when=tuple(sorted((str(k), str(v)) for k, v in (raw.get("when") or {}).items())),
+        group=group,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_default_entries(root: str | None = None) -> tuple[Parameter, ...]:
+    """Every entry of the packaged parameter files (all ``when`` variants)."""
+    base = Path(root) if root else Path(str(resources.files(PARAMETER_PACKAGE)))
+    entries: list[Parameter] = []
+    for path in sorted(base.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in raw.get("parameters", []):
+            try:
+                entries.append(parameter_from_dict(item, group=path.stem))
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{path.name}: {item.get('name', '?')}: {exc}") from exc
+    return tuple(entries)
+
+
+def resolve_variants(entries: Iterable[Parameter], context: Mapping[str, str]) -> dict[str, Parameter]:
+    """Pick, for each name, the most specific entry whose ``when`` matches ``context``."""
+    best: dict[str, tuple[int, Parameter]] = {}
+    for p in entries:
+        if any(context.get(k) != v for k, v in p.when):
+            continue
+        score = len(p.when)
+        current = best.get(p.name)
+        if current is None or score > current[0]:
+            best[p.name] = (score, p)
+        elif score == current[0] and current[1].when != p.when:
+            raise ValueError(f"parameter '{p.name}' has two equally specific entries for {dict(context)}")
+    return {name: p for name, (_, p) in best.items()}
+
+
+@dataclass(frozen=True)
+class ParameterSet(Mapping[str, Parameter]):
+    """An immutable set of parameters resolved for one scenario context."""
+
+    params: Mapping[str, Parameter]
+    excluded_refs: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    # Mapping protocol
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self.params[name]
+        except KeyError:
+            raise KeyError(f"no parameter named '{name}'") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def value(self, name: str, unit: str) -> float:
+        """Central value of ``name`` expressed in ``unit``."""
+        p = self[name]
+        return p.value * conversion_factor(p.unit, unit)
+
+    def search(self, text: str) -> list[Parameter]:
+        """Parameters whose name or description contains ``text`` (case-insensitive)."""
+        t = text.lower()
+        return [p for p in self.params.values() if t in p.name.lower() or t in p.description.lower()]
+
+    def with_values(self, changes: Mapping[str, tuple[float, str]], source: str = SCENARIO_OVERRIDE) -> ParameterSet:
+        """A copy where each named parameter takes a user value ``(value, unit)``.
+
+        The unit must measure the same kind of quantity as the default's; the
+        overridden parameter carries no uncertainty and cites ``source``.
+        """
+        params = dict(self.params)
+        for name, (value, unit) in changes.items():
+            if name not in params:
+                import difflib
+
+                close = difflib.get_close_matches(name, list(params), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise KeyError(f"parameters.{name}: no parameter of that name{hint}")
+            old = params[name]
+            try:
+                parse_unit(unit)
+            except ValueError as exc:
+                raise ValueError(f"parameters.{name}.unit: {exc}") from None
+            if not same_dimension(unit, old.unit):
+                raise ValueError(
+                    f"parameters.{name}.unit: '{unit}' does not measure the same quantity as '{old.unit}'"
+                )
+            params[name] = replace(
+                old,
+                value=float(value) * conversion_factor(unit, old.unit),
+                distribution=Distribution(),
+                estimates=(),
+                assumption=source,
+            )
+        return replace(self, params=params)
+
+    def without_refs(self, refs: Iterable[str]) -> ParameterSet:
+        """Leave every estimate of the given references out (leave-one-study-out).
+
+        A parameter that keeps other estimates is recombined from them; one
+        that loses all its estimates takes its declared fallback, or keeps its
+        value as an assumption with its uncertainty doubled.
+        """
+        drop = {normalise_ref(r) for r in refs}
+        params = dict(self.params)
+        removed: list[str] = list(self.removed)
+        for name, p in self.params.items():
+            keep = tuple(e for e in p.estimates if normalise_ref(e.ref) not in drop)
+            if len(keep) == len(p.estimates):
+                continue
+            gone = sorted({e.ref for e in p.estimates} - {e.ref for e in keep})
+            removed.append(f"{name}: estimate(s) from {', '.join(gone)}")
+            if keep:
+                value = _combine([e.value for e in keep], p.combine)
+                params[name] = replace(p, value=value, estimates=keep)
+            elif p.fallback:
+                params[name] = replace(
+                    p, value=p.fallback[0], estimates=(), assumption=f"fallback: {p.fallback[1]}"
+                )
+            else:
+                params[name] = replace(
+                    p,
+                    estimates=(),
+                    distribution=p.distribution.widened(2.0, p.value),
+                    assumption="every cited source was excluded; value kept, uncertainty doubled",
+                )
+        return ParameterSet(params, tuple(sorted(set(self.excluded_refs) | drop)), tuple(removed))
+
+    def uncertain(self) -> list[Parameter]:
+        """Parameters with a non-fixed distribution, in name order."""
+        return [p for _, p in sorted(self.params.items()) if p.distribution.is_uncertain]
+
+    def nominal(self, n: int = 1) -> ParameterBatch:
+        """A batch of ``n`` copies of the central values."""
+        return ParameterBatch(
+            n=n,
+            values={k: np.full(n, p.value) for k, p in self.params.items()},
+            units={k: p.unit for k, p in self.params.items()},
+        )
+
+    def from_uniform(self, u: np.ndarray, names: list[str]) -> ParameterBatch:
+        """A batch where parameter ``names[j]`` takes ``ppf(u[:, j])``; others stay central."""
+        u = np.atleast_2d(u)
+        batch = self.nominal(u.shape[0])
+        values = dict(batch.values)
+        for j, name in enumerate(names):
+            p = self[name]
+            values[name] = p.distribution.ppf(u[:, j], p.value)
+        return ParameterBatch(batch.n, values, batch.units)
+
+    def sample(self, n: int, rng: np.random.Generator, names: list[str] | None = None) -> ParameterBatch:
+        """Independent random draws of every uncertain parameter (or of ``names``)."""
+        names = names if names is not None else [p.name for p in self.uncertain()]
+        return self.from_uniform(rng.random((n, len(names))), names)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [p.to_dict() for _, p in sorted(self.params.items())]
+
+
+def normalise_ref(ref: str) -> str:
+    """Canonical form of a DOI or PMID reference key."""
+    r = ref.strip()
+    low = r.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
+        if low.startswith(prefix):
+            return low[len(prefix):]
+    if low.startswith("pmid:"):
+        return "pmid:" + low[5:].strip()
+    if r.isdigit():
+        return f"pmid:{r}"
+    return low
+
+
+@dataclass(frozen=True)
+class ParameterBatch:
+    """N values of every parameter, as arrays in each parameter's own unit.
+
+    The numerical core reads values with :meth:`get`, which converts to the
+    unit it asks for; :class:`UsageLog` records which names were read, so a
+    run cites exactly what it used.
+    """
+
+    n: int
+    values: Mapping[str, np.ndarray]
+    units: Mapping[str, str]
+
+    def get(self, name: str, unit: str) -> np.ndarray:
+        try:
+            arr = self.values[name]
+        except KeyError:
+            raise KeyError(f"no parameter named '{name}'") from None
+        f = conversion_factor(self.units[name], unit)
+        return arr * f if f != 1.0 else arr
+
+    def subset(self, index: np.ndarray | slice) -> ParameterBatch:
+        vals = {k: v[index] for k, v in self.values.items()}
+        n = len(next(iter(vals.values()))) if vals else 0
+        return ParameterBatch(n, vals, self.units)
+
+
+class UsageLog:
+    """Wraps a :class:`ParameterBatch` and records every name read through it."""
+
+    def __init__(self, batch: ParameterBatch):
+        self.batch = batch
+        self.used: set[str] = set()
+
+    @property
+    def n(self) -> int:
+        return self.batch.n
+
+    def get(self, name: str, unit: str) -> np.ndarray:
+        self.used.add(name)
+        return self.batch.get(name, unit)
+
+    def has(self, name: str) -> bool:
+        return name in self.batch.values
+
+
+def finite_positive(x: float) -> bool:
+    return math.isfinite(x) and x > 0

@@ -1,0 +1,96 @@
+"""Rich tables for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from exoforge.result import Result
+
+
+def fmt(x: Any) -> str:
+    """Compact number formatting for tables."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int | float):
+        if x != x:  # NaN
+            return "-"
+        if x in (float("inf"), float("-inf")):
+            return "inf"
+        ax = abs(x)
+        if ax != 0 and (ax >= 1e5 or ax < 1e-2):
+            return f"{x:.3g}"
+        return f"{x:,.3g}" if ax < 1000 else f"{x:,.0f}"
+    return str(x)
+
+
+SUMMARY_ROWS = (
+    ("cells.seeded", "cells seeded", ""),
+    ("cells.harvested", "cells at end of expansion", ""),
+    ("cells.fold_expansion", "fold expansion", "x"),
+    ("ev.particles_per_cell_per_day", "EV productivity", "particles/cell/day"),
+    ("ev.secreted_particles", "EVs secreted (conditioning)", "particles"),
+    ("ev.harvested_particles", "EVs harvested", "particles"),
+    ("ev.final_particles", "EVs in final product", "particles"),
+    ("ev.recovery_fraction", "isolation recovery", ""),
+    ("ev.particles_per_ug_protein", "purity", "particles/ug protein"),
+    ("ev.final_volume_ml", "product volume", "mL"),
+    ("doses_per_batch", "doses per batch", ""),
+    ("batch_days", "batch duration", "days"),
+    ("batches_per_year", "batches per year for the demand", ""),
+    ("lines_needed", "parallel lines for the demand", ""),
+    ("cost.per_batch", "cost per batch", "USD"),
+    ("cost.per_dose", "cost per dose", "USD"),
+    ("cost.per_1e9_particles", "cost per 1e9 particles", "USD"),
+)
+
+
+def print_summary(result: Result, console: Console | None = None) -> None:
+    console = console or Console()
+    t = Table(title=result.scenario_name, title_justify="left")
+    t.add_column("output")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    for key, label, unit in SUMMARY_ROWS:
+        t.add_row(label, fmt(result.kpis.get(key)), unit.replace("USD", result.currency))
+    console.print(t)
+    c = Table(title="cost breakdown per batch", title_justify="left")
+    c.add_column("category")
+    c.add_column(result.currency, justify="right")
+    for k, v in result.cost_breakdown.items():
+        c.add_row(k, fmt(v))
+    console.print(c)
+    if result.checks:
+        ch = Table(title="engineering checks", title_justify="left")
+        for col in ("check", "value", "limit", "ok"):
+            ch.add_column(col)
+        for row in result.checks:
+            ch.add_row(row["name"], fmt(row["value"]), fmt(row["limit"]),
+                       "[green]ok[/]" if row["ok"] else "[red]FAIL[/]")
+        console.print(ch)
+    if result.warnings:
+        console.print("[bold yellow]warnings[/]")
+        for w in result.warnings:
+            console.print(f"  - {w}", highlight=False)
+    console.print(f"{len(result.citations)} references cited (see --json or --report)")
+
+
+def print_records(rows: list[dict[str, Any]], strategy: str | None = None, category: str | None = None) -> None:
+    console = Console()
+    t = Table(title=f"evidence records ({len(rows)})", title_justify="left")
+    for col in ("id", "reference", "cell", "strategy", "basis", "value", "location"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        ref = r.get("doi") or f"PMID {r.get('pmid')}"
+        value = f"x{r['fold_change']:.3g}" if r.get("fold_change") else fmt(r.get("value"))
+        if r.get("unit") not in (None, "1", ""):
+            value += f" {r['unit']}"
+        t.add_row(r["id"], f"{r['first_author']} {r['year']} ({ref})", r["cell_source"], r["strategy"],
+                  r["basis"], value, r["location"])
+    console.print(t)
+    if not rows and (strategy or category):
+        console.print("no records match: the evidence base holds no figure for this selection")

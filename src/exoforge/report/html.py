@@ -1,0 +1,40 @@
+"""Self-contained HTML report of one run (inline SVG figures, no external files or scripts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, select_autoescape
+
+from exoforge.report import plots
+from exoforge.report.console import SUMMARY_ROWS, fmt
+from exoforge.result import Result
+
+
+def render_report(result: Result) -> str:
+    """The report as one HTML string."""
+    env = Environment(autoescape=select_autoescape(["html"]))
+    env.filters["fmt"] = fmt
+    template = env.from_string(
+        resources.files("exoforge.report").joinpath("templates/report.html").read_text(encoding="utf-8")
+    )
+    return template.render(
+        r=result,
+        summary=[(label, result.kpis.get(key), unit.replace("USD", result.currency)) for key, label, unit in SUMMARY_ROWS],
+        fig_time=plots.time_courses(result),
+        fig_waterfall=plots.particle_waterfall(result) if result.steps else "",
+        fig_cost=plots.cost_breakdown(result),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_report(result: Result, path: str | Path) -> Path:
+    """Write the report; parent folders are created. Returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(render_report(result), encoding="utf-8")
+    tmp.replace(p)
+    return p

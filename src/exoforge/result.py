@@ -1,0 +1,104 @@
+"""The one result type of a simulation run, and its JSON form (the public contract).
+
+``Result.to_json()`` is what ``exoforge run --json`` prints, what the report
+and any store or API serialise: nested objects for dotted keys
+(``cells.seeded`` is ``{"cells": {"seeded": ...}}``), SI-like units stated in
+the key names or in the contract (particles are NTA-equivalent counts,
+volumes in mL where the key says so, money in ``cost.currency``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe value: non-finite floats become None, numpy scalars become Python numbers."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):
+        try:
+            x = x.item()
+        except (ValueError, AttributeError):
+            return [_clean(v) for v in x.tolist()]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """Turn dotted keys into nested objects."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def flatten(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Inverse of :func:`nest` for numeric leaves (lists and strings are kept as they are)."""
+    out: dict[str, Any] = {}
+    for k, v in nested.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+@dataclass
+class Result:
+    """Everything a run produced: KPIs, time series, ledger, checks, warnings, citations."""
+
+    scenario_name: str
+    kpis: dict[str, float]
+    currency: str
+    price_year: int
+    cost_breakdown: dict[str, float]
+    cost_by_step: dict[str, float]
+    ledger: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
+    warnings: list[str]
+    citations: list[dict[str, Any]]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, list[float]] = field(default_factory=dict)
+    assumptions: list[dict[str, Any]] = field(default_factory=list)
+    excluded_refs: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seed: int | None = None
+    version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the command-line contract (see DESIGN.md)."""
+        body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "scenario": self.scenario_name}
+        flat = dict(self.kpis)
+        flat["cost.currency"] = self.currency
+        flat["cost.price_year"] = self.price_year
+        flat["cost.breakdown"] = dict(self.cost_breakdown)
+        flat["cost.by_step"] = dict(self.cost_by_step)
+        body.update(nest(flat))
+        body["isolation_steps"] = self.steps
+        body["checks"] = self.checks
+        body["warnings"] = self.warnings
+        body["citations"] = self.citations
+        body["assumptions"] = self.assumptions
+        body["ledger"] = self.ledger
+        body["excluded_refs"] = self.excluded_refs
+        body["removed_by_exclusion"] = self.removed
+        body["seed"] = self.seed
+        body["exoforge_version"] = self.version
+        return _clean(body)
+
+    def dumps(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_json(), indent=indent)

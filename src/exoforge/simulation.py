@@ -1,0 +1,415 @@
+"""Compose the stages: scenario + parameters -> upstream -> isolation -> cost -> Result.
+
+:func:`evaluate` runs the whole process for a batch of N parameter sets and
+returns arrays; :func:`simulate` runs one scenario at its central values and
+builds the :class:`~exoforge.result.Result` with checks, warnings and the
+citations of exactly the parameters the run read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from exoforge._version import __version__
+from exoforge.downstream.stream import Stream
+from exoforge.downstream.train import TrainResult, simulate_downstream
+from exoforge.economics.cogs import CURRENCY, PRICE_YEAR, CostOfGoods, cost_per_dose, price_resources, throughput
+from exoforge.evidence.effects import combination_tested, strategy_evidence
+from exoforge.evidence.store import load_records, load_strategies
+from exoforge.parameters import (
+    Estimate,
+    Parameter,
+    ParameterBatch,
+    ParameterSet,
+    UsageLog,
+    load_default_entries,
+    normalise_ref,
+    resolve_variants,
+)
+from exoforge.distributions import Distribution
+from exoforge.resources import Resource
+from exoforge.result import Result
+from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
+from exoforge.upstream.checks import Check, culture_checks, stirred_checks
+from exoforge.upstream.simulate import UpstreamResult, simulate_upstream
+
+#: KPIs whose movement marks an assumption as driving the result.
+DRIVER_KPIS = ("ev.final_particles", "cost.per_dose", "cost.per_batch")
+DRIVER_THRESHOLD = 0.10
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def scenario_context(scn: Scenario) -> dict[str, str]:
+    """Keys that select parameter variants (``when:`` in the data files)."""
+    ctx = {
+        "cell_source": scn.cell_source,
+        "platform": scn.expansion.platform,
+        "medium": scn.expansion.medium,
+        "conditioning_medium": scn.conditioning.medium,
+    }
+    if scn.expansion.microcarrier is not None:
+        ctx["microcarrier"] = scn.expansion.microcarrier.type
+    return ctx
+
+
+def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tuple[list[Parameter], list[str]]:
+    """Strategy and platform multipliers pooled from the evidence records.
+
+    Returns the parameters and warnings (strategies without numeric evidence).
+    """
+    catalogue = {s.id: s for s in load_strategies()}
+    out: list[Parameter] = []
+    warnings: list[str] = []
+    wanted: list[tuple[str, str]] = [(sid, f"strategy.{sid}.{catalogue[sid].effect}")
+                                     for sid in scn.conditioning.strategies]
+    for s in catalogue.values():
+        if s.effect == "platform" and scn.expansion.platform in s.platforms:
+            wanted.append((s.id, f"platform.{scn.expansion.platform}.ev_secretion"))
+    for sid, name in wanted:
+        ev = strategy_evidence(sid, exclude_refs=exclude_refs)
+        if ev is None:
+            if not name.startswith("platform."):
+                warnings.append(
+                    f"strategy '{sid}': no numeric {catalogue[sid].pool_basis.replace('_', '-')} fold-change "
+                    "in the evidence base; no effect applied"
+                )
+            continue
+        estimates = tuple(
+            Estimate(value=math.exp(st.y), ref=st.ref, location=f"records {', '.join(st.record_ids)}",
+                     records=st.record_ids, note=st.label)
+            for st in ev.studies
+        )
+        kind = "MSC" if ev.msc_only else "non-MSC (no MSC figure; uncertainty widened)"
+        out.append(Parameter(
+            name=name, value=ev.median, unit="",
+            description=(f"multiplier on specific EV secretion from '{catalogue[sid].label}', pooled by REML "
+                         f"from k={ev.k} {kind} studies ({ev.basis} basis); drawn from the 95 % prediction interval"),
+            distribution=Distribution("lognormal", {"sigma": ev.sigma}),
+            estimates=estimates, combine="pooled", group="evidence",
+        ))
+        if ev.k < 3:
+            warnings.append(f"strategy '{sid}': only k={ev.k} stud{'y' if ev.k == 1 else 'ies'} with a numeric "
+                            f"fold-change; between-study spread assumed")
+    return out, warnings
+
+
+@dataclass(frozen=True)
+class PreparedParameters:
+    params: ParameterSet
+    warnings: tuple[str, ...] = ()
+
+
+def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedParameters:
+    """The resolved :class:`ParameterSet` of a scenario: defaults, evidence, exclusions, overrides."""
+    base = ParameterSet(resolve_variants(load_default_entries(), scenario_context(scn)))
+    if exclude_refs:
+        base = base.without_refs(exclude_refs)
+    ev_params, warnings = evidence_parameters(scn, exclude_refs)
+    params = dict(base.params)
+    params.update({p.name: p for p in ev_params})
+    removed = list(base.removed)
+    if exclude_refs:
+        drop = {normalise_ref(r) for r in exclude_refs}
+        plain = {p.name: p for p in evidence_parameters(scn)[0]}
+        for name, p in plain.items():
+            gone = sorted({e.ref for e in p.estimates if normalise_ref(e.ref) in drop})
+            if gone:
+                removed.append(f"{name}: re-pooled without {', '.join(gone)}")
+    ps = ParameterSet(params, tuple(sorted({normalise_ref(r) for r in exclude_refs})),
+                      tuple(dict.fromkeys(removed)))
+    changes: dict[str, tuple[float, str]] = {k: (v.value, v.unit) for k, v in scn.parameters.items()}
+    for key, value in scn.economics.prices.items():
+        name = f"price.{key}"
+        if name not in ps:
+            allowed = sorted(k[len("price."):] for k in ps if k.startswith("price."))
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise KeyError(f"economics.prices.{key}: no such price{hint}; known prices: {', '.join(allowed)}")
+        changes[name] = (value, ps[name].unit)
+    if scn.economics.labour_rate_per_h is not None:
+        changes["price.labour_rate_per_h"] = (scn.economics.labour_rate_per_h, "USD/h")
+    if changes:
+        ps = ps.with_values(changes)
+    return PreparedParameters(ps, tuple(warnings))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Evaluation:
+    """Arrays (N,) of every KPI, plus the stage results they came from."""
+
+    kpis: dict[str, np.ndarray]
+    upstream: UpstreamResult
+    train: TrainResult
+    cogs: CostOfGoods
+    checks: list[Check]
+    used: set[str] = field(default_factory=set)
+
+
+def _upstream_resources(scn: Scenario, up: UpstreamResult, p: UsageLog) -> list[Resource]:
+    exp = scn.expansion
+    m = float(exp.vessels)
+    cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
+    res = [
+        Resource(f"{exp.medium}_medium_per_l", up.expansion_medium_l, "L", "expansion", "media"),
+        Resource(f"{cond_medium}_medium_per_l", up.conditioning_medium_l, "L", "conditioning", "media"),
+    ]
+    geo = up.geometry
+    if exp.platform in MICROCARRIER_PLATFORMS:
+        assert exp.microcarrier is not None
+        grams = exp.microcarrier.g_per_l * geo.volume_l * m
+        res.append(Resource("microcarrier_per_g", grams, "g", "expansion"))
+        res.append(Resource("bioreactor_vessel_per_l", geo.volume_l * m, "L", "expansion"))
+    else:
+        res.append(Resource("planar_vessel_per_cm2", geo.area_cm2 * m, "cm**2", "expansion"))
+    seed_h = p.get("labour.seeding_hours_per_vessel", "h") * m
+    handle_h = p.get("labour.exchange_hours_per_vessel", "h") * m
+    res += [
+        Resource("labour_rate_per_h", seed_h + handle_h * up.exchanges, "h", "expansion", "labour"),
+        Resource("labour_rate_per_h", handle_h * (1 + up.collections), "h", "conditioning", "labour"),
+    ]
+    return res
+
+
+def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) -> Evaluation:
+    """Run the whole process for every parameter set of ``batch``; all outputs are (N,) arrays."""
+    p = UsageLog(batch)
+    up = simulate_upstream(scn, p, record_series=record_series)
+    feed = Stream(up.harvest_volume_l, up.harvested_particles, up.harvest_background_particles,
+                  up.harvest_protein_ug)
+    train = simulate_downstream(scn, feed, p)
+    product = train.product
+
+    culture_days = up.schedule.end
+    isolation_days = train.hours / 24.0
+    batch_days = culture_days + isolation_days + p.get("turnaround_days", "day")
+
+    resources = _upstream_resources(scn, up, p)
+    for step in train.steps:
+        resources.extend(step.resources)
+        resources.append(Resource("labour_rate_per_h", step.labour_hours, "h", step.name, "labour"))
+    ones = np.ones(batch.n)
+    resources += [
+        Resource("labour_rate_per_h", p.get("labour.batch_record_hours", "h"), "h", "batch record", "labour"),
+        Resource("qc_release_per_batch", ones, "", "release testing", "qc"),
+        Resource("facility_per_day", batch_days, "day", "facility", "facility"),
+    ]
+    cogs = price_resources(resources, p)
+
+    if scn.dose.particles is not None:
+        final_amount, dose_amount = product.particles, scn.dose.particles
+    else:
+        assert scn.dose.protein_ug is not None
+        final_amount, dose_amount = product.protein_ug, scn.dose.protein_ug
+    demand = scn.demand.doses_per_year if scn.demand else None
+    tp = throughput(final_amount, dose_amount, batch_days, demand)
+    per_batch = cogs.per_batch
+
+    checks = culture_checks(up.min_glucose_mM, up.max_lactate_mM, p)
+    peak_cells_vessel = np.maximum(up.cells_end_expansion, up.cells_end) / up.vessels
+    checks += stirred_checks(scn, up.geometry.volume_l, up.geometry.microcarrier_diameter_m, peak_cells_vessel, p)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kpis: dict[str, np.ndarray] = {
+            "cells.seeded": up.seeded_cells,
+            "cells.harvested": up.cells_end_expansion,
+            "cells.fold_expansion": up.cells_end_expansion / up.seeded_cells,
+            "cells.at_end_of_conditioning": up.cells_end,
+            "ev.particles_per_cell_per_day": up.particles_per_cell_per_day,
+            "ev.secreted_particles": up.secreted_particles,
+            "ev.harvested_particles": up.harvested_particles,
+            "ev.harvest_volume_l": up.harvest_volume_l,
+            "ev.final_particles": product.particles,
+            "ev.recovery_fraction": train.recovery,
+            "ev.particles_per_ug_protein": product.purity,
+            "ev.final_protein_ug": product.protein_ug,
+            "ev.final_volume_ml": product.volume_l * 1000.0,
+            "ev.background_particles": product.background_particles,
+            "doses_per_batch": tp.doses_per_batch,
+            "doses_per_batch_exact": tp.doses_exact,
+            "batches_per_year": tp.batches_per_year,
+            "lines_needed": tp.lines_needed,
+            "batch_days": batch_days,
+            "culture_days": np.full(batch.n, culture_days),
+            "isolation_hours": train.hours,
+            "cost.per_batch": per_batch,
+            "cost.per_dose": cost_per_dose(per_batch, tp),
+            "cost.per_1e9_particles": per_batch / (product.particles / 1e9),
+        }
+    return Evaluation(kpis, up, train, cogs, checks, set(p.used))
+
+
+# --------------------------------------------------------------------------- one run -> Result
+
+
+def _reference_labels() -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for r in load_records():
+        labels.setdefault(normalise_ref(r.ref_key), f"{r.reference.first_author} {r.reference.year}, {r.reference.journal}")
+    return labels
+
+
+def _citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
+    labels = _reference_labels()
+    by_ref: dict[str, dict[str, Any]] = {}
+    for name in sorted(used):
+        p = ps[name]
+        for e in p.estimates:
+            key = normalise_ref(e.ref)
+            entry = by_ref.setdefault(key, {"ref": e.ref, "label": labels.get(key, ""), "used_for": [], "locations": []})
+            if name not in entry["used_for"]:
+                entry["used_for"].append(name)
+            loc = f"{name}: {e.location}"
+            if loc not in entry["locations"]:
+                entry["locations"].append(loc)
+    out = []
+    for key, entry in sorted(by_ref.items()):
+        if key.startswith("10."):
+            entry["doi"] = key
+        elif key.startswith("pmid:"):
+            entry["pmid"] = key[5:]
+        out.append(entry)
+    return out
+
+
+def _perturbed_batch(ps: ParameterSet, names: list[str]) -> ParameterBatch:
+    """Row 0 central; then for each name a low and a high row (5th/95th percentile or -/+20 %)."""
+    n = 1 + 2 * len(names)
+    batch = ps.nominal(n)
+    values = {k: v.copy() for k, v in batch.values.items()}
+    for j, name in enumerate(names):
+        par = ps[name]
+        if par.distribution.is_uncertain:
+            lo, hi = par.distribution.interval(par.value, 0.90)
+        else:
+            lo, hi = par.value * 0.8, par.value * 1.2
+            if 0 < par.value < 1:
+                hi = min(hi, 0.999)
+        values[name][1 + 2 * j] = lo
+        values[name][2 + 2 * j] = hi
+    return ParameterBatch(n, values, batch.units)
+
+
+def _driving_assumptions(scn: Scenario, ps: ParameterSet, used: set[str]) -> list[dict[str, Any]]:
+    """Assumption parameters whose 90 % range moves a key KPI by more than 10 %."""
+    names = sorted(n for n in used if ps[n].is_assumption and ps[n].value != 0)
+    if not names:
+        return []
+    ev = evaluate(scn, _perturbed_batch(ps, names))
+    out = []
+    for j, name in enumerate(names):
+        effects = {}
+        for kpi in DRIVER_KPIS:
+            arr = ev.kpis[kpi]
+            base = arr[0]
+            if not np.isfinite(base) or base == 0:
+                continue
+            change = max(abs(arr[1 + 2 * j] / base - 1), abs(arr[2 + 2 * j] / base - 1))
+            if np.isfinite(change):
+                effects[kpi] = float(change)
+        worst = max(effects.values(), default=0.0)
+        out.append({"name": name, "value": ps[name].value, "unit": ps[name].unit,
+                    "reason": ps[name].assumption, "max_relative_effect": worst,
+                    "drives_result": worst > DRIVER_THRESHOLD,
+                    "effects": effects})
+    out.sort(key=lambda a: -a["max_relative_effect"])
+    return out
+
+
+def simulate(
+    scn: Scenario,
+    params: ParameterSet | None = None,
+    *,
+    exclude_refs: Sequence[str] = (),
+    seed: int | None = None,
+) -> Result:
+    """Simulate one scenario at the central parameter values and build its :class:`Result`."""
+    prepared = parameters_for(scn, exclude_refs) if params is None else PreparedParameters(params)
+    ps = prepared.params
+    ev = evaluate(scn, ps.nominal(1), record_series=True)
+    k = {key: float(v[0]) for key, v in ev.kpis.items()}
+    warnings = list(prepared.warnings)
+
+    strategies = list(scn.conditioning.strategies)
+    if len(strategies) > 1 and not combination_tested(strategies):
+        warnings.append(f"no study in the evidence base tested {' + '.join(strategies)} together; "
+                        "effects combined by the stated rule (additive on the log scale)")
+    checks = []
+    for c in ev.checks:
+        ok = bool(c.ok[0])
+        checks.append({"name": c.name, "value": float(c.value[0]), "limit": float(c.limit[0]), "ok": ok,
+                       "description": c.description})
+        if not ok:
+            warnings.append(f"check failed: {c.name} = {float(c.value[0]):.3g} (limit {float(c.limit[0]):.3g}): "
+                            f"{c.description}")
+    for step in ev.train.steps:
+        warnings.extend(step.warnings)
+    if k["doses_per_batch"] < 1:
+        warnings.append(f"a batch gives {k['doses_per_batch_exact']:.2g} doses (less than one); "
+                        "cost per dose is per dose-equivalent")
+    if k["ev.final_particles"] > 0 and k["ev.background_particles"] > 0.1 * k["ev.final_particles"]:
+        warnings.append(
+            f"medium-derived particles are {k['ev.background_particles'] / k['ev.final_particles']:.0%} of the "
+            "product particle count: NTA counts would overstate the product"
+        )
+    assumptions = _driving_assumptions(scn, ps, ev.used)
+    for a in assumptions:
+        if a["drives_result"]:
+            warnings.append(f"assumption drives the result: {a['name']} = {a['value']:g} {a['unit']} "
+                            f"(moves key outputs by up to {a['max_relative_effect']:.0%} over its range): {a['reason']}")
+    if ps.excluded_refs:
+        warnings.append(f"left out by request: {', '.join(ps.excluded_refs)}")
+
+    steps = []
+    for s in ev.train.steps:
+        steps.append({
+            "name": s.name, "op": s.op,
+            "particles_in": float(s.inlet.particles[0]), "particles_out": float(s.outlet.particles[0]),
+            "recovery": float(s.recovery[0]),
+            "protein_in_ug": float(s.inlet.protein_ug[0]), "protein_out_ug": float(s.outlet.protein_ug[0]),
+            "volume_in_ml": float(s.inlet.volume_l[0] * 1000), "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
+            "hours": float(s.process_hours[0]),
+        })
+    ledger = []
+    scale = 1.0 / (1.0 - float(ev.cogs.failed_batch_fraction[0]))
+    for ln in ev.cogs.lines:
+        par = ps[ln.price_parameter]
+        ledger.append({
+            "category": ln.category, "item": ln.item, "step": ln.step,
+            "quantity": float(ln.quantity[0]), "unit": ln.unit or "each",
+            "unit_price": float(ln.unit_price[0]), "cost": float(ln.cost[0]) * scale,
+            "price_is_assumption": par.is_assumption,
+        })
+    up = ev.upstream
+    series = {name: np.asarray(arr)[:, 0].tolist() for name, arr in up.series.items() if name != "time_day"}
+    series["time_day"] = up.series["time_day"].tolist()
+    return Result(
+        scenario_name=scn.name,
+        kpis=k,
+        currency=CURRENCY,
+        price_year=PRICE_YEAR,
+        cost_breakdown={c: float(v[0]) for c, v in ev.cogs.by_category().items()},
+        cost_by_step={s: float(v[0]) for s, v in ev.cogs.by_step().items()},
+        ledger=ledger,
+        checks=checks,
+        warnings=warnings,
+        citations=_citations(ps, ev.used),
+        steps=steps,
+        series=series,
+        assumptions=[a for a in assumptions if a["drives_result"]],
+        excluded_refs=list(ps.excluded_refs),
+        removed=list(ps.removed),
+        seed=seed,
+        version=__version__,
+    )
+

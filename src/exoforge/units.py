@@ -1,0 +1,59 @@
+"""The one pint unit registry of exoforge and the conversions used at the boundaries.
+
+Quantities enter and leave exoforge with units (scenario files, the API,
+reports). Inside the numerical core every array is a plain float in the
+*internal unit* of its kind, listed in :data:`INTERNAL_UNITS`. Counts of cells,
+particles and doses are their own dimensions, so that a per-cell rate can
+never be added to a per-volume one by mistake.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pint
+
+ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+ureg.define("cell = [cell] = cells")
+ureg.define("particle = [particle] = particles = p")
+ureg.define("USD = [currency]")
+# Vessel volumes per day, the usual unit of perfusion rates.
+ureg.define("vvd = 1 / day")
+Q_ = ureg.Quantity
+
+#: Internal units of the numerical core, by kind of quantity.
+INTERNAL_UNITS: dict[str, str] = {
+    "time": "day",
+    "volume": "L",
+    "area": "cm**2",
+    "concentration": "mM",
+    "cells": "cell",
+    "particles": "particle",
+    "protein": "ug",
+    "money": "USD",
+    "length": "m",
+    "speed": "1/s",
+}
+
+
+@lru_cache(maxsize=4096)
+def conversion_factor(from_unit: str, to_unit: str) -> float:
+    """Multiplier taking a magnitude in ``from_unit`` to ``to_unit``.
+
+    Raises :class:`pint.DimensionalityError` when the two are not commensurable.
+    Cached: the function is pure.
+    """
+    return float(Q_(1.0, from_unit).to(to_unit).magnitude)
+
+
+def parse_unit(unit: str) -> pint.Unit:
+    """Parse a unit string, raising ``ValueError`` with a readable message."""
+    try:
+        return ureg.Unit(unit)
+    except (pint.UndefinedUnitError, AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"'{unit}' is not a unit exoforge understands ({exc})") from exc
+
+
+def same_dimension(unit_a: str, unit_b: str) -> bool:
+    """True when the two unit strings measure the same kind of quantity."""
+    return bool(parse_unit(unit_a).dimensionality == parse_unit(unit_b).dimensionality)
