@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from exoforge.result import Result
+    from exoforge.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -29,7 +33,7 @@ def _fail(problems: list[str], source: str | None = None, code: int = 2) -> NoRe
     raise typer.Exit(code)
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path) -> Scenario:
     from exoforge.scenario import ScenarioError, load_scenario
 
     try:
@@ -38,10 +42,10 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
         _fail(exc.problems, str(path))
 
 
-def _simulate(scenario_path: Path, exclude_ref: list[str] | None, seed: int | None):  # type: ignore[no-untyped-def]
+def _simulate(scenario_path: Path, exclude_ref: list[str] | None, seed: int | None) -> Result:
+    from exoforge.downstream.train import OperationNotModelled
     from exoforge.simulation import simulate
     from exoforge.upstream.platforms import PlatformNotModelled
-    from exoforge.downstream.train import OperationNotModelled
 
     scn = _load(scenario_path)
     try:
@@ -59,13 +63,20 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="scenario file (.yaml or .toml)")],
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object (the output contract)")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="recorded with the run; the run itself is deterministic")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="recorded with the run; the run itself is deterministic")
+    ] = None,
     exclude_ref: Annotated[
         list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
     ] = None,
 ) -> None:
     """Simulate one scenario at its central parameter values."""
     result = _simulate(scenario, exclude_ref, seed)
+    for ref in exclude_ref or ():
+        from exoforge.parameters import normalise_ref
+
+        if normalise_ref(ref) not in result.excluded_refs:
+            typer.echo(f"note: --exclude-ref {ref}: no value this run uses comes from that reference", err=True)
     if report is not None:
         from exoforge.report.html import write_report
 

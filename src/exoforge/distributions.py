@@ -29,10 +29,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
 
 KINDS = ("fixed", "lognormal", "normal", "uniform", "loguniform", "triangular", "logitnormal")
 _Z95 = 1.959963984540054
+_SMALL = 64
+
+
+def ndtri(u: np.ndarray) -> np.ndarray:
+    """Inverse of the standard normal CDF, vectorised.
+
+    Small arrays use the standard library (no scipy import, which costs a
+    quarter of a second at start-up); large ones use ``scipy.special.ndtri``.
+    """
+    u = np.asarray(u, dtype=float)
+    if u.size <= _SMALL:
+        from statistics import NormalDist
+
+        nd = NormalDist()
+        return np.array([nd.inv_cdf(float(x)) for x in u.ravel()]).reshape(u.shape)
+    from scipy import special
+
+    return np.asarray(special.ndtri(u))
+
+
+def logit(x: float) -> float:
+    return math.log(x / (1.0 - x))
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -78,8 +103,8 @@ class Distribution:
         if "sigma" in s:
             return s["sigma"]
         if "low" in s and "high" in s:
-            mid = special.logit(value)
-            return float(max(special.logit(s["high"]) - mid, mid - special.logit(s["low"])) / _Z95)
+            mid = logit(value)
+            return float(max(logit(s["high"]) - mid, mid - logit(s["low"])) / _Z95)
         raise ValueError("a logitnormal distribution needs sigma, or low and high")
 
     def validate(self, value: float) -> None:
@@ -106,8 +131,10 @@ class Distribution:
         if k == "fixed":
             return np.full_like(u, value)
         if k == "lognormal":
-            return value * np.exp(self._log_sigma(value) * special.ndtri(u))
+            return value * np.exp(self._log_sigma(value) * ndtri(u))
         if k == "normal":
+            from scipy import stats
+
             lo = s.get("lower", -np.inf)
             hi = s.get("upper", np.inf)
             a, b = (lo - value) / s["sd"], (hi - value) / s["sd"]
@@ -117,11 +144,13 @@ class Distribution:
         if k == "loguniform":
             return np.exp(np.log(s["low"]) + u * (np.log(s["high"]) - np.log(s["low"])))
         if k == "triangular":
-            lo, hi = s["low"], s["high"]
-            c = (value - lo) / (hi - lo)
-            return np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo))
+            lo, hi, mode = s["low"], s["high"], value
+            fc = (mode - lo) / (hi - lo)
+            left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+            right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
+            return np.where(u < fc, left, right)
         if k == "logitnormal":
-            return np.asarray(special.expit(special.logit(value) + self._logit_sigma(value) * special.ndtri(u)))
+            return expit(logit(value) + self._logit_sigma(value) * ndtri(u))
         raise AssertionError(k)
 
     def interval(self, value: float, level: float = 0.90) -> tuple[float, float]:

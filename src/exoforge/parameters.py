@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from exoforge.distributions import Distribution
 from exoforge.units import conversion_factor, parse_unit, same_dimension
+from exoforge.yamlio import load_yaml
 
 PARAMETER_PACKAGE = "exoforge.data.parameters"
 SCENARIO_OVERRIDE = "scenario override"
@@ -89,8 +89,17 @@ class Parameter:
             "description": self.description,
             "distribution": self.distribution.to_dict(),
             "sources": [
-                {k: v for k, v in (("ref", e.ref), ("location", e.location), ("value", e.value),
-                                   ("derivation", e.derivation), ("note", e.note)) if v is not None}
+                {
+                    k: v
+                    for k, v in (
+                        ("ref", e.ref),
+                        ("location", e.location),
+                        ("value", e.value),
+                        ("derivation", e.derivation),
+                        ("note", e.note),
+                    )
+                    if v is not None
+                }
                 for e in self.estimates
             ],
         }
@@ -159,7 +168,7 @@ def load_default_entries(root: str | None = None) -> tuple[Parameter, ...]:
     base = Path(root) if root else Path(str(resources.files(PARAMETER_PACKAGE)))
     entries: list[Parameter] = []
     for path in sorted(base.glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         for item in raw.get("parameters", []):
             try:
                 entries.append(parameter_from_dict(item, group=path.stem))
@@ -234,9 +243,7 @@ class ParameterSet(Mapping[str, Parameter]):
             except ValueError as exc:
                 raise ValueError(f"parameters.{name}.unit: {exc}") from None
             if not same_dimension(unit, old.unit):
-                raise ValueError(
-                    f"parameters.{name}.unit: '{unit}' does not measure the same quantity as '{old.unit}'"
-                )
+                raise ValueError(f"parameters.{name}.unit: '{unit}' does not measure the same quantity as '{old.unit}'")
             params[name] = replace(
                 old,
                 value=float(value) * conversion_factor(unit, old.unit),
@@ -256,19 +263,19 @@ class ParameterSet(Mapping[str, Parameter]):
         drop = {normalise_ref(r) for r in refs}
         params = dict(self.params)
         removed: list[str] = list(self.removed)
+        matched: set[str] = set()
         for name, p in self.params.items():
             keep = tuple(e for e in p.estimates if normalise_ref(e.ref) not in drop)
             if len(keep) == len(p.estimates):
                 continue
             gone = sorted({e.ref for e in p.estimates} - {e.ref for e in keep})
+            matched.update(normalise_ref(g) for g in gone)
             removed.append(f"{name}: estimate(s) from {', '.join(gone)}")
             if keep:
                 value = _combine([e.value for e in keep], p.combine)
                 params[name] = replace(p, value=value, estimates=keep)
             elif p.fallback:
-                params[name] = replace(
-                    p, value=p.fallback[0], estimates=(), assumption=f"fallback: {p.fallback[1]}"
-                )
+                params[name] = replace(p, value=p.fallback[0], estimates=(), assumption=f"fallback: {p.fallback[1]}")
             else:
                 params[name] = replace(
                     p,
@@ -276,7 +283,7 @@ class ParameterSet(Mapping[str, Parameter]):
                     distribution=p.distribution.widened(2.0, p.value),
                     assumption="every cited source was excluded; value kept, uncertainty doubled",
                 )
-        return ParameterSet(params, tuple(sorted(set(self.excluded_refs) | drop)), tuple(removed))
+        return ParameterSet(params, tuple(sorted(set(self.excluded_refs) | matched)), tuple(removed))
 
     def uncertain(self) -> list[Parameter]:
         """Parameters with a non-fixed distribution, in name order."""
@@ -315,7 +322,7 @@ def normalise_ref(ref: str) -> str:
     low = r.lower()
     for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
         if low.startswith(prefix):
-            return low[len(prefix):]
+            return low[len(prefix) :]
     if low.startswith("pmid:"):
         return "pmid:" + low[5:].strip()
     if r.isdigit():

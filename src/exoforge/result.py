@@ -82,7 +82,7 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the command-line contract (see DESIGN.md)."""
         body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "scenario": self.scenario_name}
-        flat = dict(self.kpis)
+        flat: dict[str, Any] = dict(self.kpis)
         flat["cost.currency"] = self.currency
         flat["cost.price_year"] = self.price_year
         flat["cost.breakdown"] = dict(self.cost_breakdown)

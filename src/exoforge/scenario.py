@@ -32,8 +32,14 @@ SCHEMA_VERSION = 1
 
 CellSource = Literal["bm_msc", "ad_msc", "uc_msc", "ipsc_msc"]
 Platform = Literal[
-    "planar", "multilayer", "spinner", "stirred_tank", "vertical_wheel",
-    "hollow_fiber", "fixed_bed", "spheroid",
+    "planar",
+    "multilayer",
+    "spinner",
+    "stirred_tank",
+    "vertical_wheel",
+    "hollow_fiber",
+    "fixed_bed",
+    "spheroid",
 ]
 ExpansionMedium = Literal["fbs", "hpl", "serum_free", "xeno_free"]
 ConditioningMedium = Literal["serum_free", "ev_depleted_fbs", "ev_depleted_hpl", "same"]
@@ -236,18 +242,42 @@ class Storage(_Op):
 
 
 UnitOperation = Annotated[
-    Centrifugation | DepthFiltration | Microfiltration | Ultracentrifugation | DensityGradient
-    | TFF | Ultrafiltration | SEC | AnionExchange | Multimodal | PEGPrecipitation | Immunoaffinity
-    | SterileFiltration | Lyophilization | Storage,
+    Centrifugation
+    | DepthFiltration
+    | Microfiltration
+    | Ultracentrifugation
+    | DensityGradient
+    | TFF
+    | Ultrafiltration
+    | SEC
+    | AnionExchange
+    | Multimodal
+    | PEGPrecipitation
+    | Immunoaffinity
+    | SterileFiltration
+    | Lyophilization
+    | Storage,
     Field(discriminator="op"),
 ]
 
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(
     get_args(m.model_fields["op"].annotation)[0]
     for m in (
-        Centrifugation, DepthFiltration, Microfiltration, Ultracentrifugation, DensityGradient,
-        TFF, Ultrafiltration, SEC, AnionExchange, Multimodal, PEGPrecipitation, Immunoaffinity,
-        SterileFiltration, Lyophilization, Storage,
+        Centrifugation,
+        DepthFiltration,
+        Microfiltration,
+        Ultracentrifugation,
+        DensityGradient,
+        TFF,
+        Ultrafiltration,
+        SEC,
+        AnionExchange,
+        Multimodal,
+        PEGPrecipitation,
+        Immunoaffinity,
+        SterileFiltration,
+        Lyophilization,
+        Storage,
     )
 )
 
@@ -329,8 +359,7 @@ _FLOAT_RE = re.compile(
     re.X,
 )
 _Loader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:float"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:float"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
 
@@ -345,7 +374,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         if p.suffix.lower() == ".toml":
             data: Any = tomllib.loads(text)
         else:
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_Loader)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         msg = str(exc).replace("\n", " ")
         raise ScenarioError([f"(file): not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {msg}"], str(p)) from exc
@@ -397,9 +426,21 @@ def _flatten_types(ann: Any) -> list[Any]:
 
 _OP_MODELS: dict[str, type[BaseModel]] = {}
 for _m in (
-    Centrifugation, DepthFiltration, Microfiltration, Ultracentrifugation, DensityGradient, TFF,
-    Ultrafiltration, SEC, AnionExchange, Multimodal, PEGPrecipitation, Immunoaffinity,
-    SterileFiltration, Lyophilization, Storage,
+    Centrifugation,
+    DepthFiltration,
+    Microfiltration,
+    Ultracentrifugation,
+    DensityGradient,
+    TFF,
+    Ultrafiltration,
+    SEC,
+    AnionExchange,
+    Multimodal,
+    PEGPrecipitation,
+    Immunoaffinity,
+    SterileFiltration,
+    Lyophilization,
+    Storage,
 ):
     _OP_MODELS[get_args(_m.model_fields["op"].annotation)[0]] = _m
 

@@ -17,9 +17,17 @@ from typing import Any
 import numpy as np
 
 from exoforge._version import __version__
+from exoforge.distributions import Distribution
 from exoforge.downstream.stream import Stream
 from exoforge.downstream.train import TrainResult, simulate_downstream
-from exoforge.economics.cogs import CURRENCY, PRICE_YEAR, CostOfGoods, cost_per_dose, price_resources, throughput
+from exoforge.economics.cogs import (
+    CURRENCY,
+    PRICE_YEAR,
+    CostOfGoods,
+    cost_per_dose,
+    price_resources,
+    throughput,
+)
 from exoforge.evidence.effects import combination_tested, strategy_evidence
 from exoforge.evidence.store import load_records, load_strategies
 from exoforge.parameters import (
@@ -32,7 +40,6 @@ from exoforge.parameters import (
     normalise_ref,
     resolve_variants,
 )
-from exoforge.distributions import Distribution
 from exoforge.resources import Resource
 from exoforge.result import Result
 from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
@@ -49,7 +56,7 @@ DRIVER_THRESHOLD = 0.10
 
 def scenario_context(scn: Scenario) -> dict[str, str]:
     """Keys that select parameter variants (``when:`` in the data files)."""
-    ctx = {
+    ctx: dict[str, str] = {
         "cell_source": scn.cell_source,
         "platform": scn.expansion.platform,
         "medium": scn.expansion.medium,
@@ -68,8 +75,9 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
     catalogue = {s.id: s for s in load_strategies()}
     out: list[Parameter] = []
     warnings: list[str] = []
-    wanted: list[tuple[str, str]] = [(sid, f"strategy.{sid}.{catalogue[sid].effect}")
-                                     for sid in scn.conditioning.strategies]
+    wanted: list[tuple[str, str]] = [
+        (sid, f"strategy.{sid}.{catalogue[sid].effect}") for sid in scn.conditioning.strategies
+    ]
     for s in catalogue.values():
         if s.effect == "platform" and scn.expansion.platform in s.platforms:
             wanted.append((s.id, f"platform.{scn.expansion.platform}.ev_secretion"))
@@ -83,21 +91,36 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 )
             continue
         estimates = tuple(
-            Estimate(value=math.exp(st.y), ref=st.ref, location=f"records {', '.join(st.record_ids)}",
-                     records=st.record_ids, note=st.label)
+            Estimate(
+                value=math.exp(st.y),
+                ref=st.ref,
+                location=f"records {', '.join(st.record_ids)}",
+                records=st.record_ids,
+                note=st.label,
+            )
             for st in ev.studies
         )
         kind = "MSC" if ev.msc_only else "non-MSC (no MSC figure; uncertainty widened)"
-        out.append(Parameter(
-            name=name, value=ev.median, unit="",
-            description=(f"multiplier on specific EV secretion from '{catalogue[sid].label}', pooled by REML "
-                         f"from k={ev.k} {kind} studies ({ev.basis} basis); drawn from the 95 % prediction interval"),
-            distribution=Distribution("lognormal", {"sigma": ev.sigma}),
-            estimates=estimates, combine="pooled", group="evidence",
-        ))
+        out.append(
+            Parameter(
+                name=name,
+                value=ev.median,
+                unit="",
+                description=(
+                    f"multiplier on specific EV secretion from '{catalogue[sid].label}', pooled by REML "
+                    f"from k={ev.k} {kind} studies ({ev.basis} basis); drawn from the 95 % prediction interval"
+                ),
+                distribution=Distribution("lognormal", {"sigma": ev.sigma}),
+                estimates=estimates,
+                combine="pooled",
+                group="evidence",
+            )
+        )
         if ev.k < 3:
-            warnings.append(f"strategy '{sid}': only k={ev.k} stud{'y' if ev.k == 1 else 'ies'} with a numeric "
-                            f"fold-change; between-study spread assumed")
+            warnings.append(
+                f"strategy '{sid}': only k={ev.k} stud{'y' if ev.k == 1 else 'ies'} with a numeric "
+                f"fold-change; between-study spread assumed"
+            )
     return out, warnings
 
 
@@ -116,20 +139,20 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
     params = dict(base.params)
     params.update({p.name: p for p in ev_params})
     removed = list(base.removed)
+    matched = set(base.excluded_refs)
     if exclude_refs:
         drop = {normalise_ref(r) for r in exclude_refs}
-        plain = {p.name: p for p in evidence_parameters(scn)[0]}
-        for name, p in plain.items():
-            gone = sorted({e.ref for e in p.estimates if normalise_ref(e.ref) in drop})
+        for name, p in {p.name: p for p in evidence_parameters(scn)[0]}.items():
+            gone = sorted({normalise_ref(e.ref) for e in p.estimates} & drop)
             if gone:
+                matched.update(gone)
                 removed.append(f"{name}: re-pooled without {', '.join(gone)}")
-    ps = ParameterSet(params, tuple(sorted({normalise_ref(r) for r in exclude_refs})),
-                      tuple(dict.fromkeys(removed)))
+    ps = ParameterSet(params, tuple(sorted(matched)), tuple(dict.fromkeys(removed)))
     changes: dict[str, tuple[float, str]] = {k: (v.value, v.unit) for k, v in scn.parameters.items()}
     for key, value in scn.economics.prices.items():
         name = f"price.{key}"
         if name not in ps:
-            allowed = sorted(k[len("price."):] for k in ps if k.startswith("price."))
+            allowed = sorted(k[len("price.") :] for k in ps if k.startswith("price."))
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise KeyError(f"economics.prices.{key}: no such price{hint}; known prices: {', '.join(allowed)}")
@@ -185,8 +208,7 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
     """Run the whole process for every parameter set of ``batch``; all outputs are (N,) arrays."""
     p = UsageLog(batch)
     up = simulate_upstream(scn, p, record_series=record_series)
-    feed = Stream(up.harvest_volume_l, up.harvested_particles, up.harvest_background_particles,
-                  up.harvest_protein_ug)
+    feed = Stream(up.harvest_volume_l, up.harvested_particles, up.harvest_background_particles, up.harvest_protein_ug)
     train = simulate_downstream(scn, feed, p)
     product = train.product
 
@@ -255,7 +277,9 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
 def _reference_labels() -> dict[str, str]:
     labels: dict[str, str] = {}
     for r in load_records():
-        labels.setdefault(normalise_ref(r.ref_key), f"{r.reference.first_author} {r.reference.year}, {r.reference.journal}")
+        labels.setdefault(
+            normalise_ref(r.ref_key), f"{r.reference.first_author} {r.reference.year}, {r.reference.journal}"
+        )
     return labels
 
 
@@ -266,7 +290,9 @@ def _citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
         p = ps[name]
         for e in p.estimates:
             key = normalise_ref(e.ref)
-            entry = by_ref.setdefault(key, {"ref": e.ref, "label": labels.get(key, ""), "used_for": [], "locations": []})
+            entry = by_ref.setdefault(
+                key, {"ref": e.ref, "label": labels.get(key, ""), "used_for": [], "locations": []}
+            )
             if name not in entry["used_for"]:
                 entry["used_for"].append(name)
             loc = f"{name}: {e.location}"
@@ -306,7 +332,7 @@ def _driving_assumptions(scn: Scenario, ps: ParameterSet, used: set[str]) -> lis
     if not names:
         return []
     ev = evaluate(scn, _perturbed_batch(ps, names))
-    out = []
+    out: list[dict[str, Any]] = []
     for j, name in enumerate(names):
         effects = {}
         for kpi in DRIVER_KPIS:
@@ -318,10 +344,17 @@ def _driving_assumptions(scn: Scenario, ps: ParameterSet, used: set[str]) -> lis
             if np.isfinite(change):
                 effects[kpi] = float(change)
         worst = max(effects.values(), default=0.0)
-        out.append({"name": name, "value": ps[name].value, "unit": ps[name].unit,
-                    "reason": ps[name].assumption, "max_relative_effect": worst,
-                    "drives_result": worst > DRIVER_THRESHOLD,
-                    "effects": effects})
+        out.append(
+            {
+                "name": name,
+                "value": ps[name].value,
+                "unit": ps[name].unit,
+                "reason": ps[name].assumption,
+                "max_relative_effect": worst,
+                "drives_result": worst > DRIVER_THRESHOLD,
+                "effects": effects,
+            }
+        )
     out.sort(key=lambda a: -a["max_relative_effect"])
     return out
 
@@ -342,21 +375,33 @@ def simulate(
 
     strategies = list(scn.conditioning.strategies)
     if len(strategies) > 1 and not combination_tested(strategies):
-        warnings.append(f"no study in the evidence base tested {' + '.join(strategies)} together; "
-                        "effects combined by the stated rule (additive on the log scale)")
+        warnings.append(
+            f"no study in the evidence base tested {' + '.join(strategies)} together; "
+            "effects combined by the stated rule (additive on the log scale)"
+        )
     checks = []
     for c in ev.checks:
         ok = bool(c.ok[0])
-        checks.append({"name": c.name, "value": float(c.value[0]), "limit": float(c.limit[0]), "ok": ok,
-                       "description": c.description})
+        checks.append(
+            {
+                "name": c.name,
+                "value": float(c.value[0]),
+                "limit": float(c.limit[0]),
+                "ok": ok,
+                "description": c.description,
+            }
+        )
         if not ok:
-            warnings.append(f"check failed: {c.name} = {float(c.value[0]):.3g} (limit {float(c.limit[0]):.3g}): "
-                            f"{c.description}")
+            warnings.append(
+                f"check failed: {c.name} = {float(c.value[0]):.3g} (limit {float(c.limit[0]):.3g}): {c.description}"
+            )
     for step in ev.train.steps:
         warnings.extend(step.warnings)
     if k["doses_per_batch"] < 1:
-        warnings.append(f"a batch gives {k['doses_per_batch_exact']:.2g} doses (less than one); "
-                        "cost per dose is per dose-equivalent")
+        warnings.append(
+            f"a batch gives {k['doses_per_batch_exact']:.2g} doses (less than one); "
+            "cost per dose is per dose-equivalent"
+        )
     if k["ev.final_particles"] > 0 and k["ev.background_particles"] > 0.1 * k["ev.final_particles"]:
         warnings.append(
             f"medium-derived particles are {k['ev.background_particles'] / k['ev.final_particles']:.0%} of the "
@@ -365,31 +410,45 @@ def simulate(
     assumptions = _driving_assumptions(scn, ps, ev.used)
     for a in assumptions:
         if a["drives_result"]:
-            warnings.append(f"assumption drives the result: {a['name']} = {a['value']:g} {a['unit']} "
-                            f"(moves key outputs by up to {a['max_relative_effect']:.0%} over its range): {a['reason']}")
+            warnings.append(
+                f"assumption drives the result: {a['name']} = {a['value']:g} {a['unit']} "
+                f"(moves key outputs by up to {a['max_relative_effect']:.0%} over its range): {a['reason']}"
+            )
     if ps.excluded_refs:
         warnings.append(f"left out by request: {', '.join(ps.excluded_refs)}")
 
     steps = []
     for s in ev.train.steps:
-        steps.append({
-            "name": s.name, "op": s.op,
-            "particles_in": float(s.inlet.particles[0]), "particles_out": float(s.outlet.particles[0]),
-            "recovery": float(s.recovery[0]),
-            "protein_in_ug": float(s.inlet.protein_ug[0]), "protein_out_ug": float(s.outlet.protein_ug[0]),
-            "volume_in_ml": float(s.inlet.volume_l[0] * 1000), "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
-            "hours": float(s.process_hours[0]),
-        })
+        steps.append(
+            {
+                "name": s.name,
+                "op": s.op,
+                "particles_in": float(s.inlet.particles[0]),
+                "particles_out": float(s.outlet.particles[0]),
+                "recovery": float(s.recovery[0]),
+                "protein_in_ug": float(s.inlet.protein_ug[0]),
+                "protein_out_ug": float(s.outlet.protein_ug[0]),
+                "volume_in_ml": float(s.inlet.volume_l[0] * 1000),
+                "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
+                "hours": float(s.process_hours[0]),
+            }
+        )
     ledger = []
     scale = 1.0 / (1.0 - float(ev.cogs.failed_batch_fraction[0]))
     for ln in ev.cogs.lines:
         par = ps[ln.price_parameter]
-        ledger.append({
-            "category": ln.category, "item": ln.item, "step": ln.step,
-            "quantity": float(ln.quantity[0]), "unit": ln.unit or "each",
-            "unit_price": float(ln.unit_price[0]), "cost": float(ln.cost[0]) * scale,
-            "price_is_assumption": par.is_assumption,
-        })
+        ledger.append(
+            {
+                "category": ln.category,
+                "item": ln.item,
+                "step": ln.step,
+                "quantity": float(ln.quantity[0]),
+                "unit": ln.unit or "each",
+                "unit_price": float(ln.unit_price[0]),
+                "cost": float(ln.cost[0]) * scale,
+                "price_is_assumption": par.is_assumption,
+            }
+        )
     up = ev.upstream
     series = {name: np.asarray(arr)[:, 0].tolist() for name, arr in up.series.items() if name != "time_day"}
     series["time_day"] = up.series["time_day"].tolist()
@@ -412,4 +471,3 @@ def simulate(
         seed=seed,
         version=__version__,
     )
-

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import pint
 
-ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
 ureg.define("cell = [cell] = cells")
 ureg.define("particle = [particle] = particles = p")
 ureg.define("USD = [currency]")

@@ -22,15 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from exoforge.downstream.stream import Stream, StepOutcome
-from exoforge.resources import Resource
+from exoforge.downstream.stream import StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.resources import Resource
 
 OpFunction = Callable[[Any, Stream, UsageLog, str], StepOutcome]
 
 
 def _separate(
-    s: Stream, p: UsageLog, recovery: np.ndarray, free_retention: np.ndarray, volume_out: np.ndarray,
+    s: Stream,
+    p: UsageLog,
+    recovery: np.ndarray,
+    free_retention: np.ndarray,
+    volume_out: np.ndarray,
     background_recovery: np.ndarray | None = None,
 ) -> Stream:
     purity = p.get("ev_intrinsic_purity", "particle/ug")
@@ -51,8 +55,9 @@ def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     handling = p.get("centrifugation.handling_hours_per_run", "h")
     hours = runs * (cfg.minutes / 60.0 + handling)
     out = _separate(s, p, p.get("centrifugation.recovery", ""), np.ones_like(s.volume_l), s.volume_l)
-    return StepOutcome(name, cfg.op, s, out, hours, runs * handling,
-                       (Resource("centrifuge_bottles_per_run", runs, "", name),))
+    return StepOutcome(
+        name, cfg.op, s, out, hours, runs * handling, (Resource("centrifuge_bottles_per_run", runs, "", name),)
+    )
 
 
 def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
@@ -75,8 +80,9 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
             f"{float(np.median(spins)):.0f} rotor runs; above about {float(np.median(limit)):.3g} L "
             "ultracentrifugation does not scale (use TFF to concentrate first)"
         )
-    return StepOutcome(name, cfg.op, s, out, hours, spins * handling,
-                       (Resource("uc_tubes_per_run", spins, "", name),), tuple(warnings))
+    return StepOutcome(
+        name, cfg.op, s, out, hours, spins * handling, (Resource("uc_tubes_per_run", spins, "", name),), tuple(warnings)
+    )
 
 
 def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
@@ -102,10 +108,17 @@ def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     free_ret = cf ** (-sieving) * np.exp(-sieving * ndv)
     out = _separate(s, p, p.get("tff.recovery", ""), free_ret, retentate)
     return StepOutcome(
-        name, cfg.op, s, out, hours, setup + hours * p.get("tff.attendance_fraction", ""),
-        (Resource("tff_module_each", np.ones_like(area), "", name),
-         Resource("tff_membrane_per_m2", area, "m**2", name),
-         Resource("buffer_per_l", ndv * retentate, "L", name)),
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        setup + hours * p.get("tff.attendance_fraction", ""),
+        (
+            Resource("tff_module_each", np.ones_like(area), "", name),
+            Resource("tff_membrane_per_m2", area, "m**2", name),
+            Resource("buffer_per_l", ndv * retentate, "L", name),
+        ),
     )
 
 
@@ -127,9 +140,16 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     vol = s.volume_l * p.get("sec.dilution_factor", "")
     out = _separate(s, p, p.get("sec.recovery", ""), p.get("sec.free_protein_retention", ""), vol)
     return StepOutcome(
-        name, cfg.op, s, out, hours, hours * p.get("sec.attendance_fraction", ""),
-        (Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
-         Resource("buffer_per_l", cycles * cv * 1.5, "L", name)),
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        hours * p.get("sec.attendance_fraction", ""),
+        (
+            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
+            Resource("buffer_per_l", cycles * cv * 1.5, "L", name),
+        ),
     )
 
 
@@ -139,8 +159,7 @@ def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutco
     filters = _runs(s.volume_l, cap)
     hours = p.get("sterile_filtration.hours_per_filter", "h") * filters
     out = _separate(s, p, p.get("sterile_filtration.recovery", ""), np.ones_like(s.volume_l), s.volume_l)
-    return StepOutcome(name, cfg.op, s, out, hours, hours,
-                       (Resource("sterile_filter_each", filters, "", name),))
+    return StepOutcome(name, cfg.op, s, out, hours, hours, (Resource("sterile_filter_each", filters, "", name),))
 
 
 OPERATIONS: dict[str, OpFunction] = {
@@ -157,4 +176,4 @@ def step_name(index: int, op: str) -> str:
 
 
 def ceil_int(x: float) -> int:
-    return int(math.ceil(x - 1e-9))
+    return math.ceil(x - 1e-9)

@@ -37,8 +37,12 @@ class Stream:
         return self.particles / np.maximum(self.protein_ug, 1e-300)
 
     def scaled(self, factor: np.ndarray) -> Stream:
-        return Stream(self.volume_l * factor, self.particles * factor,
-                      self.background_particles * factor, self.protein_ug * factor)
+        return Stream(
+            self.volume_l * factor,
+            self.particles * factor,
+            self.background_particles * factor,
+            self.protein_ug * factor,
+        )
 
 
 @dataclass(frozen=True)

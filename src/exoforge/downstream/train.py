@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from exoforge.downstream.operations import OPERATIONS, step_name
-from exoforge.downstream.stream import Stream, StepOutcome
+from exoforge.downstream.stream import StepOutcome, Stream
 from exoforge.parameters import UsageLog
 from exoforge.scenario import Scenario, UnitOperation
 
@@ -39,8 +39,7 @@ def run_train(ops: list[UnitOperation], feed: Stream, p: UsageLog) -> TrainResul
         fn = OPERATIONS.get(op.op)
         if fn is None:
             raise OperationNotModelled(
-                f"isolation[{i}].op: '{op.op}' is not modelled by this version; "
-                f"modelled: {', '.join(OPERATIONS)}"
+                f"isolation[{i}].op: '{op.op}' is not modelled by this version; modelled: {', '.join(OPERATIONS)}"
             )
         outcome = fn(op, stream, p, step_name(i, op.op))
         steps.append(outcome)

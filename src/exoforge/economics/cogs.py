@@ -73,8 +73,9 @@ def price_resources(resources: list[Resource], p: UsageLog) -> CostOfGoods:
         name = f"price.{r.item}"
         unit = f"{CURRENCY}/({r.unit})" if r.unit else CURRENCY
         unit_price = p.get(name, unit)
-        lines.append(LedgerLine(r.category, r.item, r.step, r.quantity, r.unit, unit_price,
-                                r.quantity * unit_price, name))
+        lines.append(
+            LedgerLine(r.category, r.item, r.step, r.quantity, r.unit, unit_price, r.quantity * unit_price, name)
+        )
     return CostOfGoods(tuple(lines), p.get("failed_batch_fraction", ""))
 
 
@@ -89,8 +90,9 @@ class Throughput:
     lines_needed: np.ndarray
 
 
-def throughput(final_amount: np.ndarray, dose_amount: float, batch_days: np.ndarray,
-               doses_per_year: float | None) -> Throughput:
+def throughput(
+    final_amount: np.ndarray, dose_amount: float, batch_days: np.ndarray, doses_per_year: float | None
+) -> Throughput:
     """Whole doses per batch, and batches per year and parallel lines for a yearly demand."""
     exact = final_amount / dose_amount
     whole = np.floor(exact + 1e-9)

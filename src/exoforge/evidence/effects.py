@@ -85,7 +85,8 @@ def fold_change_records(
 
     drop = {normalise_ref(r) for r in exclude_refs}
     return [
-        r for r in records
+        r
+        for r in records
         if r.record.strategy == strategy
         and r.record.basis == basis
         and r.record.fold_change is not None
@@ -189,8 +190,9 @@ def default_tau2(records: Sequence[EvidenceRecord]) -> float:
     tau2s = []
     se_imp = imputed_se(records)
     for strat in load_strategies():
-        recs = [r for r in fold_change_records(records, strat.id, strat.pool_basis)
-                if r.record.cell_source != "non_msc"]
+        recs = [
+            r for r in fold_change_records(records, strat.id, strat.pool_basis) if r.record.cell_source != "non_msc"
+        ]
         studies = study_effects(recs, se_imp)
         if len(studies) >= 3:
             tau2s.append(pool([s.y for s in studies], [s.v for s in studies], "reml").tau2)

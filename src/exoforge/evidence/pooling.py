@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 Method = Literal["dl", "reml", "pm"]
+Z975 = 1.959963984540054  # standard normal 97.5th percentile
 
 
 @dataclass(frozen=True)
@@ -126,19 +126,30 @@ def pool(y: np.ndarray | list[float], v: np.ndarray | list[float], method: Metho
         tau2 = _tau2_pm(y, v)
     else:
         raise ValueError(f"method '{method}' is not one of dl, reml, pm")
+    from scipy.special import stdtrit
+
     w = 1.0 / (v + tau2)
     mu = float(np.sum(w * y) / np.sum(w))
     se = float(math.sqrt(1.0 / np.sum(w)))
-    z = stats.norm.ppf(0.975)
+    z = Z975
     if k >= 3:
-        t = float(stats.t.ppf(0.975, k - 2))
+        t = float(stdtrit(k - 2, 0.975))
         half = t * math.sqrt(tau2 + se**2)
     else:
         half = float("nan")
     i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
     return PooledEffect(
-        k=k, method=method, mu=mu, se=se, ci_low=mu - z * se, ci_high=mu + z * se,
-        pi_low=mu - half, pi_high=mu + half, tau2=tau2, i2=i2, q=q,
+        k=k,
+        method=method,
+        mu=mu,
+        se=se,
+        ci_low=mu - z * se,
+        ci_high=mu + z * se,
+        pi_low=mu - half,
+        pi_high=mu + half,
+        tau2=tau2,
+        i2=i2,
+        q=q,
     )
 
 

@@ -6,7 +6,9 @@ from exoforge.evidence.store import EvidenceRecord, load_records
 
 
 def filter_records(
-    strategy: str | None = None, category: str | None = None, cell_source: str | None = None,
+    strategy: str | None = None,
+    category: str | None = None,
+    cell_source: str | None = None,
     basis: str | None = None,
 ) -> list[EvidenceRecord]:
     """Records matching every given filter, in file order."""

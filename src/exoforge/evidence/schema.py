@@ -41,8 +41,15 @@ Basis = Literal[
 ]
 
 CellSource = Literal[
-    "bm_msc", "ad_msc", "uc_msc", "ipsc_msc", "placental_msc", "dental_msc",
-    "other_msc", "msc_unspecified", "non_msc",
+    "bm_msc",
+    "ad_msc",
+    "uc_msc",
+    "ipsc_msc",
+    "placental_msc",
+    "dental_msc",
+    "other_msc",
+    "msc_unspecified",
+    "non_msc",
 ]
 
 Species = Literal["human", "mouse", "rat", "pig", "dog", "horse", "other", "not_stated"]
@@ -53,9 +60,27 @@ SourceType = Literal[
 ]
 
 Method = Literal[
-    "NTA", "TRPS", "nFCM", "flow_cytometry", "DLS", "BCA", "microBCA", "Bradford",
-    "ELISA", "western_blot", "TEM", "cryoEM", "qPCR", "luciferase", "cell_count",
-    "metabolite_analyser", "oxygen_sensor", "CFD", "calculation", "other", "not_stated",
+    "NTA",
+    "TRPS",
+    "nFCM",
+    "flow_cytometry",
+    "DLS",
+    "BCA",
+    "microBCA",
+    "Bradford",
+    "ELISA",
+    "western_blot",
+    "TEM",
+    "cryoEM",
+    "qPCR",
+    "luciferase",
+    "cell_count",
+    "metabolite_analyser",
+    "oxygen_sensor",
+    "CFD",
+    "calculation",
+    "other",
+    "not_stated",
 ]
 
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -106,9 +131,7 @@ class Spread(BaseModel):
     ci95_high: float | None = None
     range_low: float | None = None
     range_high: float | None = None
-    log_se: float | None = Field(
-        default=None, ge=0, description="standard error of ln(fold-change), when derived"
-    )
+    log_se: float | None = Field(default=None, ge=0, description="standard error of ln(fold-change), when derived")
 
 
 class Record(BaseModel):
@@ -124,7 +147,9 @@ class Record(BaseModel):
     )
     cell_source: CellSource
     species: Species = "human"
-    platform: str = Field(description="e.g. planar, multilayer, stirred_tank, spinner, vertical_wheel, hollow_fiber, ...")
+    platform: str = Field(
+        description="e.g. planar, multilayer, stirred_tank, spinner, vertical_wheel, hollow_fiber, ..."
+    )
     medium: str = Field(description="e.g. serum_free, fbs, hpl, ev_depleted_fbs, not_stated")
     strategy: str = Field(description="strategy id from strategies.yaml; 'baseline' for absolute figures")
     category: Category
@@ -146,9 +171,7 @@ class Record(BaseModel):
     direction_only: bool = Field(
         default=False, description="the paper states only the direction of the effect; not poolable"
     )
-    derivation: str | None = Field(
-        default=None, description="how a derived number was computed from the reported ones"
-    )
+    derivation: str | None = Field(default=None, description="how a derived number was computed from the reported ones")
     notes: str | None = None
 
     @model_validator(mode="after")

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from exoforge.evidence.schema import Record, RecordFile, Reference
+from exoforge.evidence.schema import Record, Reference
+from exoforge.yamlio import load_yaml
 
 DATA_PACKAGE = "exoforge.evidence.data"
 
@@ -99,40 +100,53 @@ def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list
     for path in sorted(directory.glob("*.yaml")):
         name = path.name
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(f"{name}: not valid YAML: {exc}")
             continue
-        try:
-            parsed = RecordFile.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(_format_validation(name, exc, raw))
+        if not isinstance(raw, dict) or set(raw) - {"reference", "records"}:
+            problems.append(f"{name}: a record file holds exactly 'reference' and 'records'")
             continue
-        key = parsed.reference.key
+        try:
+            reference = Reference.model_validate(raw.get("reference"))
+        except ValidationError as exc:
+            problems.extend(f"{name}: reference: {line}" for line in _format_validation(name, exc, raw))
+            continue
+        raw_records = raw.get("records")
+        if not isinstance(raw_records, list) or not raw_records:
+            problems.append(f"{name}: records: give a non-empty list of records")
+            continue
+        key = reference.key
         other = refs_seen.get(key)
-        if other is not None and (other.first_author, other.year) != (
-            parsed.reference.first_author,
-            parsed.reference.year,
-        ):
+        if other is not None and (other.first_author, other.year) != (reference.first_author, reference.year):
             problems.append(
-                f"{name}: reference {key} is given as {parsed.reference.first_author} "
-                f"{parsed.reference.year} here but as {other.first_author} {other.year} elsewhere"
+                f"{name}: reference {key} is given as {reference.first_author} "
+                f"{reference.year} here but as {other.first_author} {other.year} elsewhere"
             )
-        refs_seen[key] = parsed.reference
-        for rec in parsed.records:
+        refs_seen[key] = reference
+        for i, raw_rec in enumerate(raw_records):
+            rid = raw_rec.get("id", f"#{i}") if isinstance(raw_rec, dict) else f"#{i}"
+            try:
+                rec = Record.model_validate(raw_rec)
+            except ValidationError as exc:
+                for e in exc.errors():
+                    field_path = ".".join(str(x) for x in e["loc"]) or "(record)"
+                    problems.append(f"{name} record {rid}: {field_path}: {e['msg']}")
+                strategy = raw_rec.get("strategy") if isinstance(raw_rec, dict) else None
+                if isinstance(strategy, str) and strategy not in strategies and strategy != "baseline":
+                    problems.append(f"{name} record {rid}: strategy '{strategy}' is not in strategies.yaml")
+                continue
             if rec.id in seen:
                 problems.append(f"{name} record {rec.id}: id already used in {seen[rec.id]}")
             seen[rec.id] = name
             if rec.strategy not in strategies and rec.strategy != "baseline":
-                problems.append(
-                    f"{name} record {rec.id}: strategy '{rec.strategy}' is not in strategies.yaml"
-                )
+                problems.append(f"{name} record {rec.id}: strategy '{rec.strategy}' is not in strategies.yaml")
             elif rec.strategy in strategies and strategies[rec.strategy].category != rec.category:
                 problems.append(
                     f"{name} record {rec.id}: category '{rec.category}' but strategy "
                     f"'{rec.strategy}' is '{strategies[rec.strategy].category}'"
                 )
-            records.append(EvidenceRecord(rec, parsed.reference, name))
+            records.append(EvidenceRecord(rec, reference, name))
     return records, problems
 
 
@@ -152,7 +166,7 @@ def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
 def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
     """The strategy catalogue."""
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
-    raw = yaml.safe_load((base / "strategies.yaml").read_text(encoding="utf-8"))
+    raw = load_yaml((base / "strategies.yaml").read_text(encoding="utf-8"))
     return tuple(
         Strategy(
             id=s["id"],

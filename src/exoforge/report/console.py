@@ -69,8 +69,9 @@ def print_summary(result: Result, console: Console | None = None) -> None:
         for col in ("check", "value", "limit", "ok"):
             ch.add_column(col)
         for row in result.checks:
-            ch.add_row(row["name"], fmt(row["value"]), fmt(row["limit"]),
-                       "[green]ok[/]" if row["ok"] else "[red]FAIL[/]")
+            ch.add_row(
+                row["name"], fmt(row["value"]), fmt(row["limit"]), "[green]ok[/]" if row["ok"] else "[red]FAIL[/]"
+            )
         console.print(ch)
     if result.warnings:
         console.print("[bold yellow]warnings[/]")
@@ -89,8 +90,15 @@ def print_records(rows: list[dict[str, Any]], strategy: str | None = None, categ
         value = f"x{r['fold_change']:.3g}" if r.get("fold_change") else fmt(r.get("value"))
         if r.get("unit") not in (None, "1", ""):
             value += f" {r['unit']}"
-        t.add_row(r["id"], f"{r['first_author']} {r['year']} ({ref})", r["cell_source"], r["strategy"],
-                  r["basis"], value, r["location"])
+        t.add_row(
+            r["id"],
+            f"{r['first_author']} {r['year']} ({ref})",
+            r["cell_source"],
+            r["strategy"],
+            r["basis"],
+            value,
+            r["location"],
+        )
     console.print(t)
     if not rows and (strategy or category):
         console.print("no records match: the evidence base holds no figure for this selection")

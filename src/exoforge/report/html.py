@@ -22,7 +22,9 @@ def render_report(result: Result) -> str:
     )
     return template.render(
         r=result,
-        summary=[(label, result.kpis.get(key), unit.replace("USD", result.currency)) for key, label, unit in SUMMARY_ROWS],
+        summary=[
+            (label, result.kpis.get(key), unit.replace("USD", result.currency)) for key, label, unit in SUMMARY_ROWS
+        ],
         fig_time=plots.time_courses(result),
         fig_waterfall=plots.particle_waterfall(result) if result.steps else "",
         fig_cost=plots.cost_breakdown(result),

@@ -15,7 +15,7 @@ def _svg(fig: Any) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def _plt() -> Any:
@@ -24,8 +24,7 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-                         "svg.fonttype": "none"})
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"})
     return plt
 
 
@@ -64,8 +63,13 @@ def particle_waterfall(result: Result) -> str:
     ax.set_xticks(range(len(values)), labels, rotation=20, ha="right")
     ax.set_ylabel("particles")
     for i, s in enumerate(result.steps, start=1):
-        ax.annotate(f"{s['recovery']:.0%}", (bars[i].get_x() + bars[i].get_width() / 2, values[i]),
-                    ha="center", va="bottom", fontsize=8)
+        ax.annotate(
+            f"{s['recovery']:.0%}",
+            (bars[i].get_x() + bars[i].get_width() / 2, values[i]),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_title("particles through the isolation train (step recovery above each bar)")
     fig.tight_layout()
     return _svg(fig)

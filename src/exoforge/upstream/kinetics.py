@@ -44,8 +44,16 @@ import numpy as np
 VIABLE, DEAD, GLUCOSE, LACTATE, EV, EV_SECRETED, PROTEIN, CELL_DAYS, EV_OUTFLOW, PROTEIN_OUTFLOW = range(10)
 N_STATES = 10
 STATE_NAMES = (
-    "viable_cells", "dead_cells", "glucose_mM", "lactate_mM", "ev_particles",
-    "ev_secreted", "protein_ug", "cell_days", "ev_outflow", "protein_outflow",
+    "viable_cells",
+    "dead_cells",
+    "glucose_mM",
+    "lactate_mM",
+    "ev_particles",
+    "ev_secreted",
+    "protein_ug",
+    "cell_days",
+    "ev_outflow",
+    "protein_outflow",
 )
 
 

@@ -54,9 +54,7 @@ def vessel_geometry(exp: Expansion, p: UsageLog) -> VesselGeometry:
         if exp.platform == "planar":
             area = ones * (exp.area_cm2 if exp.area_cm2 is not None else p.get("planar_flask_area", "cm**2"))
         else:
-            per_layer = (
-                ones * exp.area_cm2 if exp.area_cm2 is not None else p.get("multilayer_area_per_layer", "cm**2")
-            )
+            per_layer = ones * exp.area_cm2 if exp.area_cm2 is not None else p.get("multilayer_area_per_layer", "cm**2")
             area = per_layer * float(exp.layers or 1)
         if exp.working_volume_l is not None:
             volume = ones * exp.working_volume_l

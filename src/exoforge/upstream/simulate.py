@@ -108,7 +108,8 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
     platform_name = f"platform.{scn.expansion.platform}.ev_secretion"
     platform = p.get(platform_name, "") if p.has(platform_name) else np.ones(n)
     catalogue = {s.id: s for s in load_strategies()}
-    ev_logs, growth_logs = [], []
+    ev_logs: list[np.ndarray] = []
+    growth_logs: list[np.ndarray] = []
     for sid in scn.conditioning.strategies:
         effect = catalogue[sid].effect
         name = f"strategy.{sid}.{effect}"
@@ -154,6 +155,8 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     prot_exp = p.get(f"medium_protein.{exp_medium}", "ug/L")
     prot_cond = p.get(f"medium_protein.{cond_medium}", "ug/L")
     bg_cond = p.get(f"medium_background_particles.{cond_medium}", "particle/L")
+    bg_exp = p.get(f"medium_background_particles.{exp_medium}", "particle/L")
+    carryover = p.get("medium_carryover_fraction", "")
     ev_exp, ev_cond, growth_cond = phase_multipliers(scn, p)
     sched = build_schedule(scn)
 
@@ -163,9 +166,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     y[kin.PROTEIN] = prot_exp * vol
     ones = np.ones(n)
     expansion = kin.PhaseInputs(ones, ev_exp, sched.perfusion_expansion * ones, g_exp, prot_exp, 0.0)
-    conditioning = kin.PhaseInputs(
-        growth_cond, ev_cond, sched.perfusion_conditioning * ones, g_cond, prot_cond, 0.0
-    )
+    conditioning = kin.PhaseInputs(growth_cond, ev_cond, sched.perfusion_conditioning * ones, g_cond, prot_cond, 0.0)
 
     series_t: list[float] = []
     series_y: list[np.ndarray] = []
@@ -186,12 +187,17 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     t = 0.0
     phase = expansion
     cells_end_expansion = y[kin.VIABLE].copy()
-    cond_start = {"secreted": np.zeros(n), "cell_days": np.zeros(n), "outflow": np.zeros(n),
-                  "protein_outflow": np.zeros(n)}
+    cond_start = {
+        "secreted": np.zeros(n),
+        "cell_days": np.zeros(n),
+        "outflow": np.zeros(n),
+        "protein_outflow": np.zeros(n),
+    }
     exchanges = 0
     for ev in sched.events:
-        y = rk4_segment(kin.rhs, y, t, ev.t, DT_MAX_DAYS, (kp, phase),
-                        record if record_series else None, record_every=3)
+        y = rk4_segment(
+            kin.rhs, y, t, ev.t, DT_MAX_DAYS, (kp, phase), record if record_series else None, record_every=3
+        )
         track(y)
         t = ev.t
         if ev.kind == "exchange":
@@ -206,10 +212,15 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
             y[kin.GLUCOSE] = g_cond
             y[kin.LACTATE] = 0.0
             y[kin.EV] = 0.0
-            y[kin.PROTEIN] = prot_cond * vol
-            cond_start = {"secreted": y[kin.EV_SECRETED].copy(), "cell_days": y[kin.CELL_DAYS].copy(),
-                          "outflow": y[kin.EV_OUTFLOW].copy(),
-                          "protein_outflow": y[kin.PROTEIN_OUTFLOW].copy()}
+            # a rinse leaves a residual film of expansion medium (protein and particles)
+            y[kin.PROTEIN] = prot_cond * vol + carryover * y[kin.PROTEIN]
+            collected["bg"] += carryover * bg_exp * vol
+            cond_start = {
+                "secreted": y[kin.EV_SECRETED].copy(),
+                "cell_days": y[kin.CELL_DAYS].copy(),
+                "outflow": y[kin.EV_OUTFLOW].copy(),
+                "protein_outflow": y[kin.PROTEIN_OUTFLOW].copy(),
+            }
             phase = kin.PhaseInputs(growth_cond, ev_cond, conditioning.dilution, g_cond, prot_cond, 0.0)
         elif ev.kind == "collect":
             collected["ev"] += y[kin.EV]
@@ -237,7 +248,9 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         series["time_day"] = np.array(series_t)
         for i, name in enumerate(kin.STATE_NAMES):
             series[name] = arr[:, i, :] * (m if name in ("viable_cells", "dead_cells") else 1.0)
-    n_exchange_volume = exchanges * (exp.feeding.exchange_fraction if exp.feeding and exp.feeding.exchange_fraction else 0)
+    n_exchange_volume = exchanges * (
+        exp.feeding.exchange_fraction if exp.feeding and exp.feeding.exchange_fraction else 0
+    )
     return UpstreamResult(
         vessels=exp.vessels,
         geometry=geo,

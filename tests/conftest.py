@@ -1,0 +1,23 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def example_results():
+    """Result JSON of every example, computed once per test session."""
+    import exoforge as xf
+
+    return {p.name: xf.simulate(xf.load_scenario(p)).to_json() for p in EXAMPLES}

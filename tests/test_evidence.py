@@ -1,0 +1,187 @@
+"""Evidence base: schema validity, pooling against statsmodels and a published REML example,
+and leave-one-study-out through --exclude-ref."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+from statsmodels.stats.meta_analysis import combine_effects
+from typer.testing import CliRunner
+
+import exoforge as xf
+from exoforge.cli import app
+from exoforge.evidence.effects import fold_change_records, imputed_se, strategy_evidence, study_effects
+from exoforge.evidence.pooling import leave_one_out, pool
+from exoforge.evidence.store import load_records, load_strategies, validate_files
+from exoforge.simulation import parameters_for
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+# BCG vaccine trials (Colditz et al. 1994, JAMA 271:698, PMID 8309034), the standard
+# meta-analysis example: tpos, tneg, cpos, cneg per trial.
+BCG = [
+    (4, 119, 11, 128),
+    (6, 300, 29, 274),
+    (3, 228, 11, 209),
+    (62, 13536, 248, 12619),
+    (33, 5036, 47, 5761),
+    (180, 1361, 372, 1079),
+    (8, 2537, 10, 619),
+    (505, 87886, 499, 87892),
+    (29, 7470, 45, 7232),
+    (17, 1699, 65, 1600),
+    (186, 50448, 141, 27197),
+    (5, 2493, 3, 2338),
+    (27, 16886, 29, 17825),
+]
+
+
+def _bcg() -> tuple[np.ndarray, np.ndarray]:
+    a, b, c, d = (np.array(col, float) for col in zip(*BCG, strict=True))
+    y = np.log((a / (a + b)) / (c / (c + d)))
+    v = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + d)
+    return y, v
+
+
+def test_shipped_evidence_validates() -> None:
+    records, problems = validate_files()
+    assert problems == []
+    assert len(records) >= 100
+    for r in records:
+        assert r.reference.doi or r.reference.pmid
+        assert len(r.record.location) >= 3
+
+
+def test_validate_command() -> None:
+    result = runner.invoke(app, ["evidence", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "records" in result.output
+
+
+def test_validate_names_file_and_record(tmp_path) -> None:
+    import shutil
+
+    data = ROOT / "src" / "exoforge" / "evidence" / "data"
+    shutil.copy(data / "strategies.yaml", tmp_path / "strategies.yaml")
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "bad.yaml").write_text(
+        "reference: {doi: 10.1000/x, first_author: A, year: 2020, journal: J}\n"
+        "records:\n  - {id: r1, location: Abstract, cell_source: bm_msc, platform: planar, medium: fbs,"
+        " strategy: hypoxia, category: culture_condition, metric: m, basis: per_cell, unit: '1'}\n"
+        "  - {id: r2, location: Abstract, cell_source: bm_msc, platform: planar, medium: fbs,"
+        " strategy: nonexistent, category: culture_condition, metric: m, basis: per_cell, fold_change: 2, unit: '1'}\n"
+    )
+    _, problems = validate_files(tmp_path)
+    assert any("bad.yaml record r1" in p for p in problems)
+    assert any("bad.yaml record r2" in p and "nonexistent" in p for p in problems)
+
+
+@pytest.mark.parametrize("method,sm", [("dl", "dl"), ("pm", "iterated")])
+def test_pooling_equals_statsmodels_on_bcg(method: str, sm: str) -> None:
+    y, v = _bcg()
+    ours = pool(y, v, method)  # type: ignore[arg-type]
+    ref = combine_effects(y, v, method_re=sm)
+    assert ours.tau2 == pytest.approx(ref.tau2, abs=1e-6)
+    assert ours.mu == pytest.approx(ref.mean_effect_re, abs=1e-6)
+    assert ours.se == pytest.approx(ref.sd_eff_w_re, abs=1e-6)
+    assert ours.q == pytest.approx(ref.q, abs=1e-6)
+    assert ours.i2 == pytest.approx(ref.i2, abs=1e-6)
+
+
+def test_reml_matches_direct_maximisation_and_published_value() -> None:
+    y, v = _bcg()
+    ours = pool(y, v, "reml")
+
+    def neg_restricted_loglik(t2: float) -> float:
+        w = 1 / (v + t2)
+        mu = np.sum(w * y) / np.sum(w)
+        return 0.5 * (np.sum(np.log(v + t2)) + np.log(np.sum(w)) + np.sum(w * (y - mu) ** 2))
+
+    best = minimize_scalar(neg_restricted_loglik, bounds=(0, 5), method="bounded", options={"xatol": 1e-12})
+    assert ours.tau2 == pytest.approx(best.x, abs=1e-6)
+    # published REML estimate for these data: tau^2 = 0.3132, mu = -0.7145 (metafor documentation)
+    assert ours.tau2 == pytest.approx(0.3132, abs=5e-4)
+    assert ours.mu == pytest.approx(-0.7145, abs=5e-4)
+    assert ours.pi_low < ours.ci_low < ours.mu < ours.ci_high < ours.pi_high
+
+
+def _strategies_with_k(kmin: int) -> list[tuple[str, str]]:
+    out = []
+    recs = list(load_records())
+    se_imp = imputed_se(recs)
+    for s in load_strategies():
+        for basis in ("per_cell", "per_volume", "per_run", "recovery", "per_protein"):
+            studies = study_effects(
+                [r for r in fold_change_records(recs, s.id, basis) if r.record.cell_source != "non_msc"], se_imp
+            )
+            if len(studies) >= kmin:
+                out.append((s.id, basis))
+    return out
+
+
+@pytest.mark.parametrize(
+    "strategy,basis", _strategies_with_k(3) or [pytest.param("none", "none", marks=pytest.mark.skip)]
+)
+def test_every_pooled_strategy_equals_statsmodels(strategy: str, basis: str) -> None:
+    recs = [r for r in fold_change_records(list(load_records()), strategy, basis) if r.record.cell_source != "non_msc"]
+    studies = study_effects(recs, imputed_se(list(load_records())))
+    y = np.array([s.y for s in studies])
+    v = np.array([s.v for s in studies])
+    ref = combine_effects(y, v, method_re="dl")
+    ours = pool(y, v, "dl")
+    assert ours.tau2 == pytest.approx(ref.tau2, abs=1e-6)
+    assert ours.mu == pytest.approx(ref.mean_effect_re, abs=1e-6)
+    assert len(leave_one_out(y, v)) == len(y)
+
+
+def _doi_used_by(result_json: dict) -> set[str]:
+    return {c["doi"] for c in result_json["citations"] if c.get("doi")}
+
+
+def test_exclude_ref_changes_a_run_only_when_the_reference_is_used() -> None:
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    plain = xf.simulate(scn).to_json()
+    used = sorted(_doi_used_by(plain))
+    assert used
+    ps = parameters_for(scn).params
+    for doi in used:
+        excl = xf.simulate(scn, exclude_refs=[doi]).to_json()
+        assert doi not in _doi_used_by(excl)
+        assert excl["excluded_refs"] == [doi]
+        assert excl["removed_by_exclusion"], doi
+        assert json.dumps(plain) != json.dumps(excl)
+        # numbers move whenever another estimate, a re-pooling or a fallback can replace the study
+        replaceable = [
+            p
+            for p in ps.values()
+            if doi in {e.ref for e in p.estimates}
+            and (len({e.ref for e in p.estimates}) > 1 or p.fallback or p.combine == "pooled")
+        ]
+        if replaceable:
+            assert json.dumps(plain["ev"]) + json.dumps(plain["cost"]) + json.dumps(plain["checks"]) != (
+                json.dumps(excl["ev"]) + json.dumps(excl["cost"]) + json.dumps(excl["checks"])
+            ), doi
+    unused = "10.1000/not-a-reference-of-this-run"
+    other = xf.simulate(scn, exclude_refs=[unused]).to_json()
+    assert json.dumps(plain) == json.dumps(other)
+
+
+def test_exclude_ref_repools_a_strategy() -> None:
+    for s in load_strategies():
+        ev = strategy_evidence(s.id)
+        if ev is not None and ev.k >= 2:
+            without = strategy_evidence(s.id, exclude_refs=[ev.refs[0]])
+            assert without is not None and without.k == ev.k - 1
+            assert without.median != pytest.approx(ev.median, rel=1e-12) or without.sigma != ev.sigma
+            return
+    pytest.skip("no strategy with k >= 2 yet")
+
+
+def test_parameters_report_removed_estimates() -> None:
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    ps = parameters_for(scn, ["10.1089/ten.tea.2008.0345"]).params
+    assert any("glucose_uptake_rate" in r for r in ps.removed)

@@ -1,0 +1,114 @@
+"""The scenario contract: parsing, numbers as users write them, and one clear line per problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import exoforge as xf
+from exoforge.cli import app
+from exoforge.scenario import ScenarioError, load_scenario, parse_scenario, read_mapping
+
+BAD = Path(__file__).parent / "bad_scenarios"
+EXPECTED = json.loads((BAD / "expected.json").read_text())
+runner = CliRunner()
+
+
+def test_examples_parse(root: Path) -> None:
+    paths = sorted((root / "examples").glob("*.yaml"))
+    assert len(paths) >= 4
+    for p in paths:
+        scn = load_scenario(p)
+        assert scn.schema_version == 1
+
+
+def test_exponent_without_sign_is_a_float(tmp_path: Path, root: Path) -> None:
+    text = (root / "examples" / "stirred_tank_tff_sec.yaml").read_text()
+    assert "1.0e11" in text  # written as users write it; YAML 1.1 would read a string
+    scn = load_scenario(root / "examples" / "stirred_tank_tff_sec.yaml")
+    assert scn.dose.particles == pytest.approx(1e11)
+    assert read_mapping(root / "examples" / "stirred_tank_tff_sec.yaml")["dose"]["particles"] == 1e11
+
+
+def test_toml_is_accepted(tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text(
+        """schema_version = 1
+name = "planar"
+cell_source = "ad_msc"
+isolation = [{op = "ultracentrifugation"}]
+[expansion]
+platform = "planar"
+medium = "fbs"
+days = 5
+seeding = {cells_per_cm2 = 3000}
+[dose]
+particles = 1e10
+"""
+    )
+    scn = load_scenario(toml)
+    assert scn.expansion.platform == "planar"
+    assert xf.simulate(scn).kpis["ev.final_particles"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_exits_2_with_one_line_per_problem(name: str) -> None:
+    path = BAD / f"{name}.yaml"
+    result = runner.invoke(app, ["run", str(path), "--json"])
+    assert result.exit_code == 2, result.output
+    err = result.stderr
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    for fragment in EXPECTED[name]:
+        assert any(fragment in ln for ln in lines), (fragment, lines)
+    # every line names the file and a key path
+    for ln in lines:
+        assert ln.startswith(str(path) + ": ")
+        assert ":" in ln[len(str(path)) + 2 :]
+
+
+def test_many_problems_are_all_reported() -> None:
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(BAD / "several_problems.yaml")
+    assert len(exc.value.problems) >= 3
+
+
+def test_not_a_mapping_and_syntax_error(tmp_path: Path) -> None:
+    p = tmp_path / "list.yaml"
+    p.write_text("- 1\n- 2\n")
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_scenario(p)
+    q = tmp_path / "broken.yaml"
+    q.write_text("name: [unclosed\n")
+    result = runner.invoke(app, ["run", str(q)])
+    assert result.exit_code == 2
+    assert "not valid YAML" in result.stderr
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "file not found" in result.stderr
+
+
+def test_unknown_parameter_override_is_reported(root: Path, tmp_path: Path) -> None:
+    data = read_mapping(root / "examples" / "stirred_tank_tff_sec.yaml")
+    data["parameters"] = {"ev_secretion_rat": {"value": 1000, "unit": "particle/cell/day"}}
+    p = tmp_path / "s.yaml"
+    import yaml
+
+    p.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["run", str(p)])
+    assert result.exit_code == 2
+    assert "did you mean 'ev_secretion_rate'" in result.stderr
+
+
+def test_override_with_wrong_dimension_is_reported(root: Path) -> None:
+    data = read_mapping(root / "examples" / "stirred_tank_tff_sec.yaml")
+    data["parameters"] = {"ev_secretion_rate": {"value": 1000, "unit": "mL"}}
+    scn = parse_scenario(data)
+    with pytest.raises(ValueError, match="same quantity"):
+        xf.simulate(scn)
