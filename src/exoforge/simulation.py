@@ -42,8 +42,8 @@ from exoforge.parameters import (
 )
 from exoforge.resources import Resource
 from exoforge.result import Result
-from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
-from exoforge.upstream.checks import Check, culture_checks, stirred_checks
+from exoforge.scenario import Scenario
+from exoforge.upstream.checks import Check
 from exoforge.upstream.simulate import UpstreamResult, simulate_upstream
 
 #: KPIs whose movement marks an assumption as driving the result.
@@ -179,31 +179,6 @@ class Evaluation:
     used: set[str] = field(default_factory=set)
 
 
-def _upstream_resources(scn: Scenario, up: UpstreamResult, p: UsageLog) -> list[Resource]:
-    exp = scn.expansion
-    m = float(exp.vessels)
-    cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
-    res = [
-        Resource(f"{exp.medium}_medium_per_l", up.expansion_medium_l, "L", "expansion", "media"),
-        Resource(f"{cond_medium}_medium_per_l", up.conditioning_medium_l, "L", "conditioning", "media"),
-    ]
-    geo = up.geometry
-    if exp.platform in MICROCARRIER_PLATFORMS:
-        assert exp.microcarrier is not None
-        grams = exp.microcarrier.g_per_l * geo.volume_l * m
-        res.append(Resource("microcarrier_per_g", grams, "g", "expansion"))
-        res.append(Resource("bioreactor_vessel_per_l", geo.volume_l * m, "L", "expansion"))
-    else:
-        res.append(Resource("planar_vessel_per_cm2", geo.area_cm2 * m, "cm**2", "expansion"))
-    seed_h = p.get("labour.seeding_hours_per_vessel", "h") * m
-    handle_h = p.get("labour.exchange_hours_per_vessel", "h") * m
-    res += [
-        Resource("labour_rate_per_h", seed_h + handle_h * up.exchanges, "h", "expansion", "labour"),
-        Resource("labour_rate_per_h", handle_h * (1 + up.collections), "h", "conditioning", "labour"),
-    ]
-    return res
-
-
 def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) -> Evaluation:
     """Run the whole process for every parameter set of ``batch``; all outputs are (N,) arrays."""
     p = UsageLog(batch)
@@ -216,7 +191,7 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
     isolation_days = train.hours / 24.0
     batch_days = culture_days + isolation_days + p.get("turnaround_days", "day")
 
-    resources = _upstream_resources(scn, up, p)
+    resources = list(up.resources)
     for step in train.steps:
         resources.extend(step.resources)
         resources.append(Resource("labour_rate_per_h", step.labour_hours, "h", step.name, "labour"))
@@ -237,9 +212,7 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
     tp = throughput(final_amount, dose_amount, batch_days, demand)
     per_batch = cogs.per_batch
 
-    checks = culture_checks(up.min_glucose_mM, up.max_lactate_mM, p)
-    peak_cells_vessel = np.maximum(up.cells_end_expansion, up.cells_end) / up.vessels
-    checks += stirred_checks(scn, up.geometry.volume_l, up.geometry.microcarrier_diameter_m, peak_cells_vessel, p)
+    checks = list(up.checks)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         kpis: dict[str, np.ndarray] = {

@@ -15,8 +15,10 @@ import numpy as np
 
 from exoforge.engine.integrate import rk4_segment
 from exoforge.parameters import UsageLog
-from exoforge.scenario import Scenario
+from exoforge.resources import Resource
+from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
 from exoforge.upstream import kinetics as kin
+from exoforge.upstream.checks import Check, culture_checks, stirred_checks
 from exoforge.upstream.platforms import VesselGeometry, vessel_geometry
 
 DT_MAX_DAYS = 0.05
@@ -93,6 +95,8 @@ class UpstreamResult:
     collections: int
     schedule: Schedule
     series: dict[str, np.ndarray] = field(default_factory=dict)  # time series (N small only)
+    resources: list[Resource] = field(default_factory=list)  # what the culture consumes
+    checks: list[Check] = field(default_factory=list)  # engineering checks of the platform
 
     @property
     def particles_per_cell_per_day(self) -> np.ndarray:
@@ -251,7 +255,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     n_exchange_volume = exchanges * (
         exp.feeding.exchange_fraction if exp.feeding and exp.feeding.exchange_fraction else 0
     )
-    return UpstreamResult(
+    result = UpstreamResult(
         vessels=exp.vessels,
         geometry=geo,
         seeded_cells=geo.seeded_cells * m,
@@ -272,3 +276,35 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         schedule=sched,
         series=series,
     )
+    result.resources = upstream_resources(scn, result, p)
+    peak_cells_vessel = np.maximum(result.cells_end_expansion, result.cells_end) / result.vessels
+    result.checks = culture_checks(min_glc, max_lac, p) + stirred_checks(
+        scn, geo.volume_l, geo.microcarrier_diameter_m, peak_cells_vessel, p
+    )
+    return result
+
+
+def upstream_resources(scn: Scenario, up: UpstreamResult, p: UsageLog) -> list[Resource]:
+    """Media, vessels, microcarriers and operator hours of the culture, for costing."""
+    exp = scn.expansion
+    m = float(exp.vessels)
+    cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
+    res = [
+        Resource(f"{exp.medium}_medium_per_l", up.expansion_medium_l, "L", "expansion", "media"),
+        Resource(f"{cond_medium}_medium_per_l", up.conditioning_medium_l, "L", "conditioning", "media"),
+    ]
+    geo = up.geometry
+    if exp.platform in MICROCARRIER_PLATFORMS:
+        assert exp.microcarrier is not None
+        grams = exp.microcarrier.g_per_l * geo.volume_l * m
+        res.append(Resource("microcarrier_per_g", grams, "g", "expansion"))
+        res.append(Resource("bioreactor_vessel_per_l", geo.volume_l * m, "L", "expansion"))
+    else:
+        res.append(Resource("planar_vessel_per_cm2", geo.area_cm2 * m, "cm**2", "expansion"))
+    seed_h = p.get("labour.seeding_hours_per_vessel", "h") * m
+    handle_h = p.get("labour.exchange_hours_per_vessel", "h") * m
+    res += [
+        Resource("labour_rate_per_h", seed_h + handle_h * up.exchanges, "h", "expansion", "labour"),
+        Resource("labour_rate_per_h", handle_h * (1 + up.collections), "h", "conditioning", "labour"),
+    ]
+    return res

@@ -1,0 +1,51 @@
+"""`exoforge run`: one scenario at its central values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from exoforge.commands.common import fail, input_errors, load, message
+
+
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (.yaml or .toml)")],
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object (the output contract)")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="recorded with the run; the run itself is deterministic")
+    ] = None,
+    exclude_ref: Annotated[
+        list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
+    ] = None,
+) -> None:
+    """Simulate one scenario at its central parameter values."""
+    from exoforge.parameters import normalise_ref
+    from exoforge.simulation import simulate
+
+    scn = load(scenario)
+    try:
+        result = simulate(scn, exclude_refs=exclude_ref or (), seed=seed)
+    except input_errors() as exc:
+        fail([message(exc)], str(scenario))
+    for ref in exclude_ref or ():
+        if normalise_ref(ref) not in result.excluded_refs:
+            typer.echo(f"note: --exclude-ref {ref}: no value this run uses comes from that reference", err=True)
+    if report is not None:
+        from exoforge.report.html import write_report
+
+        write_report(result, report)
+    if json_out:
+        typer.echo(result.dumps())
+        return
+    from exoforge.report.console import print_summary
+
+    print_summary(result)
+    if report is not None:
+        typer.echo(f"report written: {report}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
