@@ -185,3 +185,77 @@ def test_parameters_report_removed_estimates() -> None:
     scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
     ps = parameters_for(scn, ["10.1089/ten.tea.2008.0345"]).params
     assert any("glucose_uptake_rate" in r for r in ps.removed)
+
+
+def test_pool_command_json_and_plot(tmp_path) -> None:
+    out = tmp_path / "forest.png"
+    result = runner.invoke(app, ["evidence", "pool", "microcarrier_stirred", "--json", "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["k"] >= 1 and d["pooled"]["fold"] > 1
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pool_unknown_strategy_is_reported() -> None:
+    result = runner.invoke(app, ["evidence", "pool", "hypoxa"])
+    assert result.exit_code == 2
+    assert "did you mean 'hypoxia'" in result.stderr
+
+
+def test_pool_with_nothing_to_plot_is_reported(tmp_path) -> None:
+    result = runner.invoke(app, ["evidence", "pool", "heat_stress", "--plot", str(tmp_path / "x.png")])
+    assert result.exit_code == 2
+    assert "nothing to plot" in result.stderr
+
+
+def test_meta_analysis_subgroups_and_leave_one_out() -> None:
+    meta = xf.meta_analysis("spheroid", basis="other", include_non_msc=True)
+    assert meta.k >= 2
+    assert len(meta.leave_one_out) == meta.k
+    assert all(lo.pooled.k == meta.k - 1 for lo in meta.leave_one_out)
+    # the combined spheroid + priming record measures the combination and is not pooled
+    assert all("9.4x" not in rid for s in meta.studies for rid in s.record_ids)
+
+
+def test_combination_warning_uses_combined_records() -> None:
+    from exoforge.evidence.effects import combination_tested
+
+    assert combination_tested(["spheroid", "tnfa_ifng_priming"])
+    assert not combination_tested(["hypoxia", "heat_stress"])
+
+
+def test_list_json_and_filters() -> None:
+    result = runner.invoke(app, ["evidence", "list", "--category", "isolation", "--json"])
+    rows = json.loads(result.output)
+    assert rows and all(r["category"] == "isolation" for r in rows)
+    for r in rows:
+        assert {"id", "strategy", "category", "metric", "basis"} <= set(r)
+        assert r.get("doi") or r.get("pmid")
+        assert "value" in r or "fold_change" in r or r.get("direction_only")
+
+
+def test_coverage_says_when_a_family_has_no_msc_figure() -> None:
+    from exoforge.evidence.coverage import coverage
+
+    cov = coverage()
+    assert cov["references"] >= 40 and cov["records"] >= 100
+    assert set(cov["families"]) >= {"biogenesis_engineering", "culture_condition", "dynamic_3d_culture", "isolation"}
+    for row in cov["strategies"]:
+        assert row["msc_figure"] or row["note"].startswith(("no MSC figure", "no record"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "bibtex", "ris"])
+def test_cite_lists_only_what_a_run_used(fmt: str) -> None:
+    path = ROOT / "examples" / "planar_10layer_uc.yaml"
+    result = runner.invoke(app, ["evidence", "cite", str(path), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    used = {c["ref"] for c in xf.simulate(xf.load_scenario(path)).citations}
+    for ref in used:
+        if ref.startswith("10."):
+            assert ref in result.output.lower()
+    # a reference of the evidence base this run does not use is not cited
+    assert "10.3934/bioeng.2023016" not in result.output
+    if fmt == "bibtex":
+        assert result.output.count("@article{") == len(used)
+    if fmt == "ris":
+        assert result.output.count("ER  - ") == len(used)

@@ -9,6 +9,8 @@ Quick start::
 """
 
 from exoforge._version import __version__
+from exoforge.evidence.citations import print_citations
+from exoforge.evidence.meta import meta_analysis
 from exoforge.parameters import ParameterSet
 from exoforge.result import Result
 from exoforge.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
@@ -22,7 +24,9 @@ __all__ = [
     "__version__",
     "evaluate",
     "load_scenario",
+    "meta_analysis",
     "parameters_for",
     "parse_scenario",
+    "print_citations",
     "simulate",
 ]

@@ -74,6 +74,7 @@ class Result:
     steps: list[dict[str, Any]] = field(default_factory=list)
     series: dict[str, list[float]] = field(default_factory=dict)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    evidence_effects: list[dict[str, Any]] = field(default_factory=list)
     excluded_refs: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     seed: int | None = None
@@ -93,6 +94,7 @@ class Result:
         body["warnings"] = self.warnings
         body["citations"] = self.citations
         body["assumptions"] = self.assumptions
+        body["evidence_effects"] = self.evidence_effects
         body["ledger"] = self.ledger
         body["excluded_refs"] = self.excluded_refs
         body["removed_by_exclusion"] = self.removed

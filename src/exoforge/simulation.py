@@ -113,7 +113,7 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 distribution=Distribution("lognormal", {"sigma": ev.sigma}),
                 estimates=estimates,
                 combine="pooled",
-                group="evidence",
+                group=f"evidence:{sid}:{ev.basis}",
             )
         )
         if ev.k < 3:
@@ -281,6 +281,28 @@ def _citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
     return out
 
 
+def _evidence_effects(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
+    """The pooled multipliers a run used: strategy, basis, k, median and predictive sigma."""
+    out = []
+    for name in sorted(used):
+        p = ps[name]
+        if not p.group.startswith("evidence:"):
+            continue
+        _, sid, basis = p.group.split(":")
+        out.append(
+            {
+                "parameter": name,
+                "strategy": sid,
+                "basis": basis,
+                "k": len(p.estimates),
+                "median": p.value,
+                "sigma_log": p.distribution.spec.get("sigma"),
+                "refs": list(p.refs),
+            }
+        )
+    return out
+
+
 def _perturbed_batch(ps: ParameterSet, names: list[str]) -> ParameterBatch:
     """Row 0 central; then for each name a low and a high row (5th/95th percentile or -/+20 %)."""
     n = 1 + 2 * len(names)
@@ -439,6 +461,7 @@ def simulate(
         steps=steps,
         series=series,
         assumptions=[a for a in assumptions if a["drives_result"]],
+        evidence_effects=_evidence_effects(ps, ev.used),
         excluded_refs=list(ps.excluded_refs),
         removed=list(ps.removed),
         seed=seed,

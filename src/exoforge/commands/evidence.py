@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,6 +53,77 @@ def evidence_show(record_id: Annotated[str, typer.Argument(help="record id")]) -
     if rec is None:
         fail([f"no evidence record with id '{record_id}'"])
     typer.echo(json.dumps(rec.to_dict(), indent=2))
+
+
+@evidence_app.command("pool")
+def evidence_pool(
+    strategy: Annotated[str, typer.Argument(help="strategy id, e.g. hypoxia")],
+    basis: Annotated[str | None, typer.Option(help="fold-change basis (default: the strategy's pool basis)")] = None,
+    method: Annotated[str, typer.Option(help="tau² estimator: reml, dl or pm")] = "reml",
+    include_non_msc: Annotated[bool, typer.Option("--include-non-msc", help="pool non-MSC records too")] = False,
+    exclude_ref: Annotated[list[str] | None, typer.Option("--exclude-ref", help="leave a reference out")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="write a forest plot (PNG)")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Random-effects meta-analysis of a strategy's fold-changes, with subgroups and leave-one-out."""
+    from exoforge.evidence.meta import meta_analysis
+
+    if method not in ("reml", "dl", "pm"):
+        fail([f"--method: '{method}' is not one of reml, dl, pm"])
+    try:
+        meta = meta_analysis(strategy, basis, method, exclude_ref or (), include_non_msc)  # type: ignore[arg-type]
+    except KeyError as exc:
+        fail([str(exc.args[0])])
+    if plot is not None:
+        from exoforge.report.forest import write_forest_png
+
+        try:
+            write_forest_png(meta, plot)
+        except ValueError as exc:
+            fail([str(exc)])
+    if json_out:
+        typer.echo(json.dumps(meta.to_dict(), indent=2))
+        return
+    from exoforge.report.console import print_meta
+
+    print_meta(meta)
+    if plot is not None:
+        typer.echo(f"forest plot written: {plot}")
+
+
+@evidence_app.command("coverage")
+def evidence_coverage(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Records, references and numeric MSC fold-changes per strategy family and strategy."""
+    from exoforge.evidence.coverage import coverage
+
+    cov = coverage()
+    if json_out:
+        typer.echo(json.dumps(cov, indent=2))
+        return
+    from exoforge.report.console import print_coverage
+
+    print_coverage(cov)
+
+
+@evidence_app.command("cite")
+def evidence_cite(
+    scenario: Annotated[Path, typer.Argument(help="scenario file: cite what its run uses")],
+    fmt: Annotated[str, typer.Option("--format", help="text, bibtex or ris")] = "text",
+    exclude_ref: Annotated[list[str] | None, typer.Option("--exclude-ref")] = None,
+) -> None:
+    """The references a run of SCENARIO uses, and only those."""
+    from exoforge.commands.common import input_errors, load, message
+    from exoforge.evidence.citations import entries_for, format_entries
+    from exoforge.simulation import simulate
+
+    if fmt not in ("text", "bibtex", "ris"):
+        fail([f"--format: '{fmt}' is not one of text, bibtex, ris"])
+    scn = load(scenario)
+    try:
+        result = simulate(scn, exclude_refs=exclude_ref or ())
+    except input_errors() as exc:
+        fail([message(exc)], str(scenario))
+    typer.echo(format_entries(entries_for(result), fmt), nl=False)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -80,7 +80,11 @@ def _log_se(rec: EvidenceRecord) -> float | None:
 def fold_change_records(
     records: Iterable[EvidenceRecord], strategy: str, basis: str, exclude_refs: Iterable[str] = ()
 ) -> list[EvidenceRecord]:
-    """Numeric fold-change records of ``strategy`` on ``basis``, minus excluded references."""
+    """Numeric fold-change records of ``strategy`` alone on ``basis``, minus excluded references.
+
+    Records whose treated arm combined the strategy with others (``combined_with``)
+    are left out: they measure the combination, not the strategy.
+    """
     from exoforge.parameters import normalise_ref
 
     drop = {normalise_ref(r) for r in exclude_refs}
@@ -91,6 +95,7 @@ def fold_change_records(
         and r.record.basis == basis
         and r.record.fold_change is not None
         and not r.record.direction_only
+        and not r.record.combined_with
         and normalise_ref(r.ref_key) not in drop
     ]
 

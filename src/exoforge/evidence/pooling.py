@@ -137,7 +137,7 @@ def pool(y: np.ndarray | list[float], v: np.ndarray | list[float], method: Metho
         half = t * math.sqrt(tau2 + se**2)
     else:
         half = float("nan")
-    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    i2 = max(0.0, (q - (k - 1)) / q) if (k > 1 and q > 0) else 0.0
     return PooledEffect(
         k=k,
         method=method,

@@ -102,3 +102,66 @@ def print_records(rows: list[dict[str, Any]], strategy: str | None = None, categ
     console.print(t)
     if not rows and (strategy or category):
         console.print("no records match: the evidence base holds no figure for this selection")
+
+
+def print_meta(meta: Any) -> None:
+    """A strategy's meta-analysis as tables."""
+    import math
+
+    console = Console()
+    console.print(
+        f"[bold]{meta.label}[/] ({meta.strategy}) — basis {meta.basis}, {meta.population} studies, "
+        f"{meta.method.upper()}",
+        highlight=False,
+    )
+    if not meta.studies:
+        console.print("no numeric fold-change on this basis in the evidence base")
+        return
+    t = Table(title_justify="left")
+    for col in ("study", "cell source", "fold", "SE ln", "records"):
+        t.add_column(col)
+    for s in meta.studies:
+        t.add_row(
+            f"{s.label} ({s.ref})",
+            ", ".join(s.cell_sources),
+            fmt(math.exp(s.y)),
+            f"{math.sqrt(s.v):.2f}{' (imputed)' if s.imputed else ''}",
+            ", ".join(s.record_ids),
+        )
+    console.print(t)
+    p = meta.pooled
+    pi = f"[{math.exp(p.pi_low):.3g}, {math.exp(p.pi_high):.3g}]" if p.k >= 3 else "not defined for k < 3"
+    console.print(
+        f"pooled fold {p.fold:.3g}, 95 % CI [{math.exp(p.ci_low):.3g}, {math.exp(p.ci_high):.3g}], "
+        f"95 % PI {pi}, tau² {p.tau2:.3g}, I² {p.i2:.0%}, k {p.k}",
+        highlight=False,
+    )
+    for src, sub in meta.subgroups.items():
+        console.print(f"  subgroup {src}: fold {sub.fold:.3g} (k {sub.k})", highlight=False)
+    for lo in meta.leave_one_out:
+        console.print(f"  without {lo.label}: fold {lo.pooled.fold:.3g}", highlight=False)
+
+
+def print_coverage(cov: dict[str, Any]) -> None:
+    """Evidence counts per family and strategy."""
+    console = Console()
+    console.print(f"{cov['references']} references, {cov['records']} records")
+    t = Table(title="by family", title_justify="left")
+    for col in ("family", "references", "records", "strategies", "no MSC figure"):
+        t.add_column(col)
+    for fam, d in cov["families"].items():
+        t.add_row(
+            fam,
+            str(d["references"]),
+            str(d["records"]),
+            str(d["strategies"]),
+            ", ".join(d["strategies_without_msc_figure"]) or "-",
+        )
+    console.print(t)
+    s = Table(title="by strategy", title_justify="left")
+    for col in ("strategy", "family", "refs", "records", "numeric MSC fold-changes (refs by basis)", "note"):
+        s.add_column(col, overflow="fold")
+    for row in cov["strategies"]:
+        folds = ", ".join(f"{b}: {k}" for b, k in row["numeric_msc_fold_changes"].items()) or "-"
+        s.add_row(row["id"], row["category"], str(row["references"]), str(row["records"]), folds, row["note"])
+    console.print(s)

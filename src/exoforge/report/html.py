@@ -28,8 +28,23 @@ def render_report(result: Result) -> str:
         fig_time=plots.time_courses(result),
         fig_waterfall=plots.particle_waterfall(result) if result.steps else "",
         fig_cost=plots.cost_breakdown(result),
+        forests=_forest_plots(result),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _forest_plots(result: Result) -> list[tuple[str, str]]:
+    """(title, svg) of the meta-analysis behind each pooled multiplier the run used."""
+    from exoforge.evidence.meta import meta_analysis
+    from exoforge.report.forest import forest_svg
+
+    out = []
+    for eff in result.evidence_effects:
+        meta = meta_analysis(eff["strategy"], eff["basis"], "reml", result.excluded_refs)
+        svg = forest_svg(meta)
+        if svg:
+            out.append((f"{meta.label} ({eff['parameter']}): median x{eff['median']:.3g}, k = {meta.k}", svg))
+    return out
 
 
 def write_report(result: Result, path: str | Path) -> Path:
