@@ -47,10 +47,7 @@ def get(d: dict, path: str):
 def test_every_contract_key(name: str, example_results: dict) -> None:
     d = example_results[name]
     for key in CONTRACT_KEYS:
-        value = get(d, key)
-        if key in ("batches_per_year",) and "demand" not in Path("examples", name).read_text():
-            continue  # no demand, no batches per year (null)
-        assert value is not None, key
+        assert get(d, key) is not None, key
     assert d["schema_version"] == 1
     assert isinstance(d["cells"], dict) and isinstance(d["cost"]["breakdown"], dict)
     for check in d["checks"]:
