@@ -165,3 +165,21 @@ def print_coverage(cov: dict[str, Any]) -> None:
         folds = ", ".join(f"{b}: {k}" for b, k in row["numeric_msc_fold_changes"].items()) or "-"
         s.add_row(row["id"], row["category"], str(row["references"]), str(row["records"]), folds, row["note"])
     console.print(s)
+
+
+def print_parameters(params: list[Any]) -> None:
+    """Parameters with value, unit, uncertainty and sources."""
+    console = Console()
+    t = Table(title=f"parameters ({len(params)})", title_justify="left")
+    for col in ("name", "when", "value", "unit", "90 % range", "source"):
+        t.add_column(col, overflow="fold")
+    for p in params:
+        lo, hi = p.distribution.interval(p.value) if p.distribution.is_uncertain else (p.value, p.value)
+        rng = f"{fmt(lo)} – {fmt(hi)}" if p.distribution.is_uncertain else "fixed"
+        if p.estimates:
+            src = "; ".join(f"{e.ref} ({e.location})" for e in p.estimates)
+        else:
+            src = f"[yellow]assumption[/]: {p.assumption}"
+        when = ", ".join(f"{k}={v}" for k, v in p.when)
+        t.add_row(p.name, when, fmt(p.value), p.unit or "-", rng, src)
+    console.print(t)
