@@ -112,3 +112,10 @@ def test_override_with_wrong_dimension_is_reported(root: Path) -> None:
     scn = parse_scenario(data)
     with pytest.raises(ValueError, match="same quantity"):
         xf.simulate(scn)
+
+
+def test_schema_command_prints_the_contract() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert {"schema_version", "cell_source", "expansion", "isolation", "dose"} <= set(schema["properties"])
