@@ -259,3 +259,13 @@ def test_cite_lists_only_what_a_run_used(fmt: str) -> None:
         assert result.output.count("@article{") == len(used)
     if fmt == "ris":
         assert result.output.count("ER  - ") == len(used)
+
+
+def test_user_multiplier_for_a_strategy_without_evidence() -> None:
+    base = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_hypoxia_priming.yaml")
+    plain = xf.simulate(xf.parse_scenario(base))
+    assert any("'hypoxia': no numeric fold-change" in w for w in plain.warnings)
+    base["parameters"] = {"strategy.hypoxia.ev_secretion": {"value": 2.0, "unit": ""}}
+    given = xf.simulate(xf.parse_scenario(base))
+    assert given.kpis["ev.secreted_particles"] > 1.5 * plain.kpis["ev.secreted_particles"]
+    assert not any("'hypoxia': no numeric" in w for w in given.warnings)

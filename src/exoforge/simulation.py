@@ -86,8 +86,9 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
         if ev is None:
             if not name.startswith("platform."):
                 warnings.append(
-                    f"strategy '{sid}': no numeric {catalogue[sid].pool_basis.replace('_', '-')} fold-change "
-                    "in the evidence base; no effect applied"
+                    f"strategy '{sid}': no numeric fold-change in the evidence base, so no effect is applied "
+                    f"(`exoforge evidence list --strategy {sid}` shows what is known; give your own multiplier "
+                    f"under parameters as {name})"
                 )
             continue
         estimates = tuple(
@@ -116,6 +117,11 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 group=f"evidence:{sid}:{ev.basis}",
             )
         )
+        if ev.per_culture:
+            warnings.append(
+                f"strategy '{sid}': no per-cell fold-change; per-culture figures of treated vs control cultures "
+                "stand in for it (uncertainty widened)"
+            )
         if ev.k < 3:
             warnings.append(
                 f"strategy '{sid}': only k={ev.k} stud{'y' if ev.k == 1 else 'ies'} with a numeric "
@@ -149,6 +155,29 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
                 removed.append(f"{name}: re-pooled without {', '.join(gone)}")
     ps = ParameterSet(params, tuple(sorted(matched)), tuple(dict.fromkeys(removed)))
     changes: dict[str, tuple[float, str]] = {k: (v.value, v.unit) for k, v in scn.parameters.items()}
+    catalogue = {s.id: s for s in load_strategies()}
+    for name in changes:
+        # a user may give the multiplier of a listed strategy that the evidence cannot quantify
+        parts = name.split(".")
+        if name not in ps and len(parts) == 3 and parts[0] == "strategy" and parts[1] in catalogue:
+            if parts[1] not in scn.conditioning.strategies or parts[2] != catalogue[parts[1]].effect:
+                continue  # reported as an unknown parameter by with_values
+            ps = ParameterSet(
+                {
+                    **ps.params,
+                    name: Parameter(
+                        name=name,
+                        value=1.0,
+                        unit="",
+                        description=f"multiplier of '{catalogue[parts[1]].label}'",
+                        assumption="no numeric evidence; user value",
+                        group=f"evidence:{parts[1]}:user",
+                    ),
+                },
+                ps.excluded_refs,
+                ps.removed,
+            )
+            warnings = [w for w in warnings if not w.startswith(f"strategy '{parts[1]}': no numeric")]
     for key, value in scn.economics.prices.items():
         name = f"price.{key}"
         if name not in ps:

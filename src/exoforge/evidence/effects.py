@@ -20,7 +20,14 @@ Rules (stated here because users must be able to check them):
    strategies that have k >= 3 (0.25 if there are none).
 5. **MSC first.** Only MSC records are pooled when any exist; otherwise
    non-MSC records are used and the predictive SD is multiplied by 1.5.
-6. **Combinations.** Strategies combine additively on the log scale: the
+6. **Per-culture figures for treatments of the same cells.** A culture-condition
+   or biogenesis-engineering strategy is applied to the same cells in the same
+   vessel as its control, so a fold-change of EV yield per culture (basis
+   ``per_volume``, ``per_run`` or unstated ``other``) approximates the per-cell
+   effect when no per-cell figure exists. Such figures are pooled together in
+   that case, flagged, and the predictive SD is multiplied by 1.5. Platform
+   comparisons (3D vs 2D) never take this route: their cell numbers differ.
+7. **Combinations.** Strategies combine additively on the log scale: the
    largest effect counts fully and each further one is multiplied by the
    interaction shrinkage ``strategy_interaction_shrinkage`` (1 = independent,
    multiplicative effects; 0 = no gain beyond the strongest). A warning is
@@ -42,6 +49,10 @@ from exoforge.evidence.store import EvidenceRecord, Strategy, load_records, load
 MIN_IMPUTED_SE = 0.2
 DEFAULT_TAU2 = 0.25
 NON_MSC_WIDENING = 1.5
+PER_CULTURE_WIDENING = 1.5
+#: Families whose per-culture fold-changes stand in for per-cell ones (rule 6).
+SAME_CELLS_CATEGORIES = ("culture_condition", "biogenesis_engineering")
+PER_CULTURE_BASES = ("per_volume", "per_run", "other")
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ class StrategyEvidence:
     msc_only: bool
     sigma: float
     median: float
+    per_culture: bool = False  # rule 6: per-culture figures stood in for per-cell ones
 
     @property
     def k(self) -> int:
@@ -171,8 +183,16 @@ def strategy_evidence(
     records = list(records) if records is not None else list(load_records())
     catalogue = {s.id: s for s in load_strategies()}
     strat = catalogue[strategy_id]
+    explicit_basis = basis is not None
     basis = basis or strat.pool_basis
+    exclude_refs = tuple(exclude_refs)
     recs = fold_change_records(records, strategy_id, basis, exclude_refs)
+    per_culture = False
+    if not recs and not explicit_basis and basis == "per_cell" and strat.category in SAME_CELLS_CATEGORIES:
+        recs = [r for b in PER_CULTURE_BASES for r in fold_change_records(records, strategy_id, b, exclude_refs)]
+        per_culture = bool(recs)
+        if per_culture:
+            basis = "per_culture"
     if cell_source is not None:
         recs = [r for r in recs if r.record.cell_source == cell_source]
     msc = [r for r in recs if r.record.cell_source != "non_msc"]
@@ -187,7 +207,9 @@ def strategy_evidence(
         sigma = math.sqrt(default_tau2(records) + pooled.se**2)
     if not msc_only:
         sigma *= NON_MSC_WIDENING
-    return StrategyEvidence(strat, basis, tuple(studies), pooled, msc_only, sigma, pooled.fold)
+    if per_culture:
+        sigma *= PER_CULTURE_WIDENING
+    return StrategyEvidence(strat, basis, tuple(studies), pooled, msc_only, sigma, pooled.fold, per_culture)
 
 
 def default_tau2(records: Sequence[EvidenceRecord]) -> float:

@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from exoforge.evidence.effects import StudyEffect, fold_change_records, imputed_se, study_effects
+from exoforge.evidence.effects import (
+    PER_CULTURE_BASES,
+    StudyEffect,
+    fold_change_records,
+    imputed_se,
+    study_effects,
+)
 from exoforge.evidence.pooling import Method, PooledEffect, leave_one_out, pool
 from exoforge.evidence.store import load_records, load_strategies
 
@@ -103,7 +109,10 @@ def meta_analysis(
     basis = basis or strat.pool_basis
     exclude_refs = tuple(exclude_refs)
     records = list(load_records())
-    recs = fold_change_records(records, strategy, basis, exclude_refs)
+    if basis == "per_culture":  # rule 6 of exoforge.evidence.effects: per-culture figures pooled together
+        recs = [r for b in PER_CULTURE_BASES for r in fold_change_records(records, strategy, b, exclude_refs)]
+    else:
+        recs = fold_change_records(records, strategy, basis, exclude_refs)
     msc = [r for r in recs if r.record.cell_source != "non_msc"]
     use, population = (recs, "MSC and non-MSC") if include_non_msc else ((msc, "MSC") if msc else (recs, "non-MSC"))
     studies = tuple(study_effects(use, imputed_se(records)))
