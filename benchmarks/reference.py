@@ -1,0 +1,113 @@
+"""The per-scenario scipy reference of the whole process, and how far the batch engine is from it.
+
+:func:`reference_kpis` evaluates every parameter set of a batch on its own
+(N = 1), with the culture ODEs integrated by scipy ``solve_ivp`` (LSODA,
+rtol 1e-8) over the same right-hand side, schedule and events, followed by the
+same isolation train and economics. It swaps the segment integrator of the
+upstream stage for :func:`exoforge.engine.reference.solve_ivp_segment` for the
+duration of the call (single-threaded harness code, never library code), and
+checks that the swap took effect.
+
+:func:`kpi_deviation` compares two KPI dictionaries: the largest relative
+deviation over every KPI, taken on the rows where the integer-valued KPIs
+(whole doses, batches, lines) agree, and the number of rows where rounding to
+a whole number flipped between the two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import numpy as np
+
+from exoforge.engine.reference import ReferenceSettings, ReferenceStats, solve_ivp_segment
+from exoforge.parameters import ParameterBatch
+from exoforge.scenario import Scenario
+from exoforge.simulation import evaluate
+
+#: Where the upstream stage looks up its segment integrator.
+UPSTREAM_INTEGRATOR = "exoforge.upstream.simulate.rk4_segment"
+
+
+@contextlib.contextmanager
+def reference_integration(settings: ReferenceSettings, stats: ReferenceStats) -> Iterator[None]:
+    """Within the block, the upstream stage integrates with scipy ``solve_ivp`` system by system."""
+
+    def segment(*args: Any, **kwargs: Any) -> np.ndarray:
+        return solve_ivp_segment(*args, **kwargs, settings=settings, stats=stats)
+
+    with mock.patch(UPSTREAM_INTEGRATOR, segment):
+        yield
+
+
+def reference_kpis(
+    scn: Scenario, batch: ParameterBatch, settings: ReferenceSettings | None = None
+) -> tuple[dict[str, np.ndarray], ReferenceStats]:
+    """KPIs of every row of ``batch``, one scenario at a time, with the scipy reference integrator."""
+    cfg = settings or ReferenceSettings()
+    stats = ReferenceStats()
+    rows: list[dict[str, np.ndarray]] = []
+    with reference_integration(cfg, stats):
+        for j in range(batch.n):
+            rows.append(evaluate(scn, batch.subset(slice(j, j + 1))).kpis)
+    if stats.systems == 0:
+        raise RuntimeError(f"the reference integrator was never called: is {UPSTREAM_INTEGRATOR} still the integrator?")
+    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}, stats
+
+
+@dataclass
+class Deviation:
+    """How far the batch engine's KPIs are from the reference's."""
+
+    max_relative: float
+    worst_kpi: str
+    per_kpi: dict[str, float] = field(default_factory=dict)
+    rounding_flips: int = 0
+    rows: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_relative": self.max_relative,
+            "worst_kpi": self.worst_kpi,
+            "rows_compared": self.rows,
+            "rows_with_whole_number_flip": self.rounding_flips,
+            "per_kpi": self.per_kpi,
+        }
+
+
+#: Whole-number KPIs (doses, batches, lines) are integral and below this; larger floats
+#: (particle counts of 1e15) are integral only because doubles have no fraction bits there.
+_WHOLE_NUMBER_LIMIT = 2.0**31
+
+
+def _integer_valued(a: np.ndarray, b: np.ndarray) -> bool:
+    both = np.isfinite(a) & np.isfinite(b)
+    x = np.concatenate([a[both], b[both]])
+    return bool(np.all(x == np.round(x)) and np.all(np.abs(x) < _WHOLE_NUMBER_LIMIT))
+
+
+def kpi_deviation(engine: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> Deviation:
+    """Largest relative deviation of ``engine`` from ``reference`` over every shared KPI."""
+    keys = sorted(set(engine) & set(reference))
+    n = len(reference[keys[0]])
+    flips = np.zeros(n, dtype=bool)
+    for k in keys:
+        a, r = np.asarray(engine[k], float), np.asarray(reference[k], float)
+        if _integer_valued(a, r):
+            flips |= ~((a == r) | (np.isnan(a) & np.isnan(r)))
+    keep = ~flips
+    per: dict[str, float] = {}
+    for k in keys:
+        a, r = np.asarray(engine[k], float)[keep], np.asarray(reference[k], float)[keep]
+        ok = np.isfinite(r) & (r != 0)
+        if not ok.any():
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.abs(a[ok] / r[ok] - 1.0)
+        per[k] = float(np.max(np.where(np.isfinite(dev), dev, np.inf)))
+    worst = max(per, key=lambda k: per[k])
+    return Deviation(per[worst], worst, per, int(flips.sum()), int(keep.sum()))

@@ -1,0 +1,300 @@
+"""Evaluate a scenario over the rows of a design, in chunks, on any execution backend.
+
+A *design* is a matrix of uniform numbers in (0, 1), one row per evaluation
+and one column per sampled parameter; each row becomes a parameter set through
+the inverse CDF of every parameter's distribution
+(:meth:`exoforge.parameters.ParameterSet.from_uniform`), so random, Latin
+hypercube, Sobol, Saltelli and Morris designs share one path.
+
+Reproducibility whatever the backend and chunking:
+
+* random designs are drawn in blocks of :data:`BLOCK_ROWS` rows; block ``k``
+  uses child ``k`` of ``numpy.random.SeedSequence(seed).spawn(...)``, so row
+  ``i`` is the same number whichever chunk or worker draws it;
+* explicit designs (LHS, Sobol, Saltelli, Morris, optimiser populations) are
+  generated once and cut into chunks;
+* the batch integrator treats every row independently (fixed steps), so a row's
+  result does not depend on the other rows of its chunk.
+
+Failed rows never stop a run: a chunk that raises is bisected down to the
+rows that raise, and a row whose KPIs are NaN where the central parameter set
+gives numbers is failed too; failed rows are NaN with a counted reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exoforge.engine.backends import Backend, LocalBackend
+from exoforge.parameters import ParameterBatch, ParameterSet
+from exoforge.scenario import Scenario
+from exoforge.simulation import evaluate
+
+#: Rows per block of random numbers (one ``SeedSequence`` child per block).
+BLOCK_ROWS = 1024
+#: Rows per task; a multiple of BLOCK_ROWS. About 16k rows keep the (states x rows)
+#: arrays of the integrator in a core's cache (measured in benchmarks/run.py).
+DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS
+#: ``distributions.ndtri`` takes a different (pure-Python) path for arrays of at most
+#: this many values; designs are mapped in at least this many rows plus one, so a
+#: row's parameter values never depend on the size of its chunk.
+_SMALL_ARRAY = 64
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def random_rows(seed: int, columns: int, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the random design of ``seed`` (uniform in [0, 1), ``columns`` wide)."""
+    if stop <= start:
+        return np.empty((0, columns))
+    first, last = start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS
+    children = np.random.SeedSequence(seed).spawn(last + 1)
+    blocks = [np.random.default_rng(children[k]).random((BLOCK_ROWS, columns)) for k in range(first, last + 1)]
+    u = np.vstack(blocks)
+    offset = first * BLOCK_ROWS
+    return u[start - offset : stop - offset]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Uniform numbers for ``names``: an explicit matrix, or random blocks from ``seed``."""
+
+    names: tuple[str, ...]
+    n: int
+    matrix: np.ndarray | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.matrix is None) == (self.seed is None):
+            raise ValueError("a design is either an explicit matrix or a seed, not both")
+        if self.matrix is not None and self.matrix.shape != (self.n, len(self.names)):
+            raise ValueError(f"design matrix has shape {self.matrix.shape}, expected {(self.n, len(self.names))}")
+
+    @classmethod
+    def random(cls, names: Sequence[str], n: int, seed: int) -> Design:
+        return cls(tuple(names), n, seed=seed)
+
+    @classmethod
+    def from_matrix(cls, names: Sequence[str], u: np.ndarray) -> Design:
+        u = np.asarray(u, dtype=float)
+        return cls(tuple(names), u.shape[0], matrix=u)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.n if stop is None else min(stop, self.n)
+        if self.matrix is not None:
+            return self.matrix[start:stop]
+        assert self.seed is not None
+        return random_rows(self.seed, len(self.names), start, stop)
+
+
+@dataclass
+class RowOutcomes:
+    """What the rows of a design gave; arrays of shape (n,).
+
+    Attributes
+    ----------
+    kpis : every KPI of :func:`exoforge.simulation.evaluate` (NaN on failed rows)
+    checks : pass/fail of every engineering check (False on failed rows)
+    failed : rows that failed
+    reasons : why each row failed ('' when it did not)
+    """
+
+    kpis: dict[str, np.ndarray]
+    checks: dict[str, np.ndarray]
+    failed: np.ndarray
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.failed)
+
+    @property
+    def all_checks_pass(self) -> np.ndarray:
+        ok = ~self.failed
+        for arr in self.checks.values():
+            ok = ok & arr
+        return ok
+
+    def failure_counts(self) -> dict[str, int]:
+        """Failed rows by reason, most frequent first."""
+        return dict(Counter(r for r in self.reasons if r).most_common())
+
+    @staticmethod
+    def concatenate(parts: Sequence[RowOutcomes]) -> RowOutcomes:
+        parts = [p for p in parts if p.n]
+        if not parts:
+            raise ValueError("no rows to concatenate")
+        keys = list(parts[0].kpis)
+        checks = list(parts[0].checks)
+        return RowOutcomes(
+            {k: np.concatenate([p.kpis[k] for p in parts]) for k in keys},
+            {c: np.concatenate([p.checks[c] for p in parts]) for c in checks},
+            np.concatenate([p.failed for p in parts]),
+            [r for p in parts for r in p.reasons],
+        )
+
+    def take(self, index: np.ndarray | slice) -> RowOutcomes:
+        reasons = np.asarray(self.reasons, dtype=object)[index].tolist()
+        return RowOutcomes(
+            {k: v[index] for k, v in self.kpis.items()},
+            {k: v[index] for k, v in self.checks.items()},
+            self.failed[index],
+            reasons,
+        )
+
+
+def batch_from_design(params: ParameterSet, u: np.ndarray, names: Sequence[str]) -> ParameterBatch:
+    """Parameter sets for the rows of ``u``, independent of how many rows are mapped at once."""
+    n = u.shape[0]
+    if not names:
+        return params.nominal(n)
+    if n > _SMALL_ARRAY:
+        return params.from_uniform(u, list(names))
+    padded = np.vstack([u, np.full((_SMALL_ARRAY + 1 - n, u.shape[1]), 0.5)])
+    return params.from_uniform(padded, list(names)).subset(slice(0, n))
+
+
+def _failed_rows(n: int, kpis: Sequence[str], checks: Sequence[str], reason: str) -> RowOutcomes:
+    return RowOutcomes(
+        {k: np.full(n, np.nan) for k in kpis},
+        {c: np.zeros(n, dtype=bool) for c in checks},
+        np.ones(n, dtype=bool),
+        [reason] * n,
+    )
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the central parameter set gives: the KPI and check names, and KPIs that are NaN by design."""
+
+    kpis: tuple[str, ...]
+    checks: tuple[str, ...]
+    nan_by_design: frozenset[str]
+
+
+def probe(scn: Scenario, params: ParameterSet) -> Probe:
+    """Evaluate the central parameter set once; its failure is the scenario's, not a sample's (it raises)."""
+    with np.errstate(all="ignore"):
+        ev = evaluate(scn, params.nominal(1))
+    return Probe(
+        tuple(ev.kpis),
+        tuple(c.name for c in ev.checks),
+        frozenset(k for k, v in ev.kpis.items() if np.isnan(v[0])),
+    )
+
+
+def evaluate_rows(
+    scn: Scenario, params: ParameterSet, u: np.ndarray, names: Sequence[str], expected: Probe
+) -> RowOutcomes:
+    """Evaluate every row of ``u``; rows that raise or give NaN are failed with a reason, never raised."""
+    n = u.shape[0]
+    if n == 0:
+        return _failed_rows(0, expected.kpis, expected.checks, "")
+    try:
+        batch = batch_from_design(params, u, names)
+        with np.errstate(all="ignore"):
+            ev = evaluate(scn, batch)
+    except Exception as exc:  # a sample the model cannot evaluate: isolate it, never stop the run
+        if n == 1:
+            return _failed_rows(1, expected.kpis, expected.checks, f"{type(exc).__name__}: {exc}")
+        half = n // 2
+        return RowOutcomes.concatenate(
+            [
+                evaluate_rows(scn, params, u[:half], names, expected),
+                evaluate_rows(scn, params, u[half:], names, expected),
+            ]
+        )
+    kpis = {k: np.asarray(ev.kpis[k], dtype=float) for k in expected.kpis}
+    checks = {c.name: np.asarray(c.ok, dtype=bool) for c in ev.checks}
+    failed = np.zeros(n, dtype=bool)
+    reasons = [""] * n
+    for k, arr in kpis.items():
+        if k in expected.nan_by_design:
+            continue
+        bad = np.isnan(arr) & ~failed
+        for i in np.flatnonzero(bad):
+            reasons[i] = f"NaN {k}"
+        failed |= bad
+    if failed.any():
+        for arr in kpis.values():
+            arr[failed] = np.nan
+        for arr in checks.values():
+            arr[failed] = False
+    return RowOutcomes(kpis, checks, failed, reasons)
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One task: rows ``start:stop`` of a design (its own rows, or the seed to draw them)."""
+
+    scenario: Scenario
+    params: ParameterSet
+    names: tuple[str, ...]
+    start: int
+    stop: int
+    expected: Probe
+    u: np.ndarray | None = None
+    seed: int | None = None
+
+
+def run_chunk(task: ChunkTask) -> RowOutcomes:
+    """Evaluate one chunk (a top-level function, so process and Dask workers can import it)."""
+    if task.u is not None:
+        u = task.u
+    else:
+        assert task.seed is not None
+        u = random_rows(task.seed, len(task.names), task.start, task.stop)
+    return evaluate_rows(task.scenario, task.params, u, task.names, task.expected)
+
+
+def chunk_bounds(n: int, chunk_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of at most ``chunk_rows`` rows (rounded up to whole random blocks)."""
+    size = max(BLOCK_ROWS, math.ceil(chunk_rows / BLOCK_ROWS) * BLOCK_ROWS)
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def run_design(
+    scn: Scenario,
+    params: ParameterSet,
+    design: Design,
+    backend: Backend | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ProgressCallback | None = None,
+    expected: Probe | None = None,
+) -> RowOutcomes:
+    """Evaluate every row of ``design`` for ``scn``, in chunks, on ``backend`` (this process by default).
+
+    ``progress(done_rows, total_rows)`` is called as chunks finish.
+    """
+    expected = expected or probe(scn, params)
+    tasks = [
+        ChunkTask(
+            scn,
+            params,
+            design.names,
+            a,
+            b,
+            expected,
+            u=design.rows(a, b) if design.matrix is not None else None,
+            seed=design.seed,
+        )
+        for a, b in chunk_bounds(design.n, chunk_rows)
+    ]
+    done = [0]
+
+    def on_result(i: int, result: RowOutcomes) -> None:
+        done[0] += result.n
+        if progress is not None:
+            progress(done[0], design.n)
+
+    runner = backend or LocalBackend(1)
+    parts = runner.map(run_chunk, tasks, on_result)
+    if not parts:
+        return _failed_rows(0, expected.kpis, expected.checks, "")
+    return RowOutcomes.concatenate(parts)
