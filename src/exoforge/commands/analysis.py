@@ -1,0 +1,181 @@
+"""`exoforge mc`, `exoforge sensitivity` and `exoforge optimize`: the analyses, on a chosen backend."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from exoforge.commands.common import fail, input_errors, load, message
+
+BackendOpt = Annotated[str, typer.Option("--backend", help="local (this machine) or dask")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option("--scheduler", help="address of a Dask scheduler; default: a LocalCluster for the run")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="worker processes (local) or LocalCluster workers (dask)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+ReportOpt = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the design (same seed, same numbers on every backend)")]
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar on standard error; yields ``update(done, total)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
+def backend_for(name: str, scheduler: str | None, workers: int | None, rows: int) -> Iterator[Any]:
+    from exoforge.engine.backends import open_backend
+
+    try:
+        backend = open_backend(name, scheduler=scheduler, workers=workers, rows=rows)
+    except (ValueError, OSError) as exc:
+        fail([f"--backend {name}: {exc}"])
+    with backend:
+        yield backend
+
+
+def _emit(payload: dict[str, Any], json_out: bool, console_print: Callable[[], None]) -> None:
+    if json_out:
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        console_print()
+
+
+def mc(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (.yaml or .toml)")],
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="number of parameter sets to sample")] = 10_000,
+    seed: SeedOpt = 1,
+    sampler: Annotated[str, typer.Option("--sampler", help="random, lhs or sobol")] = "random",
+    backend: BackendOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="rows per task")] = 16_384,
+    exclude_ref: Annotated[
+        list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
+    ] = None,
+    json_out: JsonOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Monte Carlo: sample every uncertain parameter N times; median, 5th-95th percentile, probabilities."""
+    from exoforge.analysis.uncertainty import SAMPLERS, monte_carlo
+
+    if sampler not in SAMPLERS:
+        fail([f"--sampler: '{sampler}' is not one of {', '.join(SAMPLERS)}"])
+    scn = load(scenario)
+    with backend_for(backend, scheduler, workers, n) as be, progress_bar(f"{n:,} samples") as update:
+        try:
+            result = monte_carlo(
+                scn,
+                n=n,
+                seed=seed,
+                sampler=sampler,
+                exclude_refs=exclude_ref or (),
+                backend=be,
+                chunk_rows=chunk_rows,
+                progress=update,
+            )
+        except input_errors() as exc:
+            fail([message(exc)], str(scenario))
+    if report is not None:
+        from exoforge.report.analysis_html import monte_carlo_report, write_html
+
+        write_html(monte_carlo_report(result), report)
+
+    def show() -> None:
+        from exoforge.report.analysis_console import print_monte_carlo
+
+        print_monte_carlo(result)
+        if report is not None:
+            typer.echo(f"report written: {report}")
+
+    _emit(result.to_json(), json_out, show)
+
+
+def sensitivity(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (.yaml or .toml)")],
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="sobol, morris or tornado (repeat; default: all three)")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="Sobol base sample size (a power of two)")] = 1024,
+    trajectories: Annotated[int, typer.Option("--trajectories", min=2, help="Morris trajectories")] = 32,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="output to analyse (repeat)")] = None,
+    parameter: Annotated[
+        list[str] | None, typer.Option("--parameter", help="parameter to vary (repeat; default: every uncertain one)")
+    ] = None,
+    second_order: Annotated[bool, typer.Option("--second-order", help="Sobol second-order indices too")] = False,
+    log: Annotated[bool, typer.Option("--log", help="analyse log10 of the outputs")] = False,
+    seed: SeedOpt = 1,
+    backend: BackendOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    json_out: JsonOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Global sensitivity: Sobol first-order and total indices, Morris screening and a tornado plot."""
+    from exoforge.analysis import sensitivity as sa
+
+    methods = method or ["sobol", "morris", "tornado"]
+    scn = load(scenario)
+    with backend_for(backend, scheduler, workers, n * 64) as be, progress_bar("sensitivity") as update:
+        try:
+            result = sa.sensitivity(
+                scn,
+                methods=methods,
+                n=n,
+                trajectories=trajectories,
+                seed=seed,
+                kpis=kpi or sa.DEFAULT_KPIS,
+                names=parameter,
+                second_order=second_order,
+                log_outputs=log,
+                backend=be,
+                progress=update,
+            )
+        except input_errors() as exc:
+            fail([message(exc)], str(scenario))
+    if report is not None:
+        from exoforge.report.analysis_html import sensitivity_report, write_html
+
+        write_html(sensitivity_report(result), report)
+
+    def show() -> None:
+        from exoforge.report.analysis_console import print_sensitivity
+
+        print_sensitivity(result)
+        if report is not None:
+            typer.echo(f"report written: {report}")
+
+    _emit(result.to_json(), json_out, show)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(mc)
+    app.command()(sensitivity)

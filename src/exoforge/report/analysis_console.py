@@ -1,0 +1,96 @@
+"""Rich tables of the analyses for the terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from exoforge.report.console import fmt
+
+if TYPE_CHECKING:
+    from exoforge.analysis.optimize import OptimizationResult
+    from exoforge.analysis.sensitivity import SensitivityResult
+    from exoforge.analysis.uncertainty import MonteCarloResult
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None or x != x else f"{100 * x:.1f} %"
+
+
+def print_monte_carlo(mc: MonteCarloResult, console: Console | None = None) -> None:
+    """Percentiles of the key outputs and the probabilities of meeting the targets."""
+    console = console or Console()
+    d = mc.to_json()
+    table = Table(title=f"{mc.scenario_name}: {mc.n:,} samples ({mc.sampler}, seed {mc.seed})", title_justify="left")
+    for col in ("output", "median", "5th pct", "95th pct"):
+        table.add_column(col, justify="left" if col == "output" else "right")
+    for key in mc.headline_keys():
+        s = d["kpis"][key]
+        table.add_row(key, fmt(s["median"]), fmt(s["p5"]), fmt(s["p95"]))
+    console.print(table)
+    console.print(f"P(batch yields at least one dose)  {_pct(d['p_meets_dose_target'])}")
+    console.print(f"P(one line meets the demand)       {_pct(d['p_meets_demand'])}")
+    console.print(f"P(all engineering checks pass)     {_pct(d['p_all_checks_pass'])}")
+    failed = d["failed"]
+    if failed["count"]:
+        reasons = "; ".join(f"{r} ({c})" for r, c in failed["reasons"].items())
+        console.print(f"[yellow]{failed['count']} samples failed and are left out: {reasons}[/yellow]")
+    console.print(f"[dim]{mc.seconds:.1f} s on {mc.backend} x{mc.workers}[/dim]")
+
+
+def print_sensitivity(sa: SensitivityResult, console: Console | None = None, top: int = 10) -> None:
+    """The most influential parameters of each KPI by every method that ran."""
+    console = console or Console()
+    for kpi in sa.kpis:
+        table = Table(title=f"{kpi}: most influential parameters", title_justify="left")
+        table.add_column("parameter")
+        cols = []
+        if kpi in sa.sobol:
+            cols += ["S1", "ST"]
+        if kpi in sa.morris:
+            cols += ["mu*", "sigma"]
+        if kpi in sa.tornado:
+            cols += ["low", "high"]
+        for c in cols:
+            table.add_column(c, justify="right")
+        for name in sa.ranking(kpi)[:top]:
+            row = [name]
+            if kpi in sa.sobol:
+                s = sa.sobol[kpi].by_name()[name]
+                row += [f"{s['S1']:.3f}", f"{s['ST']:.3f}"]
+            if kpi in sa.morris:
+                m = sa.morris[kpi].by_name()[name]
+                row += [f"{m['mu_star']:.3g}", f"{m['sigma']:.3g}"]
+            if kpi in sa.tornado:
+                t = sa.tornado[kpi].by_name().get(name)
+                row += [fmt(t[0]), fmt(t[1])] if t else ["-", "-"]
+            table.add_row(*row)
+        console.print(table)
+    console.print(f"[dim]{sa.evaluations:,} evaluations in {sa.seconds:.1f} s[/dim]")
+
+
+def print_optimization(opt: OptimizationResult, console: Console | None = None) -> None:
+    """Ranked recommendations, each with the reason it wins."""
+    console = console or Console()
+    d = opt.to_json()
+    table = Table(
+        title=f"{opt.space_name}: {d['designs_evaluated']:,} designs, {d['feasible']:,} feasible", title_justify="left"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("design")
+    for o in opt.objectives:
+        table.add_column(o.label, justify="right")
+    table.add_column("why")
+    for r in d["recommendations"]:
+        table.add_row(
+            str(r["rank"]),
+            r["summary"],
+            *[fmt(r["objectives"][o.key]) for o in opt.objectives],
+            r["reason"],
+        )
+    console.print(table)
+    if not d["recommendations"]:
+        console.print("[yellow]no feasible design: every design breaks a constraint (see --json for why)[/yellow]")
+    console.print(f"[dim]{opt.seconds:.1f} s; state saved to {opt.state_path}[/dim]" if opt.state_path else "")

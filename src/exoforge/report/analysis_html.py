@@ -1,0 +1,122 @@
+"""Self-contained HTML reports of the analyses (Monte Carlo, sensitivity, optimisation).
+
+Each report is one HTML file with inline SVG figures, rendered from the
+analysis result's JSON form plus the figures of
+:mod:`exoforge.report.analysis_plots`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from exoforge._version import __version__
+from exoforge.report import analysis_plots as plots
+from exoforge.report.console import fmt
+
+if TYPE_CHECKING:
+    from exoforge.analysis.optimize import OptimizationResult
+    from exoforge.analysis.sensitivity import SensitivityResult
+    from exoforge.analysis.uncertainty import MonteCarloResult
+
+
+def _pct(x: Any) -> str:
+    return "-" if x is None or x != x else f"{100 * x:.1f} %"
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("exoforge.report", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["fmt"] = fmt
+    env.filters["pct"] = _pct
+    return env
+
+
+def _render(template: str, title: str, kind: str, settings: list[tuple[str, Any]], **context: Any) -> str:
+    return (
+        _env()
+        .get_template(template)
+        .render(
+            title=title,
+            kind=kind,
+            settings=settings,
+            version=__version__,
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            **context,
+        )
+    )
+
+
+def write_html(text: str, path: str | Path) -> Path:
+    """Write ``text`` atomically; parent folders are created."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def monte_carlo_report(mc: MonteCarloResult) -> str:
+    """Histograms, percentiles, probabilities, KPI correlation table and drivers of a Monte Carlo run."""
+    d = mc.to_json()
+    keys = mc.headline_keys()
+    valid = mc.valid
+    corr_keys, corr = mc.correlation_table(keys)
+    drivers = [(k, mc.drivers(k, top=8)) for k in ("cost.per_dose", "ev.final_particles") if k in keys]
+    others = [k for k in d["kpis"] if k not in keys]
+    return _render(
+        "analysis_mc.html",
+        f"Monte Carlo: {mc.scenario_name}",
+        "Monte Carlo",
+        [("n", mc.n), ("seed", mc.seed), ("sampler", mc.sampler), ("backend", f"{mc.backend} x{mc.workers}")],
+        d=d,
+        keys=keys + others,
+        fig_hist=plots.histograms({k: mc.kpis[k][valid] for k in keys}),
+        corr_keys=corr_keys,
+        corr=corr.tolist(),
+        drivers=drivers,
+    )
+
+
+def sensitivity_report(sa: SensitivityResult) -> str:
+    """Tornado, Sobol indices and Morris screening of a sensitivity analysis."""
+    d = sa.to_json()
+    figures = []
+    for kpi in sa.kpis:
+        fig: dict[str, str] = {"kpi": kpi}
+        if kpi in sa.tornado:
+            t = sa.tornado[kpi]
+            fig["tornado"] = plots.tornado(t.rows[:15], t.base, kpi)
+        if kpi in sa.sobol:
+            fig["sobol"] = plots.sobol_bars(sa.sobol[kpi].top(15), kpi)
+        if kpi in sa.morris:
+            fig["morris"] = plots.morris_scatter(sa.morris[kpi].rows(), kpi)
+        figures.append(fig)
+    return _render(
+        "analysis_sensitivity.html",
+        f"Sensitivity: {sa.scenario_name}",
+        "sensitivity",
+        [("methods", ", ".join(sa.methods)), ("n", sa.n), ("seed", sa.seed), ("parameters", len(sa.names))],
+        d=d,
+        figures=figures,
+    )
+
+
+def optimization_report(opt: OptimizationResult) -> str:
+    """Pareto plot, convergence and ranked recommendations of an optimisation."""
+    d = opt.to_json()
+    points, front, labels = opt.objective_table()
+    fig_pareto = plots.pareto(points, labels, front, opt.recommended_indices()) if len(points) else ""
+    fig_conv = plots.convergence(opt.history, opt.objectives[0].label) if opt.history else ""
+    return _render(
+        "analysis_optimize.html",
+        f"Optimisation: {opt.space_name}",
+        "optimisation",
+        [("algorithm", opt.algorithm), ("designs", opt.evaluated), ("seed", opt.seed)],
+        d=d,
+        fig_pareto=fig_pareto,
+        fig_conv=fig_conv,
+    )
