@@ -14,30 +14,107 @@ from exoforge.parameters import UsageLog
 from exoforge.scenario import (
     SEC,
     TFF,
+    AnionExchange,
     Centrifugation,
+    DensityGradient,
+    DepthFiltration,
+    Hold,
+    Immunoaffinity,
+    Lyophilization,
+    Microfiltration,
+    Multimodal,
+    PEGPrecipitation,
     SterileFiltration,
+    Storage,
     Ultracentrifugation,
+    Ultrafiltration,
 )
 from exoforge.simulation import parameters_for
 from tests.conftest import EXAMPLES
 
 PS = parameters_for(xf.load_scenario(EXAMPLES[0])).params
 
-op_strategy = st.one_of(
-    st.builds(Centrifugation, op=st.just("centrifugation"), g=st.floats(100, 20000), minutes=st.floats(1, 60)),
-    st.builds(
-        Ultracentrifugation, op=st.just("ultracentrifugation"), minutes=st.floats(30, 240), washes=st.integers(0, 2)
+#: One hypothesis strategy per modelled unit operation, with its settings drawn over their ranges.
+OP_STRATEGIES = {
+    "centrifugation": st.builds(
+        Centrifugation, op=st.just("centrifugation"), g=st.floats(100, 20000), minutes=st.floats(1, 60)
     ),
-    st.builds(TFF, op=st.just("tff"), concentration_factor=st.floats(1, 200), diafiltration_volumes=st.floats(0, 10)),
-    st.builds(SEC, op=st.just("sec")),
-    st.builds(SterileFiltration, op=st.just("sterile_filtration")),
-)
+    "depth_filtration": st.builds(
+        DepthFiltration, op=st.just("depth_filtration"), area_m2=st.none() | st.floats(0.01, 5)
+    ),
+    "microfiltration": st.builds(
+        Microfiltration,
+        op=st.just("microfiltration"),
+        pore_um=st.floats(0.1, 1.0),
+        area_m2=st.none() | st.floats(0.01, 5),
+    ),
+    "ultracentrifugation": st.builds(
+        Ultracentrifugation,
+        op=st.just("ultracentrifugation"),
+        g=st.floats(10_000, 300_000),
+        minutes=st.floats(30, 240),
+        washes=st.integers(0, 2),
+        rotor=st.sampled_from(["fixed_angle", "swinging_bucket"]),
+        cutoff_nm=st.none() | st.floats(30, 200),
+    ),
+    "density_gradient": st.builds(
+        DensityGradient, op=st.just("density_gradient"), medium=st.sampled_from(["iodixanol", "sucrose"])
+    ),
+    "tff": st.builds(
+        TFF,
+        op=st.just("tff"),
+        mwco_kda=st.floats(10, 5000),
+        concentration_factor=st.floats(1, 200),
+        diafiltration_volumes=st.floats(0, 10),
+    ),
+    "ultrafiltration": st.builds(
+        Ultrafiltration,
+        op=st.just("ultrafiltration"),
+        mwco_kda=st.floats(3, 1000),
+        concentration_factor=st.floats(1, 100),
+    ),
+    "sec": st.builds(
+        SEC,
+        op=st.just("sec"),
+        resin=st.sampled_from(["sepharose_cl2b", "sepharose_cl4b", "sepharose_cl6b", "qev"]),
+        column_volume_ml=st.none() | st.floats(1, 5000),
+    ),
+    "anion_exchange": st.builds(
+        AnionExchange, op=st.just("anion_exchange"), resin_volume_ml=st.none() | st.floats(0.1, 5000)
+    ),
+    "multimodal_chromatography": st.builds(
+        Multimodal, op=st.just("multimodal_chromatography"), resin_volume_ml=st.none() | st.floats(0.1, 5000)
+    ),
+    "peg_precipitation": st.builds(
+        PEGPrecipitation, op=st.just("peg_precipitation"), peg_percent=st.floats(1, 20), hours=st.floats(0.5, 24)
+    ),
+    "immunoaffinity": st.builds(
+        Immunoaffinity, op=st.just("immunoaffinity"), marker=st.sampled_from(["cd9", "cd63", "cd81", "pan_tetraspanin"])
+    ),
+    "sterile_filtration": st.builds(SterileFiltration, op=st.just("sterile_filtration"), pore_um=st.floats(0.1, 0.45)),
+    "lyophilization": st.builds(
+        Lyophilization,
+        op=st.just("lyophilization"),
+        excipient=st.sampled_from(["trehalose", "sucrose", "mannitol", "none"]),
+    ),
+    "storage": st.builds(
+        Storage,
+        op=st.just("storage"),
+        temperature_c=st.sampled_from([4, -20, -80]),
+        days=st.floats(0, 365),
+        freeze_thaw_cycles=st.integers(0, 5),
+    ),
+    "hold": st.builds(Hold, op=st.just("hold"), hours=st.floats(0.1, 200)),
+}
+op_strategy = st.one_of(*OP_STRATEGIES.values())
 
 
 def _stream(n: int, rng: np.random.Generator) -> Stream:
     vol = rng.uniform(0.001, 100, n)
     particles = rng.uniform(1e9, 1e14, n)
-    return Stream(vol, particles, rng.uniform(0, 1e12, n), particles / 3e10 + rng.uniform(0, 1e6, n))
+    return Stream(
+        vol, particles, rng.uniform(0, 1e12, n), particles / 3e10 + rng.uniform(0, 1e6, n), rng.uniform(0, 1e12, n)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -54,6 +131,8 @@ def test_random_trains_conserve(ops: list, seed: int) -> None:
         assert np.all(out.particles <= s_in.particles * (1 + 1e-12))
         assert np.all(out.protein_ug <= s_in.protein_ug * (1 + 1e-12))
         assert np.all(out.background_particles <= s_in.background_particles * (1 + 1e-12) + 1e-9)
+        assert np.all(out.lipoprotein_particles <= s_in.lipoprotein_particles * (1 + 1e-12) + 1e-9)
+        assert np.all(out.protein_ug >= 0) and np.all(out.particles >= 0)
         assert np.all((step.recovery >= 0) & (step.recovery <= 1))
         assert np.all(out.volume_l > 0)
         assert np.all(step.process_hours > 0)
@@ -64,8 +143,13 @@ def test_random_trains_conserve(ops: list, seed: int) -> None:
 
 
 def test_every_modelled_operation_has_a_strategy() -> None:
-    covered = {"centrifugation", "ultracentrifugation", "tff", "sec", "sterile_filtration"}
-    assert set(OPERATIONS) <= covered
+    assert set(OPERATIONS) <= set(OP_STRATEGIES)
+
+
+def test_every_contract_operation_is_modelled() -> None:
+    from exoforge.scenario import UNIT_OPERATION_IDS
+
+    assert set(UNIT_OPERATION_IDS) <= set(OPERATIONS)
 
 
 def test_tff_time_grows_with_volume_and_diafiltration() -> None:

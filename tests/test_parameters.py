@@ -65,9 +65,52 @@ def _variants():
         )
     out.append(xf.parse_scenario(dict(planar, isolation=[{"op": "ultracentrifugation"}, {"op": "sec"}])))
     out.append(xf.parse_scenario(dict(planar, isolation=[{"op": "tff", "concentration_factor": 100}, {"op": "sec"}])))
+    out += _isolation_variants()
     with_evidence = [sid for sid in STRATEGIES if strategy_evidence(sid) is not None]
     if len(with_evidence) >= 2:
         out.append(xf.parse_scenario(dict(base, conditioning=dict(base["conditioning"], strategies=with_evidence[:2]))))
+    return out
+
+
+def _isolation_variants():
+    """Trains that use every unit operation and its settings, at laboratory and at clinical scale."""
+    planar = xf.scenario.read_mapping(ROOT / "examples" / "planar_10layer_uc.yaml")
+    big = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    big = dict(big, expansion=dict(big["expansion"], vessels=4, working_volume_l=50))
+    clarify = {"op": "centrifugation", "g": 2000, "minutes": 20}
+    concentrate = {"op": "tff", "concentration_factor": 50, "diafiltration_volumes": 5}
+    uc = {"op": "ultracentrifugation", "resuspension_ml": 0.5}
+    trains = [
+        [clarify, {"op": "ultracentrifugation", "rotor": "swinging_bucket", "cutoff_nm": 60}],
+        [clarify, {"op": "ultracentrifugation", "g": 20000, "minutes": 30, "washes": 0}],
+        [clarify, uc, {"op": "density_gradient", "medium": "iodixanol"}],
+        [clarify, uc, {"op": "density_gradient", "medium": "sucrose", "hours": 4}],
+        [clarify, concentrate, {"op": "density_gradient"}],
+        [clarify, {"op": "ultrafiltration", "concentration_factor": 20}, {"op": "sec", "resin": "qev"}],
+        [clarify, {"op": "tff", "mwco_kda": 5000}, {"op": "sec", "resin": "sepharose_cl2b"}],
+        [{"op": "depth_filtration"}, {"op": "microfiltration"}, concentrate, {"op": "sec", "resin": "sepharose_cl6b"}],
+        [clarify, concentrate, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
+        [clarify, uc, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
+        [clarify, {"op": "peg_precipitation", "peg_percent": 8}, {"op": "sterile_filtration"}],
+        [clarify, uc, {"op": "lyophilization", "excipient": "trehalose"}, {"op": "storage", "temperature_c": 4}],
+        [clarify, uc, {"op": "lyophilization", "excipient": "sucrose"}, {"op": "storage", "temperature_c": -20}],
+        [clarify, uc, {"op": "lyophilization", "excipient": "mannitol"}, {"op": "hold", "hours": 96}],
+        [clarify, uc, {"op": "lyophilization", "excipient": "none"}, {"op": "storage", "temperature_c": -80}],
+    ]
+    trains += [[clarify, uc, {"op": "immunoaffinity", "marker": m}] for m in ("cd9", "cd63", "cd81", "pan_tetraspanin")]
+    out = [xf.parse_scenario(dict(planar, isolation=t)) for t in trains]
+    big_trains = [
+        [clarify, concentrate, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
+        [clarify, concentrate, {"op": "immunoaffinity"}, {"op": "lyophilization"}],
+    ]
+    out += [xf.parse_scenario(dict(big, isolation=t)) for t in big_trains]
+    protein_rich = dict(conditioning=dict(big["conditioning"], medium="same"))
+    for scale in (planar, big):
+        out.append(
+            xf.parse_scenario(dict(scale, **protein_rich, isolation=[clarify, {"op": "multimodal_chromatography"}]))
+        )
+    lots = dict(big, demand={"doses_per_year": 5000, "lot_size_doses": 100})
+    out.append(xf.parse_scenario(dict(lots, economics={"facility_use": "shared", "price_year": 2019})))
     return out
 
 

@@ -175,6 +175,13 @@ class Ultracentrifugation(_Op):
     minutes: PositiveFloat = 70
     washes: Annotated[int, Field(ge=0, le=5)] = 1
     resuspension_ml: PositiveFloat | None = None
+    rotor: Literal["fixed_angle", "swinging_bucket"] = Field(
+        default="fixed_angle", description="rotor type: sets the radial path and the volume per run"
+    )
+    cutoff_nm: PositiveFloat | None = Field(
+        default=None,
+        description="spin for the k-factor clearing time of EVs of this diameter instead of `minutes`",
+    )
 
 
 class DensityGradient(_Op):
@@ -241,6 +248,12 @@ class Storage(_Op):
     freeze_thaw_cycles: Annotated[int, Field(ge=0, le=10)] = 1
 
 
+class Hold(_Op):
+    op: Literal["hold"]
+    hours: PositiveFloat = 24
+    temperature_c: Literal[4] = 4
+
+
 UnitOperation = Annotated[
     Centrifugation
     | DepthFiltration
@@ -256,7 +269,8 @@ UnitOperation = Annotated[
     | Immunoaffinity
     | SterileFiltration
     | Lyophilization
-    | Storage,
+    | Storage
+    | Hold,
     Field(discriminator="op"),
 ]
 
@@ -278,6 +292,7 @@ UNIT_OPERATION_IDS: tuple[str, ...] = tuple(
         SterileFiltration,
         Lyophilization,
         Storage,
+        Hold,
     )
 )
 
@@ -295,12 +310,22 @@ class Dose(_Model):
 
 class Demand(_Model):
     doses_per_year: PositiveFloat
+    lot_size_doses: PositiveFloat | None = Field(
+        default=None, description="doses per released lot; a batch is filled into whole lots, each tested"
+    )
 
 
 class Economics(_Model):
     currency: Literal["USD"] = "USD"
     prices: dict[str, NonNegFloat] = Field(default_factory=dict)
     labour_rate_per_h: PositiveFloat | None = None
+    price_year: Annotated[int, Field(ge=2013, le=2024)] = Field(
+        default=2024, description="year of the currency: default prices are escalated to it by a price index"
+    )
+    facility_use: Literal["dedicated", "shared"] = Field(
+        default="dedicated",
+        description="dedicated: the lines a demand needs are paid all year; shared: only the days a batch occupies",
+    )
 
 
 class ParameterOverride(_Model):
@@ -441,6 +466,7 @@ for _m in (
     SterileFiltration,
     Lyophilization,
     Storage,
+    Hold,
 ):
     _OP_MODELS[get_args(_m.model_fields["op"].annotation)[0]] = _m
 

@@ -18,16 +18,13 @@ import numpy as np
 
 from exoforge._version import __version__
 from exoforge.distributions import Distribution
-from exoforge.downstream.stream import Stream
-from exoforge.downstream.train import TrainResult, simulate_downstream
-from exoforge.economics.cogs import (
-    CURRENCY,
-    PRICE_YEAR,
-    CostOfGoods,
-    cost_per_dose,
-    price_resources,
-    throughput,
-)
+from exoforge.downstream.purity import GRADES, purity_grade, purity_score
+from exoforge.downstream.train import TrainResult, harvest_stream, simulate_downstream
+from exoforge.economics.batch import BatchEconomics, batch_economics
+from exoforge.economics.cogs import CURRENCY, CostOfGoods
+from exoforge.economics.demand import Throughput
+from exoforge.economics.labour import role_of
+from exoforge.economics.prices import price_years
 from exoforge.evidence.effects import combination_tested, strategy_evidence
 from exoforge.evidence.store import load_records, load_strategies
 from exoforge.parameters import (
@@ -206,13 +203,30 @@ class Evaluation:
     cogs: CostOfGoods
     checks: list[Check]
     used: set[str] = field(default_factory=set)
+    throughput: Throughput | None = None
 
 
 def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) -> Evaluation:
     """Run the whole process for every parameter set of ``batch``; all outputs are (N,) arrays."""
     p = UsageLog(batch)
     up = simulate_upstream(scn, p, record_series=record_series)
-    feed = Stream(up.harvest_volume_l, up.harvested_particles, up.harvest_background_particles, up.harvest_protein_ug)
+    return evaluate_after_upstream(scn, p, up)
+
+
+def user_price_names(scn: Scenario) -> set[str]:
+    """Price parameters the scenario sets itself (in its own currency year: not escalated)."""
+    names = {f"price.{k}" for k in scn.economics.prices} | {k for k in scn.parameters if k.startswith("price.")}
+    if scn.economics.labour_rate_per_h is not None:
+        names.add("price.labour_rate_per_h")
+    return names
+
+
+def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> Evaluation:
+    """Isolation and economics of ``scn`` on an upstream result (shared by designs with the same culture)."""
+    n = p.n
+    feed = harvest_stream(
+        scn, up.harvest_volume_l, up.harvested_particles, up.harvest_background_particles, up.harvest_protein_ug, p
+    )
     train = simulate_downstream(scn, feed, p)
     product = train.product
 
@@ -224,24 +238,33 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
     for step in train.steps:
         resources.extend(step.resources)
         resources.append(Resource("labour_rate_per_h", step.labour_hours, "h", step.name, "labour"))
-    ones = np.ones(batch.n)
-    resources += [
-        Resource("labour_rate_per_h", p.get("labour.batch_record_hours", "h"), "h", "batch record", "labour"),
-        Resource("qc_release_per_batch", ones, "", "release testing", "qc"),
-        Resource("facility_per_day", batch_days, "day", "facility", "facility"),
-    ]
-    cogs = price_resources(resources, p)
 
     if scn.dose.particles is not None:
         final_amount, dose_amount = product.particles, scn.dose.particles
     else:
         assert scn.dose.protein_ug is not None
         final_amount, dose_amount = product.protein_ug, scn.dose.protein_ug
-    demand = scn.demand.doses_per_year if scn.demand else None
-    tp = throughput(final_amount, dose_amount, batch_days, demand)
-    per_batch = cogs.per_batch
+    econ: BatchEconomics = batch_economics(
+        resources,
+        train.equipment(),
+        scn.expansion.vessels,
+        batch_days,
+        product.particles,
+        final_amount,
+        dose_amount,
+        p,
+        doses_per_year=scn.demand.doses_per_year if scn.demand else None,
+        lot_size=scn.demand.lot_size_doses if scn.demand else None,
+        price_year=scn.economics.price_year,
+        user_prices=user_price_names(scn),
+        dedicated=scn.economics.facility_use == "dedicated",
+    )
+    tp, cogs, per_batch = econ.throughput, econ.cogs, econ.per_batch
 
     checks = list(up.checks)
+    checks += [Check(lim.name, lim.value, lim.limit, lim.ok, lim.description) for lim in train.limits]
+    counted = product.counted_particles
+    score = purity_score(product.counted_purity, p)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         kpis: dict[str, np.ndarray] = {
@@ -258,22 +281,50 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
             "ev.particles_per_ug_protein": product.purity,
             "ev.final_protein_ug": product.protein_ug,
             "ev.final_volume_ml": product.volume_l * 1000.0,
-            "ev.background_particles": product.background_particles,
+            "ev.background_particles": product.background_particles + product.lipoprotein_particles,
+            "ev.medium_vesicle_particles": product.background_particles,
+            "ev.lipoprotein_particles": product.lipoprotein_particles,
+            "ev.counted_particles": counted,
+            "ev.counted_particles_per_ug_protein": product.counted_purity,
+            "ev.lipoprotein_fraction_of_counted": product.lipoprotein_particles / counted,
+            "ev.purity_score": score,
+            "ev.purity_grade": purity_grade(score),
             "doses_per_batch": tp.doses_per_batch,
             "doses_per_batch_exact": tp.doses_exact,
+            "lots_per_batch": tp.lots_per_batch,
+            "doses_released_per_batch": tp.doses_released,
             "batches_per_year": tp.batches_per_year,
             "lines_needed": tp.lines_needed,
             "batch_days": batch_days,
-            "culture_days": np.full(batch.n, culture_days),
+            "culture_days": np.full(n, culture_days),
             "isolation_hours": train.hours,
+            "isolation_labour_hours": train.labour_hours,
             "cost.per_batch": per_batch,
-            "cost.per_dose": cost_per_dose(per_batch, tp),
-            "cost.per_1e9_particles": per_batch / (product.particles / 1e9),
+            "cost.per_dose": econ.per_dose,
+            "cost.per_1e9_particles": econ.per_1e9_particles,
         }
-    return Evaluation(kpis, up, train, cogs, checks, set(p.used))
+    return Evaluation(kpis, up, train, cogs, checks, set(p.used), tp)
 
 
 # --------------------------------------------------------------------------- one run -> Result
+
+
+def purity_warnings(k: dict[str, float]) -> list[str]:
+    """The purity flag: the particle-to-protein ratio an NTA count and a protein assay would give."""
+    grade = GRADES[int(k["ev.purity_grade"])]
+    out = []
+    if grade in ("low", "impure"):
+        out.append(
+            f"purity flag: {k['ev.counted_particles_per_ug_protein']:.3g} counted particles per ug protein is "
+            f"'{grade}' against the particle-to-protein purity criteria (Webber & Clayton 2013, "
+            "doi:10.3402/jev.v2i0.19861; cut-offs as assumptions)"
+        )
+    if k["ev.lipoprotein_fraction_of_counted"] > 0.1:
+        out.append(
+            f"lipoprotein particles are {k['ev.lipoprotein_fraction_of_counted']:.0%} of the counted particles: "
+            "the particle-to-protein ratio overstates vesicle purity (serum or lysate in the medium)"
+        )
+    return out
 
 
 def _reference_labels() -> dict[str, str]:
@@ -431,6 +482,12 @@ def simulate(
             f"medium-derived particles are {k['ev.background_particles'] / k['ev.final_particles']:.0%} of the "
             "product particle count: NTA counts would overstate the product"
         )
+    warnings.extend(purity_warnings(k))
+    if scn.demand and scn.demand.lot_size_doses and k["lots_per_batch"] < 1:
+        warnings.append(
+            f"a batch gives {k['doses_per_batch']:.0f} whole doses, fewer than one lot of "
+            f"{scn.demand.lot_size_doses:g}: nothing is released"
+        )
     assumptions = _driving_assumptions(scn, ps, ev.used)
     for a in assumptions:
         if a["drives_result"]:
@@ -455,10 +512,21 @@ def simulate(
                 "volume_in_ml": float(s.inlet.volume_l[0] * 1000),
                 "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
                 "hours": float(s.process_hours[0]),
+                "labour_hours": float(s.labour_hours[0]),
+                "medium_vesicles_out": float(s.outlet.background_particles[0]),
+                "lipoprotein_particles_out": float(s.outlet.lipoprotein_particles[0]),
+                "particles_per_ug_protein_out": float(s.outlet.purity[0]),
+                "counted_particles_per_ug_protein_out": float(s.outlet.counted_purity[0]),
+                "equipment": list(s.equipment),
             }
         )
     ledger = []
     scale = 1.0 / (1.0 - float(ev.cogs.failed_batch_fraction[0]))
+    years, user_prices = price_years(), user_price_names(scn)
+
+    def quote_year(name: str) -> int:
+        return scn.economics.price_year if name in user_prices else years.get(name, scn.economics.price_year)
+
     for ln in ev.cogs.lines:
         par = ps[ln.price_parameter]
         ledger.append(
@@ -471,6 +539,9 @@ def simulate(
                 "unit_price": float(ln.unit_price[0]),
                 "cost": float(ln.cost[0]) * scale,
                 "price_is_assumption": par.is_assumption,
+                "price_year": quote_year(ln.price_parameter),
+                "escalation": ln.escalation,
+                "role": role_of(ln.item),
             }
         )
     up = ev.upstream
@@ -480,7 +551,7 @@ def simulate(
         scenario_name=scn.name,
         kpis=k,
         currency=CURRENCY,
-        price_year=PRICE_YEAR,
+        price_year=scn.economics.price_year,
         cost_breakdown={c: float(v[0]) for c, v in ev.cogs.by_category().items()},
         cost_by_step={s: float(v[0]) for s, v in ev.cogs.by_step().items()},
         ledger=ledger,

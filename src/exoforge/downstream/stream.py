@@ -1,17 +1,29 @@
 """Process streams between isolation steps, as arrays over the batch.
 
-A stream carries product EV particles (NTA-equivalent counts), other
-particles that NTA would count with them (medium-derived EVs, lipoproteins),
-total protein and volume. Protein is split into EV-associated protein, which
-travels with the particles, and free (soluble) protein, which each step
-clears to its own extent:
+A stream carries product EV particles (NTA-equivalent counts), the other
+particles that NTA would count with them, total protein and volume. The other
+particles are of two kinds that isolation steps treat differently:
+
+* ``background_particles``: vesicles that came with the medium (bovine or
+  platelet EVs of serum or lysate). They are vesicles of the same size and
+  density as the product, so every step that keeps product EVs keeps them too
+  (immunoaffinity capture is the exception);
+* ``lipoprotein_particles``: lipoprotein particles large enough to be counted
+  (VLDL/LDL size, 20-80 nm, density 0.93-1.06 g/mL; Adv Drug Deliv Rev
+  2020;159:377, doi:10.1016/j.addr.2020.08.003, Table 1). Steps that separate
+  by density (ultracentrifugation, gradients) or by affinity remove them; steps
+  that separate by size (SEC, TFF) mostly do not.
+
+Protein is split into EV-associated protein, which travels with the product
+particles, and free (soluble) protein, which each step clears to its own
+extent:
 
     protein = particles / intrinsic_purity + free_protein
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,12 +32,17 @@ from exoforge.resources import Resource
 
 @dataclass(frozen=True)
 class Stream:
-    """Arrays of shape (N,). Units: L, particle, particle, µg."""
+    """Arrays of shape (N,). Units: L, particle, particle, µg, particle."""
 
     volume_l: np.ndarray
     particles: np.ndarray
     background_particles: np.ndarray
     protein_ug: np.ndarray
+    lipoprotein_particles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.lipoprotein_particles.shape != np.shape(self.particles):
+            object.__setattr__(self, "lipoprotein_particles", np.zeros_like(np.asarray(self.particles, dtype=float)))
 
     def free_protein(self, intrinsic_purity: np.ndarray) -> np.ndarray:
         """Protein not carried by product EVs [µg]; ``intrinsic_purity`` in particles/µg."""
@@ -36,18 +53,48 @@ class Stream:
         """Product particles per µg total protein."""
         return self.particles / np.maximum(self.protein_ug, 1e-300)
 
+    @property
+    def counted_particles(self) -> np.ndarray:
+        """Everything an NTA count would report: product, medium vesicles and lipoprotein particles."""
+        return self.particles + self.background_particles + self.lipoprotein_particles
+
+    @property
+    def counted_purity(self) -> np.ndarray:
+        """Counted particles per µg total protein: the particle-to-protein ratio a laboratory measures."""
+        return self.counted_particles / np.maximum(self.protein_ug, 1e-300)
+
     def scaled(self, factor: np.ndarray) -> Stream:
         return Stream(
             self.volume_l * factor,
             self.particles * factor,
             self.background_particles * factor,
             self.protein_ug * factor,
+            self.lipoprotein_particles * factor,
         )
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A scale or capacity limit of one step: ``ok`` where ``value <= limit``; arrays (N,)."""
+
+    name: str
+    value: np.ndarray
+    limit: np.ndarray
+    description: str
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.asarray(self.value <= self.limit)
+
+
+@dataclass(frozen=True)
 class StepOutcome:
-    """What one unit operation did to the stream, and what it cost in time and materials."""
+    """What one unit operation did to the stream, and what it cost in time and materials.
+
+    ``labour_hours`` are hands-on operator hours; ``equipment`` names the
+    capital items the step needs (priced as ``price.equipment_<item>`` and
+    depreciated by the economics wing); ``limits`` are the step's scale limits.
+    """
 
     name: str
     op: str
@@ -57,6 +104,8 @@ class StepOutcome:
     labour_hours: np.ndarray  # operator hours [h]
     resources: tuple[Resource, ...]
     warnings: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
+    limits: tuple[Limit, ...] = ()
 
     @property
     def recovery(self) -> np.ndarray:

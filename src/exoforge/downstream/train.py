@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from exoforge.downstream.operations import OPERATIONS, step_name
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.stream import Limit, StepOutcome, Stream
 from exoforge.parameters import UsageLog
 from exoforge.scenario import Scenario, UnitOperation
 
@@ -30,6 +30,23 @@ class TrainResult:
     def recovery(self) -> np.ndarray:
         return self.product.particles / np.maximum(self.feed.particles, 1e-300)
 
+    @property
+    def labour_hours(self) -> np.ndarray:
+        return np.sum([s.labour_hours for s in self.steps], axis=0)
+
+    @property
+    def limits(self) -> tuple[Limit, ...]:
+        """Scale limits of every step, in train order."""
+        return tuple(lim for s in self.steps for lim in s.limits)
+
+    def equipment(self) -> dict[str, str]:
+        """Each capital item the train needs, with the first step that uses it."""
+        out: dict[str, str] = {}
+        for s in self.steps:
+            for item in s.equipment:
+                out.setdefault(item, s.name)
+        return out
+
 
 def run_train(ops: list[UnitOperation], feed: Stream, p: UsageLog) -> TrainResult:
     """Apply ``ops`` in order to ``feed``."""
@@ -45,6 +62,30 @@ def run_train(ops: list[UnitOperation], feed: Stream, p: UsageLog) -> TrainResul
         steps.append(outcome)
         stream = outcome.outlet
     return TrainResult(tuple(steps), feed, stream)
+
+
+def lipoprotein_source_medium(scn: Scenario) -> str:
+    """The medium whose serum or lysate supplies the counted background particles of the harvest.
+
+    Conditioning in serum-free medium (or in the same medium) leaves the
+    expansion medium's supplement as the only source (through the residual
+    film); EV-depleted conditioning media bring their own.
+    """
+    cond = scn.conditioning.medium
+    return scn.expansion.medium if cond in ("same", "serum_free") else cond
+
+
+def harvest_stream(
+    scn: Scenario,
+    volume_l: np.ndarray,
+    particles: np.ndarray,
+    background_particles: np.ndarray,
+    protein_ug: np.ndarray,
+    p: UsageLog,
+) -> Stream:
+    """The harvest as a stream: medium-derived particles split into vesicles and lipoproteins."""
+    share = p.get(f"medium_lipoprotein_share.{lipoprotein_source_medium(scn)}", "")
+    return Stream(volume_l, particles, background_particles * (1 - share), protein_ug, background_particles * share)
 
 
 def simulate_downstream(scn: Scenario, feed: Stream, p: UsageLog) -> TrainResult:

@@ -1,0 +1,216 @@
+"""Chromatographic and affinity steps: SEC, anion exchange, multimodal flow-through, immunoaffinity.
+
+Capacity sets the column and the number of cycles: SEC by load volume (a
+fraction of the column volume per cycle), bind-elute anion exchange by
+particle binding capacity, multimodal flow-through by the protein capacity of
+its core beads, immunoaffinity by the particles its matrix can bind. Time
+comes from column volumes pumped at a flow rate in column volumes per hour.
+
+SEC separates by size: species at or above the resin's exclusion diameter
+co-elute with the vesicles; smaller ones partly enter the pores and are
+resolved, modelled as a co-eluting fraction ``(d / d_excl)^k``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exoforge.downstream.common import full, limit, runs, separate
+from exoforge.downstream.physics import ev_size, size_average, size_nodes
+from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.parameters import UsageLog
+from exoforge.resources import Resource
+
+
+def _column_volume(
+    cfg_ml: float | None, needed_l: np.ndarray, p: UsageLog, prefix: str, like: np.ndarray
+) -> np.ndarray:
+    if cfg_ml is not None:
+        return full(like, cfg_ml / 1000.0)
+    cv = np.minimum(needed_l, p.get(f"{prefix}.max_column_volume", "L"))
+    return np.maximum(cv, p.get(f"{prefix}.min_column_volume", "L"))
+
+
+def _coeluting(diameter_nm: np.ndarray, exclusion_nm: np.ndarray, k: np.ndarray) -> np.ndarray:
+    extra = (slice(None),) + (None,) * (np.ndim(diameter_nm) - 1)
+    ratio = np.asarray(diameter_nm) / exclusion_nm[extra]
+    return np.minimum(ratio, 1.0) ** k[extra]
+
+
+def _cycles_limit(name: str, cycles: np.ndarray, p: UsageLog, prefix: str, what: str) -> Any:
+    return limit(
+        f"{name}: {what} cycles",
+        cycles,
+        p.get(f"{prefix}.max_cycles", ""),
+        f"{what} cycles per batch; "
+        "above it the column is too small for the batch (concentrate first or scale the column)",
+    )
+
+
+def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Size-exclusion chromatography in group-separation mode.
+
+    The load per cycle is at most ``sec.max_load_fraction`` of the column
+    volume; the column is the scenario's or the largest standard column that
+    is needed (up to ``sec.max_column_volume``), cycled as often as needed.
+    """
+    max_frac = p.get("sec.max_load_fraction", "")
+    cv = _column_volume(cfg.column_volume_ml, s.volume_l / max_frac, p, "sec", s.volume_l)
+    cycles = runs(s.volume_l, cv * max_frac)
+    hours = cycles * p.get("sec.cycle_hours", "h")
+    vol = s.volume_l * p.get("sec.dilution_factor", "")
+    excl = p.get(f"sec.exclusion_diameter.{cfg.resin}", "nm")
+    k = p.get("sec.partition_exponent", "")
+    median, gsd = ev_size(p)
+    ev_pool = size_average(_coeluting(size_nodes(median, gsd), excl, k))
+    lipo_pool = _coeluting(p.get("lipoprotein.diameter", "nm"), excl, k)
+    base = p.get("sec.recovery", "")
+    out = separate(
+        s, p, base * ev_pool, p.get("sec.free_protein_retention", ""), vol, lipoprotein_recovery=base * lipo_pool
+    )
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        hours * p.get("sec.attendance_fraction", ""),
+        (
+            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
+            Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
+        ),
+        equipment=("chromatography_system",),
+        limits=(_cycles_limit(name, cycles, p, "sec", "SEC"),),
+    )
+
+
+def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Bind-elute anion exchange: every counted particle competes for the resin's binding capacity.
+
+    Column volume = counted particles / (capacity × load fraction), within the
+    standard column sizes; cycles as needed; time = load and cycle volumes over
+    the flow rate.
+    """
+    cap = p.get("anion_exchange.binding_capacity", "particle/L") * p.get("anion_exchange.load_fraction", "")
+    load = s.counted_particles
+    cv = _column_volume(cfg.resin_volume_ml, load / cap, p, "anion_exchange", s.volume_l)
+    cycles = runs(load, cap * cv)
+    flow = p.get("anion_exchange.flow_cv_per_h", "1/h") * cv
+    cycle_cv = p.get("anion_exchange.cycle_cv", "")
+    setup = p.get("anion_exchange.setup_hours", "h")
+    hours = s.volume_l / flow + cycles * cycle_cv * cv / flow + setup
+    vol = cycles * p.get("anion_exchange.elution_cv", "") * cv
+    rec = p.get("anion_exchange.recovery", "")
+    out = separate(
+        s,
+        p,
+        rec,
+        p.get("anion_exchange.free_protein_retention", ""),
+        vol,
+        lipoprotein_recovery=rec * p.get("anion_exchange.lipoprotein_carryover", ""),
+    )
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        setup + hours * p.get("anion_exchange.attendance_fraction", ""),
+        (
+            Resource("aex_resin_per_l", cv / p.get("anion_exchange.resin_lifetime_batches", ""), "L", name),
+            Resource("buffer_per_l", cycles * cycle_cv * cv, "L", name),
+        ),
+        equipment=("chromatography_system",),
+        limits=(_cycles_limit(name, cycles, p, "anion_exchange", "anion-exchange"),),
+    )
+
+
+def multimodal_chromatography(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Multimodal flow-through (ligand-activated core beads): proteins enter and bind, vesicles flow through.
+
+    Molecules above the core's exclusion limit (lipoprotein particles, large
+    complexes: ``multimodal.unbindable_protein_fraction``) pass with the
+    vesicles. The core binds ``protein_capacity`` per column volume; cycles are
+    capped at ``max_cycles``, beyond which bindable protein breaks through.
+    """
+    purity = p.get("ev_intrinsic_purity", "particle/ug")
+    free = s.free_protein(purity)
+    unbindable = p.get("multimodal.unbindable_protein_fraction", "")
+    bindable = free * (1.0 - unbindable)
+    cap = p.get("multimodal.protein_capacity", "ug/L")
+    cv = _column_volume(cfg.resin_volume_ml, bindable / cap, p, "multimodal", s.volume_l)
+    needed = runs(bindable, cap * cv)
+    cycles = np.minimum(needed, p.get("multimodal.max_cycles", ""))
+    breakthrough = np.maximum(bindable - cap * cv * cycles, 0.0)
+    free_ret = np.where(free > 0, (free * unbindable + breakthrough) / np.maximum(free, 1e-300), 1.0)
+    flow = p.get("multimodal.flow_cv_per_h", "1/h") * cv
+    cycle_cv = p.get("multimodal.cycle_cv", "")
+    setup = p.get("multimodal.setup_hours", "h")
+    hours = s.volume_l / flow + cycles * cycle_cv * cv / flow + setup
+    rec = p.get("multimodal.recovery", "")
+    out = separate(s, p, rec, free_ret, s.volume_l * p.get("multimodal.dilution_factor", ""))
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        setup + hours * p.get("multimodal.attendance_fraction", ""),
+        (
+            Resource("multimodal_resin_per_l", cv / p.get("multimodal.resin_lifetime_batches", ""), "L", name),
+            Resource("buffer_per_l", cycles * cycle_cv * cv, "L", name),
+        ),
+        equipment=("chromatography_system",),
+        limits=(
+            limit(
+                f"{name}: multimodal cycles needed",
+                needed,
+                p.get("multimodal.max_cycles", ""),
+                "flow-through cycles the protein load needs; above the cap, protein breaks through",
+            ),
+        ),
+    )
+
+
+def immunoaffinity(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Immunoaffinity capture (antibody beads or matrix) of marker-positive vesicles, then elution.
+
+    Recovery = marker-positive fraction × capture × elution; the single-use
+    matrix is sized by its particle binding capacity. Lipoprotein particles and
+    free protein are carried over only non-specifically; medium vesicles are
+    captured in proportion to the antibody's cross-reactivity.
+    """
+    positive = p.get(f"immunoaffinity.marker_positive_fraction.{cfg.marker}", "")
+    rec = positive * p.get("immunoaffinity.capture_efficiency", "") * p.get("immunoaffinity.elution_recovery", "")
+    matrix = s.particles * positive / p.get("immunoaffinity.binding_capacity", "particle/L")
+    hours = p.get("immunoaffinity.incubation_hours", "h") + p.get("immunoaffinity.handling_hours", "h")
+    carry = p.get("immunoaffinity.nonspecific_carryover", "")
+    out = separate(
+        s,
+        p,
+        rec,
+        carry,
+        matrix * p.get("immunoaffinity.elution_volume_ratio", ""),
+        background_recovery=rec * p.get("immunoaffinity.background_cross_reactivity", ""),
+        lipoprotein_recovery=carry,
+    )
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        p.get("immunoaffinity.handling_hours", "h") * np.ones_like(matrix),
+        (Resource("immunoaffinity_matrix_per_ml", matrix * 1000.0, "mL", name),),
+        equipment=("magnetic_separator",),
+        limits=(
+            limit(
+                f"{name}: affinity matrix volume [L]",
+                matrix,
+                p.get("immunoaffinity.max_matrix_volume", "L"),
+                "antibody matrix a batch needs; immunoaffinity is an analytical or small-batch method",
+            ),
+        ),
+    )

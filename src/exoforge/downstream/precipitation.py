@@ -1,0 +1,63 @@
+"""Polymer (PEG) precipitation: vesicles, lipoproteins and some soluble protein come down together.
+
+The precipitated fraction rises with the PEG concentration along a logistic
+curve (half-precipitation concentration and width are parameters); the
+pellet, collected in batch runs of the clarification centrifuge, is
+resuspended in a small volume. Precipitation is scalable in volume but gives
+low purity: lipoprotein particles co-precipitate and part of the soluble
+protein with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exoforge.downstream.common import limit, runs, separate
+from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.parameters import UsageLog
+from exoforge.resources import Resource
+
+
+def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
+    """Fraction of vesicles precipitated at ``peg_percent`` (w/v)."""
+    mid = p.get("peg_precipitation.half_precipitation_percent", "")
+    width = p.get("peg_precipitation.transition_width_percent", "")
+    return 1.0 / (1.0 + np.exp(-(peg_percent - mid) / width))
+
+
+def peg_precipitation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """PEG precipitation with ``cfg.hours`` incubation, a pelleting spin and resuspension."""
+    rec = precipitated_fraction(cfg.peg_percent, p) * p.get("peg_precipitation.pellet_recovery", "")
+    n = runs(s.volume_l, p.get("centrifugation.capacity_per_run", "L"))
+    handling = p.get("centrifugation.handling_hours_per_run", "h")
+    hours = cfg.hours + n * (p.get("peg_precipitation.spin_minutes", "h") + handling)
+    setup = p.get("peg_precipitation.setup_hours", "h")
+    out = separate(
+        s,
+        p,
+        rec,
+        p.get("peg_precipitation.free_protein_retention", ""),
+        s.volume_l * p.get("peg_precipitation.resuspension_fraction", ""),
+        lipoprotein_recovery=rec * p.get("peg_precipitation.lipoprotein_coprecipitation", ""),
+    )
+    peg_kg = s.volume_l * cfg.peg_percent / 100.0  # w/v: g per 100 mL = 10 g/L per percent
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours + setup,
+        setup + n * handling,
+        (Resource("peg_per_kg", peg_kg, "kg", name), Resource("centrifuge_bottles_per_run", n, "", name)),
+        equipment=("benchtop_centrifuge",),
+        limits=(
+            limit(
+                f"{name}: centrifuge runs",
+                n,
+                p.get("centrifugation.max_runs_per_batch", ""),
+                "batch runs of a benchtop centrifuge to pellet the precipitate; above it use a continuous centrifuge",
+            ),
+        ),
+    )

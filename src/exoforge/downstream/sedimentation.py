@@ -1,0 +1,188 @@
+"""Centrifugal steps: low-speed clarification, ultracentrifugal pelleting, density gradients.
+
+Pelleting is size-resolved (Stokes sedimentation of the EV size distribution
+in the rotor geometry, see :mod:`.physics`); losses that sedimentation does not
+explain (pellet resuspension, aggregation, wall adsorption) are a separate
+per-spin recovery. Lipoprotein particles, lighter than EVs, float or sediment
+slowly; a small fraction is trapped in pellets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exoforge.downstream.common import full, limit, runs, separate
+from exoforge.downstream.physics import (
+    clearing_seconds,
+    ev_size,
+    pelleted_fraction,
+    sedimentation_coefficient,
+    size_average,
+    size_nodes,
+)
+from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.parameters import UsageLog
+from exoforge.resources import Resource
+
+
+def _media(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
+    return p.get("medium_density", "kg/m**3"), p.get("medium_viscosity", "Pa*s")
+
+
+def _ev_pelleted(p: UsageLog, g: np.ndarray, seconds: np.ndarray, r_start: np.ndarray, r_max: np.ndarray) -> np.ndarray:
+    """Size-averaged fraction of product EVs pelleted in one spin."""
+    rho_m, mu = _media(p)
+    median, gsd = ev_size(p)
+    s = sedimentation_coefficient(size_nodes(median, gsd), p.get("ev_density", "kg/m**3"), rho_m, mu)
+    return size_average(pelleted_fraction(s, g, seconds, r_start, r_max))
+
+
+def _lipoprotein_pelleted(
+    p: UsageLog, g: np.ndarray, seconds: np.ndarray, r_start: np.ndarray, r_max: np.ndarray
+) -> np.ndarray:
+    rho_m, mu = _media(p)
+    s = sedimentation_coefficient(
+        p.get("lipoprotein.diameter", "nm"), p.get("lipoprotein.density", "kg/m**3"), rho_m, mu
+    )
+    return pelleted_fraction(s, g, seconds, r_start, r_max)
+
+
+def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Low-speed clarification (cells, debris, large vesicles) in a swinging-bucket benchtop centrifuge.
+
+    The small EVs left in the supernatant are those not pelleted at ``g`` for
+    ``minutes`` (Stokes, rotor geometry), times the decanting recovery.
+    """
+    cap = p.get("centrifugation.capacity_per_run", "L")
+    n = runs(s.volume_l, cap)
+    handling = p.get("centrifugation.handling_hours_per_run", "h")
+    hours = n * (cfg.minutes / 60.0 + handling)
+    g = full(s.volume_l, cfg.g)
+    t = full(s.volume_l, cfg.minutes * 60.0)
+    r_max = p.get("centrifugation.rotor_r_max", "m")
+    r_min = p.get("centrifugation.rotor_r_min", "m")
+    decant = p.get("centrifugation.decant_recovery", "")
+    ev_kept = (1.0 - _ev_pelleted(p, g, t, r_min, r_max)) * decant
+    lipo_kept = (1.0 - _lipoprotein_pelleted(p, g, t, r_min, r_max)) * decant
+    out = separate(s, p, ev_kept, np.ones_like(ev_kept), s.volume_l, lipoprotein_recovery=lipo_kept)
+    max_runs = p.get("centrifugation.max_runs_per_batch", "")
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        n * handling,
+        (Resource("centrifuge_bottles_per_run", n, "", name),),
+        equipment=("benchtop_centrifuge",),
+        limits=(
+            limit(
+                f"{name}: centrifuge runs",
+                n,
+                max_runs,
+                "batch runs of a benchtop centrifuge per batch; above this, clarify by depth filtration "
+                "or continuous centrifugation",
+            ),
+        ),
+    )
+
+
+def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Pelleting at ~100,000 ×g with optional washes; a fixed rotor volume per run.
+
+    Each spin pellets the size-resolved fraction of EVs (Stokes over the
+    rotor's radial path: along the tube in a swinging bucket, across it in a
+    fixed-angle rotor; with ``cutoff_nm`` the spin lasts the k-factor clearing
+    time of that diameter) and keeps ``pellet_recovery`` of what it pellets. The feed
+    needs ``ceil(V / rotor volume)`` runs; each wash is one more run.
+    """
+    rotor = f"ultracentrifugation.{cfg.rotor}"
+    cap = p.get(f"{rotor}.capacity_per_run", "L")
+    r_max = p.get(f"{rotor}.r_max", "m")
+    r_start = r_max - p.get(f"{rotor}.radial_path", "m")
+    g = full(s.volume_l, cfg.g)
+    if cfg.cutoff_nm is not None:
+        rho_m, mu = _media(p)
+        s_cut = sedimentation_coefficient(full(s.volume_l, cfg.cutoff_nm), p.get("ev_density", "kg/m**3"), rho_m, mu)
+        seconds = clearing_seconds(s_cut, g, r_start, r_max)
+    else:
+        seconds = full(s.volume_l, cfg.minutes * 60.0)
+    first = runs(s.volume_l, cap)
+    spins = first + cfg.washes * 1.0
+    handling = p.get("ultracentrifugation.handling_hours_per_run", "h")
+    hours = spins * (seconds / 3600.0 + handling)
+    if cfg.resuspension_ml is not None:
+        vol = full(s.volume_l, cfg.resuspension_ml / 1000.0)
+    else:
+        vol = p.get("ultracentrifugation.resuspension_volume", "L") * np.ones_like(s.volume_l)
+    kept = p.get("ultracentrifugation.pellet_recovery", "")
+    n_pellets = 1 + cfg.washes
+    ev_rec = (_ev_pelleted(p, g, seconds, r_start, r_max) * kept) ** n_pellets
+    lipo_pel = _lipoprotein_pelleted(p, g, seconds, r_start, r_max)
+    trap = p.get("ultracentrifugation.lipoprotein_trapping", "")
+    lipo_rec = ((lipo_pel + trap * (1.0 - lipo_pel)) * kept) ** n_pellets
+    free_ret = p.get("ultracentrifugation.free_protein_retention", "") ** n_pellets
+    out = separate(s, p, ev_rec, free_ret, vol, lipoprotein_recovery=lipo_rec)
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        spins * handling,
+        (Resource("uc_tubes_per_run", spins, "", name),),
+        equipment=("ultracentrifuge",),
+        limits=(
+            limit(
+                f"{name}: ultracentrifuge feed volume [L]",
+                s.volume_l,
+                p.get("ultracentrifugation.practical_volume_limit", "L"),
+                "feed volume an ultracentrifugation step can take in a working day of rotor runs; "
+                "above it ultracentrifugation does not scale (concentrate by TFF first)",
+            ),
+        ),
+    )
+
+
+def density_gradient(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Iodixanol or sucrose density gradient: EVs band at their buoyant density, lipoproteins float.
+
+    A small load per tube; ``cfg.hours`` at ~100,000 ×g per run. Recovery of
+    the EV band, lipoprotein and soluble-protein carry-over are parameters.
+    """
+    tubes = p.get("density_gradient.tubes_per_run", "")
+    load = p.get("density_gradient.load_per_tube", "L")
+    n = runs(s.volume_l, tubes * load)
+    handling = p.get("density_gradient.handling_hours_per_run", "h")
+    hours = n * (cfg.hours + handling)
+    vol = n * tubes * p.get("density_gradient.collected_volume_per_tube", "L")
+    out = separate(
+        s,
+        p,
+        p.get("density_gradient.recovery", ""),
+        p.get("density_gradient.free_protein_retention", ""),
+        vol,
+        lipoprotein_recovery=p.get("density_gradient.lipoprotein_carryover", ""),
+    )
+    gradient_l = n * tubes * p.get("density_gradient.gradient_volume_per_tube", "L")
+    medium_item = "iodixanol_per_l" if cfg.medium == "iodixanol" else "sucrose_gradient_per_l"
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        n * handling,
+        (Resource(medium_item, gradient_l, "L", name), Resource("uc_tubes_per_run", n, "", name)),
+        equipment=("ultracentrifuge",),
+        limits=(
+            limit(
+                f"{name}: gradient load volume [L]",
+                s.volume_l,
+                p.get("density_gradient.practical_volume_limit", "L"),
+                "sample volume density gradients can take per batch; a polishing step after concentration",
+            ),
+        ),
+    )
