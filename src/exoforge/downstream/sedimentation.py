@@ -123,7 +123,7 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
     lipo_pel = _lipoprotein_pelleted(p, g, seconds, r_start, r_max)
     trap = p.get("ultracentrifugation.lipoprotein_trapping", "")
     lipo_rec = ((lipo_pel + trap * (1.0 - lipo_pel)) * kept) ** n_pellets
-    free_ret = p.get("ultracentrifugation.free_protein_retention", "") ** n_pellets
+    free_ret = p.get("ultracentrifugation.free_protein_retention", "")
     out = separate(s, p, ev_rec, free_ret, vol, lipoprotein_recovery=lipo_rec)
     return StepOutcome(
         name,
