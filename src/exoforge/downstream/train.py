@@ -39,12 +39,21 @@ class TrainResult:
         """Scale limits of every step, in train order."""
         return tuple(lim for s in self.steps for lim in s.limits)
 
-    def equipment(self) -> dict[str, str]:
-        """Each capital item the train needs, with the first step that uses it."""
-        out: dict[str, str] = {}
+    def equipment(self) -> dict[str, tuple[str, np.ndarray]]:
+        """Each capital item the train needs: the first step that uses it and the units needed, arrays (N,).
+
+        A step whose scale limit is exceeded needs ``ceil(value / limit)`` units
+        of its equipment in parallel (a second centrifuge, a larger skid); an
+        item used by several steps is sized for the most demanding one.
+        """
+        out: dict[str, tuple[str, np.ndarray]] = {}
         for s in self.steps:
+            units = np.ones_like(s.process_hours)
+            for lim in s.limits:
+                units = np.maximum(units, np.ceil(lim.value / lim.limit - 1e-9))
             for item in s.equipment:
-                out.setdefault(item, s.name)
+                step, have = out.get(item, (s.name, units))
+                out[item] = (step, np.maximum(have, units))
         return out
 
 

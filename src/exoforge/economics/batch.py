@@ -36,7 +36,7 @@ class BatchEconomics:
 
 def batch_economics(
     resources: Iterable[Resource],
-    equipment: Mapping[str, str],
+    equipment: Mapping[str, tuple[str, np.ndarray]],
     vessels: int,
     batch_days: np.ndarray,
     final_particles: np.ndarray,

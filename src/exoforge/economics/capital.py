@@ -20,18 +20,22 @@ from exoforge.resources import Resource
 
 
 def capital_charges(
-    equipment: Mapping[str, str], vessels: int, allocated_days: np.ndarray, p: UsageLog
+    equipment: Mapping[str, tuple[str, np.ndarray]], vessels: int, allocated_days: np.ndarray, p: UsageLog
 ) -> list[Resource]:
     """Depreciation of the line's equipment and its facility cost for ``allocated_days`` calendar days.
 
-    ``equipment`` maps each isolation item to the step that uses it first.
-    Quantities are fractions of an item's life (priced at its purchase price).
+    ``equipment`` maps each isolation item to the step that uses it first and
+    the units the line needs. Quantities are unit-fractions of an item's life
+    (priced at its purchase price).
     """
     life_fraction = allocated_days / (p.get("equipment.lifetime_years", "day"))
     out = [
         Resource("expansion_equipment_per_vessel", life_fraction * vessels, "", "expansion", "equipment"),
         Resource("expansion_equipment_per_line", life_fraction, "", "expansion", "equipment"),
     ]
-    out += [Resource(f"equipment_{item}", life_fraction, "", step, "equipment") for item, step in equipment.items()]
+    out += [
+        Resource(f"equipment_{item}", life_fraction * units, "", step, "equipment")
+        for item, (step, units) in equipment.items()
+    ]
     out.append(Resource("facility_per_day", allocated_days, "day", "facility", "facility"))
     return out
