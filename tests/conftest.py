@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+#: Files in examples/ that are not scenarios: design spaces (optimize) and selection spaces (select).
+SPACE_PREFIXES = ("space_", "select_")
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.yaml") if not p.name.startswith(SPACE_PREFIXES))
+SPACES = sorted((ROOT / "examples").glob("space_*.yaml"))
 
 
 @pytest.fixture(scope="session")

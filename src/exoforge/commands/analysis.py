@@ -176,6 +176,84 @@ def sensitivity(
     _emit(result.to_json(), json_out, show)
 
 
+def optimize(
+    space: Annotated[Path, typer.Argument(help="design-space file (.yaml or .toml)")],
+    generations: Annotated[
+        int | None, typer.Option("--generations", min=1, help="generations (default: the file's)")
+    ] = None,
+    population: Annotated[int | None, typer.Option("--population", min=4, help="designs per generation")] = None,
+    designs: Annotated[
+        int | None,
+        typer.Option("--designs", min=1, help="designs to evaluate (sets generations = designs / population)"),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="seed of the optimiser (default: the file's)")] = None,
+    state: Annotated[Path | None, typer.Option("--state", help="save the state here after every generation")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue from --state")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="recommendations to list")] = 5,
+    write_best: Annotated[
+        Path | None, typer.Option("--write-best", help="write the top recommendation as a scenario file")
+    ] = None,
+    backend: BackendOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    json_out: JsonOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Optimise a design space: cost per dose (GA) or several objectives (NSGA-II), with recommendations."""
+    import math
+
+    from exoforge.analysis import optimize as opt
+    from exoforge.analysis.space import load_space
+    from exoforge.scenario import ScenarioError
+
+    try:
+        sp = load_space(space)
+    except ScenarioError as exc:
+        fail(exc.problems, str(space))
+    if resume and state is None:
+        fail(["--resume needs --state FILE (the state saved by an earlier run)"])
+    pop = population or sp.optimizer.population
+    gens = math.ceil(designs / pop) if designs is not None else generations
+    rows = (gens or sp.optimizer.generations) * pop
+    with backend_for(backend, scheduler, workers, rows * 64) as be, progress_bar("generations") as update:
+        try:
+            result = opt.optimize(
+                sp,
+                backend=be,
+                generations=gens,
+                population=population,
+                seed=seed,
+                state_path=state,
+                resume=resume,
+                on_generation=lambda g, total, n: update(g, total),
+                top=top,
+            )
+        except (ValueError, OSError) as exc:
+            fail([message(exc)], str(space))
+    if write_best is not None:
+        recs = result.recommendations()
+        if not recs:
+            fail(["--write-best: no feasible design to write"], str(space), code=1)
+        from exoforge.analysis.space import write_scenario
+
+        best = dict(recs[0].metrics.scenario, name=f"{sp.name}: {recs[0].metrics.summary}")
+        write_scenario(best, write_best, f"recommended by exoforge optimize {space.name}: {recs[0].reason}")
+    if report is not None:
+        from exoforge.report.analysis_html import optimization_report, write_html
+
+        write_html(optimization_report(result), report)
+
+    def show() -> None:
+        from exoforge.report.analysis_console import print_optimization
+
+        print_optimization(result)
+        if report is not None:
+            typer.echo(f"report written: {report}")
+
+    _emit(result.to_json(), json_out, show)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(mc)
     app.command()(sensitivity)
+    app.command()(optimize)

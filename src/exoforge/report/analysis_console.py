@@ -72,25 +72,24 @@ def print_sensitivity(sa: SensitivityResult, console: Console | None = None, top
 
 
 def print_optimization(opt: OptimizationResult, console: Console | None = None) -> None:
-    """Ranked recommendations, each with the reason it wins."""
+    """Ranked recommendations, each with its objectives and the reason it wins."""
+    from rich.markup import escape
+
     console = console or Console()
     d = opt.to_json()
-    table = Table(
-        title=f"{opt.space_name}: {d['designs_evaluated']:,} designs, {d['feasible']:,} feasible", title_justify="left"
+    console.print(
+        f"[bold]{escape(opt.space_name)}[/bold]: {d['designs_evaluated']:,} designs evaluated "
+        f"({d['distinct_designs']:,} distinct, {d['feasible']:,} feasible), {opt.algorithm}"
     )
-    table.add_column("#", justify="right")
-    table.add_column("design")
-    for o in opt.objectives:
-        table.add_column(o.label, justify="right")
-    table.add_column("why")
     for r in d["recommendations"]:
-        table.add_row(
-            str(r["rank"]),
-            r["summary"],
-            *[fmt(r["objectives"][o.key]) for o in opt.objectives],
-            r["reason"],
-        )
-    console.print(table)
+        objectives = ", ".join(f"{o.key} {fmt(r['objectives'][o.key])}" for o in opt.objectives)
+        console.print(f"\n[bold]#{r['rank']}[/bold] {escape(r['summary'])}")
+        console.print(f"   {escape(objectives)}")
+        console.print(f"   [dim]why:[/dim] {escape(r['reason'])}")
     if not d["recommendations"]:
-        console.print("[yellow]no feasible design: every design breaks a constraint (see --json for why)[/yellow]")
-    console.print(f"[dim]{opt.seconds:.1f} s; state saved to {opt.state_path}[/dim]" if opt.state_path else "")
+        console.print("[yellow]no feasible design: every design breaks a constraint[/yellow]")
+    if d["infeasible_reasons"]:
+        top = list(d["infeasible_reasons"].items())[:4]
+        console.print("\n[dim]infeasible: " + escape("; ".join(f"{r} ({c})" for r, c in top)) + "[/dim]")
+    saved = f"; state saved to {opt.state_path}" if opt.state_path else ""
+    console.print(f"[dim]{opt.seconds:.1f} s{saved}[/dim]")

@@ -144,7 +144,8 @@ def pareto(
                 (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
     for ax in list(axes.flat)[len(pairs) :]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7, loc="best")
+    if k > 1:
+        axes.flat[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _svg(fig)
 

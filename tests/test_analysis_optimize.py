@@ -1,0 +1,239 @@
+"""Optimisation: design spaces, grouping of identical designs, constraints, search, resume and backends."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import exoforge as xf
+from exoforge.analysis import optimize as opt
+from exoforge.analysis.space import Variable, build_space, common_uniforms, get_key, load_space
+from exoforge.cli import app
+from exoforge.engine.backends import DaskBackend
+from exoforge.scenario import ScenarioError
+from exoforge.simulation import parameters_for
+from tests.conftest import ROOT, SPACES
+
+EXAMPLES_DIR = ROOT / "examples"
+
+SMALL = {
+    "space_version": 1,
+    "name": "small",
+    "base": "stirred_tank_tff_sec.yaml",
+    "variables": [
+        {"key": "expansion.vessels", "integer": [1, 3]},
+        {"key": "conditioning.collections", "integer": [1, 2]},
+        {"key": "conditioning.strategies", "options": [[], ["hypoxia"]]},
+    ],
+    "objectives": ["cost.per_dose"],
+    "uncertainty": {"samples": 4, "seed": 1},
+    "optimizer": {"population": 6, "generations": 3, "seed": 2},
+}
+
+
+def small(**changes):
+    raw = json.loads(json.dumps(SMALL))
+    raw.update(changes)
+    return build_space(raw, EXAMPLES_DIR, "small")
+
+
+def test_variables_decode_every_kind() -> None:
+    v = Variable(key="a", options=[{"x": 1}, {"x": 2}])
+    assert [v.decode(x) for x in (0.0, 0.49, 0.5, 0.999)] == [{"x": 1}, {"x": 1}, {"x": 2}, {"x": 2}]
+    assert Variable(key="a", integer=(1, 4)).decode(0.99) == 4
+    assert Variable(key="a", values=[3.0, 15.0]).decode(0.7) == 15.0
+    stepped = Variable(key="a", range=(5, 10), step=0.5)
+    assert stepped.levels == 11 and stepped.decode(0.999) == 10 and stepped.decode(0.0) == 5
+    assert Variable(key="a", range=(1, 100), log=True).decode(0.5) == pytest.approx(10)
+    with pytest.raises(ValueError, match="exactly one"):
+        Variable(key="a", integer=(1, 2), values=[1.0])
+
+
+def test_when_leaves_a_variable_out_so_designs_coincide() -> None:
+    raw = json.loads(json.dumps(SMALL))
+    raw["variables"].append(
+        {"key": "expansion.days", "values": [5, 9], "when": {"conditioning.strategies": [["hypoxia"]]}}
+    )
+    sp = build_space(raw, EXAMPLES_DIR)
+    a, b = sp.decode([0, 0, 0, 0.0]), sp.decode([0, 0, 0, 0.9])
+    assert a == b  # no strategy: the days variable does not apply
+    c, d = sp.decode([0, 0, 0.9, 0.0]), sp.decode([0, 0, 0.9, 0.9])
+    assert (get_key(c, "expansion.days"), get_key(d, "expansion.days")) == (5, 9)
+    assert get_key(c, "conditioning.strategies") == ["hypoxia"]
+
+
+def test_a_broken_space_gets_one_line_per_problem() -> None:
+    raw = json.loads(json.dumps(SMALL))
+    raw["variables"][0] = {"key": "expansion.vessels", "integer": [1, 3], "values": [1]}
+    raw["objectives"] = [{"maximize": "p_meets_demand", "minimize": "cost.per_dose"}]
+    with pytest.raises(ScenarioError) as err:
+        build_space(raw, EXAMPLES_DIR)
+    assert len(err.value.problems) == 2
+    assert any("variables.0" in p for p in err.value.problems)
+    no_demand = json.loads(json.dumps(SMALL))
+    no_demand["base"] = "planar_10layer_uc.yaml"
+    no_demand["scenario"] = None
+    scn = xf.load_scenario(EXAMPLES_DIR / "planar_10layer_uc.yaml").to_dict()
+    scn.pop("demand", None)
+    no_demand.pop("base")
+    no_demand["scenario"] = scn
+    no_demand["constraints"] = {"demand_met": True}
+    with pytest.raises(ScenarioError, match=r"no demand\.doses_per_year"):
+        build_space(no_demand, EXAMPLES_DIR)
+
+
+@pytest.mark.parametrize("path", SPACES, ids=[p.stem for p in SPACES])
+def test_every_example_space_loads_and_decodes_valid_scenarios(path) -> None:
+    sp = load_space(path)
+    rng = np.random.default_rng(0)
+    valid = 0
+    for x in rng.random((30, sp.dimension)):
+        try:
+            xf.parse_scenario(sp.decode(x))
+            valid += 1
+        except ScenarioError:
+            pass
+    assert valid >= 25
+
+
+def test_parameter_sets_are_shared_only_where_they_must_be_equal() -> None:
+    """parameters_key names everything parameters_for reads: scenarios equal on it get equal sets."""
+    base = xf.load_scenario(EXAMPLES_DIR / "stirred_tank_tff_sec.yaml")
+    d = base.to_dict()
+    d["expansion"]["vessels"] = 5
+    d["expansion"]["working_volume_l"] = 50
+    d["expansion"]["days"] = 9
+    d["conditioning"]["collections"] = 3
+    d["isolation"] = d["isolation"][:2]
+    other = xf.parse_scenario(d)
+    assert opt.parameters_key(base) == opt.parameters_key(other)
+    assert parameters_for(base).params.params == parameters_for(other).params.params
+    d["conditioning"]["strategies"] = ["hypoxia"]
+    primed = xf.parse_scenario(d)
+    assert opt.parameters_key(primed) != opt.parameters_key(base)
+
+
+def test_identical_designs_are_evaluated_once() -> None:
+    sp = small()
+    ev = opt.DesignEvaluator(sp)
+    x = np.array([[0.1, 0.1, 0.1], [0.2, 0.3, 0.2], [0.9, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    metrics = ev.evaluate(x)
+    assert ev.evaluated == 4 and len(ev.archive) == 2  # rows 0, 1 and 3 decode to one scenario
+    assert metrics[0] is metrics[1] is metrics[3]
+    ev.evaluate(x[:1])
+    assert ev.evaluated == 5 and len(ev.archive) == 2
+    m = metrics[2]
+    assert m.ok and m.kpis["cost.per_dose"] > 0
+    assert set(m.probabilities) == {"p_meets_dose_target", "p_meets_demand", "p_all_checks_pass"}
+
+
+def test_common_random_numbers_follow_the_parameter_name() -> None:
+    a = common_uniforms(["growth_rate_max", "ev_secretion_rate"], 8, seed=3)
+    b = common_uniforms(["ev_secretion_rate", "lag_time"], 8, seed=3)
+    np.testing.assert_array_equal(a[:, 1], b[:, 0])
+    assert not np.array_equal(a[:, 0], b[:, 1])
+
+
+def test_constraints_mark_designs_infeasible_with_their_reason() -> None:
+    sp = small(constraints={"min_purity": 1e14, "max_batch_days": 1000})
+    ev = opt.DesignEvaluator(sp)
+    (m,) = ev.evaluate(np.array([[0.1, 0.1, 0.1]]))
+    g = opt.constraint_values(sp, m)
+    names = opt.constraint_names(sp)
+    assert g[names.index("purity >= 1e+14")] > 0
+    assert g[names.index("batch days <= 1000")] < 0
+    assert g[names.index("valid design")] == 0
+
+
+def _brute_force(sp) -> float:
+    levels = [v.levels for v in sp.variables]
+    grid = np.array(
+        [[(i + 0.5) / n for i, n in zip(idx, levels, strict=True)] for idx in itertools.product(*map(range, levels))]
+    )
+    ev = opt.DesignEvaluator(sp)
+    return min(m.value("cost.per_dose") for m in ev.evaluate(grid) if np.all(opt.constraint_values(sp, m) <= 0))
+
+
+def test_the_ga_finds_the_cheapest_design_of_a_small_space() -> None:
+    sp = small()
+    best = _brute_force(sp)  # 12 designs
+    res = opt.optimize(sp, generations=6, population=8, seed=4)
+    recs = res.recommendations()
+    assert recs[0].metrics.value("cost.per_dose") == pytest.approx(best)
+    assert "lowest cost.per_dose" in recs[0].reason and "runner-up" in recs[0].reason
+    assert res.evaluated >= len(res.designs)
+    d = res.to_json()
+    assert d["recommendations"][0]["scenario"]["schema_version"] == 1
+    assert d["history"][-1]["best"] == pytest.approx(best)
+
+
+def test_resumed_run_continues_exactly(tmp_path) -> None:
+    sp = small()
+    whole = opt.optimize(sp, generations=4, population=6, seed=7)
+    state = tmp_path / "state.pkl"
+    opt.optimize(sp, generations=2, population=6, seed=7, state_path=state)
+    resumed = opt.optimize(sp, generations=4, state_path=state, resume=True)
+    assert resumed.evaluated == whole.evaluated
+    assert [m.key for m in resumed.designs] == [m.key for m in whole.designs]
+    assert resumed.history == whole.history
+    other = small(name="another")
+    with pytest.raises(ValueError, match="different design space"):
+        opt.optimize(other, generations=4, state_path=state, resume=True)
+
+
+def test_dask_backend_gives_the_same_optimisation() -> None:
+    sp = small()
+    local = opt.optimize(sp, generations=2, population=6, seed=3)
+    with DaskBackend(workers=2, processes=False) as backend:
+        remote = opt.optimize(sp, generations=2, population=6, seed=3, backend=backend)
+    assert [m.key for m in local.designs] == [m.key for m in remote.designs]
+    assert [m.kpis for m in local.designs] == [m.kpis for m in remote.designs]
+
+
+def test_nsga2_front_and_recommendations() -> None:
+    sp = small(objectives=["cost.per_dose", "batch_days", {"maximize": "p_meets_demand"}])
+    res = opt.optimize(sp, generations=2, population=8, seed=1)
+    assert res.algorithm == "NSGA-II"
+    points, front, labels = res.objective_table()
+    assert front.any() and len(labels) == 3
+    f = opt.to_minimised(res.objectives, points)
+    for i in np.flatnonzero(front):  # nobody dominates a front member
+        assert not np.any(np.all(f <= f[i], axis=1) & np.any(f < f[i], axis=1))
+    recs = res.recommendations()
+    assert recs[0].reason.startswith("best balance")
+    assert all(r.reason for r in recs)
+
+
+def test_pareto_mask() -> None:
+    pts = np.array([[1.0, 5.0], [2.0, 2.0], [3.0, 3.0], [5.0, 1.0], [1.0, 5.0]])
+    np.testing.assert_array_equal(opt.pareto_mask(pts), [True, True, False, True, True])
+
+
+def test_optimize_command(tmp_path) -> None:
+    best = tmp_path / "best.yaml"
+    out = CliRunner().invoke(
+        app,
+        [
+            "optimize",
+            str(EXAMPLES_DIR / "space_clinical_cost.yaml"),
+            "--generations",
+            "1",
+            "--population",
+            "6",
+            "--json",
+            "--write-best",
+            str(best),
+            "--report",
+            str(tmp_path / "opt.html"),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    assert d["designs_evaluated"] == 6 and d["algorithm"] == "GA"
+    if d["recommendations"]:
+        assert xf.load_scenario(best).to_dict()["expansion"] == d["recommendations"][0]["scenario"]["expansion"]
+    assert "<svg" in (tmp_path / "opt.html").read_text() or not d["feasible"]
