@@ -66,10 +66,30 @@ def _variants():
     out.append(xf.parse_scenario(dict(planar, isolation=[{"op": "ultracentrifugation"}, {"op": "sec"}])))
     out.append(xf.parse_scenario(dict(planar, isolation=[{"op": "tff", "concentration_factor": 100}, {"op": "sec"}])))
     out += _isolation_variants()
+    out += _platform_variants()
     with_evidence = [sid for sid in STRATEGIES if strategy_evidence(sid) is not None]
     if len(with_evidence) >= 2:
         out.append(xf.parse_scenario(dict(base, conditioning=dict(base["conditioning"], strategies=with_evidence[:2]))))
     return out
+
+
+def _platform_variants():
+    """Platform defaults that examples override: omitted agitation, volumes, feed, bed and aggregate sizes."""
+    stirred = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    hollow = xf.scenario.read_mapping(ROOT / "examples" / "platform_hollow_fiber.yaml")
+    bed = xf.scenario.read_mapping(ROOT / "examples" / "platform_fixed_bed.yaml")
+    spheroid = xf.scenario.read_mapping(ROOT / "examples" / "platform_spheroid.yaml")
+
+    def without(d, block, *keys):
+        return dict(d, **{block: {k: v for k, v in d[block].items() if k not in keys}})
+
+    out = [
+        without(stirred, "expansion", "agitation_rpm"),
+        without(hollow, "expansion", "ic_volume_ml", "ec_volume_ml", "feed_ml_per_min", "cell_compartment"),
+        without(bed, "expansion", "bed_volume_l", "working_volume_l", "linear_velocity_cm_per_s"),
+        without(spheroid, "expansion", "agitation_rpm", "cells_per_aggregate"),
+    ]
+    return [xf.parse_scenario(d) for d in out]
 
 
 def _isolation_variants():

@@ -63,6 +63,16 @@ class _Model(BaseModel):
 class Microcarrier(_Model):
     type: MicrocarrierType = "cytodex3"
     g_per_l: PositiveFloat = Field(description="microcarrier loading, g per litre of working volume")
+    add_g_per_l: PositiveFloat | None = Field(
+        default=None, description="fresh microcarriers added during expansion, g per litre (bead-to-bead transfer)"
+    )
+    add_on_day: PositiveFloat | None = Field(default=None, description="day of the microcarrier addition")
+
+    @model_validator(mode="after")
+    def _addition(self) -> Microcarrier:
+        if (self.add_g_per_l is None) != (self.add_on_day is None):
+            raise ValueError("a microcarrier addition needs both add_g_per_l and add_on_day")
+        return self
 
 
 class Seeding(_Model):
@@ -85,16 +95,26 @@ class Feeding(_Model):
     exchange_fraction: Fraction | None = None
     every_days: PositiveFloat | None = None
     perfusion_vvd: PositiveFloat | None = Field(default=None, description="vessel volumes per day")
+    glucose_setpoint_mM: PositiveFloat | None = Field(
+        default=None, description="fed-batch: glucose topped up to this level every every_days (no medium removed)"
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> Feeding:
-        exchange = self.exchange_fraction is not None or self.every_days is not None
-        if exchange and self.perfusion_vvd is not None:
-            raise ValueError("give either exchange_fraction + every_days or perfusion_vvd, not both")
-        if exchange and (self.exchange_fraction is None or self.every_days is None):
-            raise ValueError("exchange feeding needs both exchange_fraction and every_days")
-        if not exchange and self.perfusion_vvd is None:
-            raise ValueError("give exchange_fraction + every_days, or perfusion_vvd")
+        exchange = self.exchange_fraction is not None
+        fed = self.glucose_setpoint_mM is not None
+        modes = exchange + fed + (self.perfusion_vvd is not None)
+        if modes > 1:
+            raise ValueError(
+                "give one feeding mode: exchange_fraction + every_days, perfusion_vvd, "
+                "or glucose_setpoint_mM + every_days"
+            )
+        if modes == 0:
+            raise ValueError("give exchange_fraction + every_days, perfusion_vvd, or glucose_setpoint_mM + every_days")
+        if (exchange or fed) and self.every_days is None:
+            raise ValueError("exchange and fed-batch feeding need every_days")
+        if self.perfusion_vvd is not None and self.every_days is not None:
+            raise ValueError("every_days does not apply to perfusion")
         return self
 
 
@@ -107,6 +127,20 @@ class Expansion(_Model):
     surface_area_m2: PositiveFloat | None = None
     microcarrier: Microcarrier | None = None
     agitation_rpm: PositiveFloat | None = None
+    aeration: Literal["surface", "sparged"] | None = Field(
+        default=None, description="oxygen supply of stirred vessels (default: surface aeration)"
+    )
+    ic_volume_ml: PositiveFloat | None = Field(default=None, description="hollow_fiber: intra-capillary volume")
+    ec_volume_ml: PositiveFloat | None = Field(default=None, description="hollow_fiber: extra-capillary volume")
+    cell_compartment: Literal["ic", "ec"] | None = Field(
+        default=None, description="hollow_fiber: compartment holding the cells and EVs (default ic)"
+    )
+    feed_ml_per_min: PositiveFloat | None = Field(default=None, description="hollow_fiber: medium feed rate")
+    bed_volume_l: PositiveFloat | None = Field(default=None, description="fixed_bed: volume of the packed bed")
+    linear_velocity_cm_per_s: PositiveFloat | None = Field(
+        default=None, description="fixed_bed: superficial velocity of medium recirculated through the bed"
+    )
+    cells_per_aggregate: PositiveFloat | None = Field(default=None, description="spheroid: cells per aggregate")
     seeding: Seeding
     medium: ExpansionMedium
     feeding: Feeding | None = None
@@ -136,9 +170,42 @@ class Expansion(_Model):
             problems.append(f"seeding.cells_per_ml applies to volume-based platforms, not '{p}'")
         if self.seeding.cells_per_cm2 is not None and p == "spheroid":
             problems.append("seeding.cells_per_cm2 does not apply to spheroids; use cells_per_ml or cells")
+        problems += _platform_specific_keys(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+#: Working-volume range [L] of the vessel families the platforms model.
+VOLUME_RANGE_L = {"stirred_tank": (0.1, 200.0), "vertical_wheel": (0.1, 80.0)}
+#: Keys that apply to one platform only.
+PLATFORM_ONLY_KEYS = {
+    "ic_volume_ml": ("hollow_fiber",),
+    "ec_volume_ml": ("hollow_fiber",),
+    "cell_compartment": ("hollow_fiber",),
+    "feed_ml_per_min": ("hollow_fiber",),
+    "bed_volume_l": ("fixed_bed",),
+    "linear_velocity_cm_per_s": ("fixed_bed",),
+    "cells_per_aggregate": ("spheroid",),
+    "aeration": (*MICROCARRIER_PLATFORMS, "spheroid"),
+}
+
+
+def _platform_specific_keys(exp: Expansion) -> list[str]:
+    """Problems with keys that belong to another platform, and with volume ranges."""
+    p = exp.platform
+    problems = [
+        f"{key} applies to {', '.join(owners)}, not '{p}'"
+        for key, owners in PLATFORM_ONLY_KEYS.items()
+        if getattr(exp, key) is not None and p not in owners
+    ]
+    if p in VOLUME_RANGE_L and exp.working_volume_l is not None:
+        lo, hi = VOLUME_RANGE_L[p]
+        if not lo <= exp.working_volume_l <= hi:
+            problems.append(f"working_volume_l: {exp.working_volume_l:g} L is outside {lo:g}-{hi:g} L for '{p}'")
+    if p == "hollow_fiber" and exp.working_volume_l is not None:
+        problems.append("hollow_fiber is described by ic_volume_ml and ec_volume_ml, not working_volume_l")
+    return problems
 
 
 class Conditioning(_Model):

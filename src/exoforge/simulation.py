@@ -272,6 +272,7 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
             "cells.harvested": up.cells_end_expansion,
             "cells.fold_expansion": up.cells_end_expansion / up.seeded_cells,
             "cells.at_end_of_conditioning": up.cells_end,
+            "cells.recovered_if_harvested": up.cells_recovered,
             "ev.particles_per_cell_per_day": up.particles_per_cell_per_day,
             "ev.secreted_particles": up.secreted_particles,
             "ev.harvested_particles": up.harvested_particles,

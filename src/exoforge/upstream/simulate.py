@@ -1,10 +1,10 @@
 """Upstream simulation: expansion, conditioning and collections for a batch of N parameter sets.
 
-The schedule (seeding, medium exchanges, the switch to conditioning medium,
-collections with medium renewal) is the same for every member of the batch;
-parameters differ. Between events the kinetics of
-:mod:`exoforge.upstream.kinetics` are integrated with the batch RK4 of
-:mod:`exoforge.engine.integrate`.
+The schedule (seeding, medium exchanges or fed-batch top-ups, microcarrier
+additions, the switch to conditioning medium, collections with medium renewal)
+is the same for every member of the batch; parameters differ. Between events
+the kinetics of :mod:`exoforge.upstream.kinetics` are integrated with the batch
+RK4 of :mod:`exoforge.engine.integrate`, all N members at once.
 """
 
 from __future__ import annotations
@@ -18,10 +18,24 @@ from exoforge.parameters import UsageLog
 from exoforge.resources import Resource
 from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
 from exoforge.upstream import kinetics as kin
-from exoforge.upstream.checks import Check, culture_checks, stirred_checks
-from exoforge.upstream.platforms import VesselGeometry, vessel_geometry
+from exoforge.upstream.checks import (
+    Check,
+    culture_checks,
+    dissolved_oxygen_at,
+    fixed_bed_checks,
+    hollow_fiber_checks,
+    oxygen_checks,
+    oxygen_uptake_capacity,
+    spheroid_checks,
+    stirred_checks,
+)
+from exoforge.upstream.platforms import PLANAR_PLATFORMS, VesselGeometry, vessel_geometry
 
+#: Largest RK4 step [day]; checked against LSODA in the tests.
 DT_MAX_DAYS = 0.05
+
+#: Order of simultaneous events: additions first, collections last.
+EVENT_ORDER = {"add_microcarriers": 0, "exchange": 1, "feed": 1, "start_conditioning": 2, "collect": 3}
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,8 @@ class Event:
     """A discrete schedule action at time ``t`` [day]."""
 
     t: float
-    kind: str  # 'exchange' | 'start_conditioning' | 'collect'
-    fraction: float = 1.0
+    kind: str  # 'exchange' | 'feed' | 'add_microcarriers' | 'start_conditioning' | 'collect'
+    fraction: float = 1.0  # exchanged fraction ('exchange'), glucose set-point in mM ('feed')
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,17 @@ class Schedule:
     def end(self) -> float:
         return self.expansion_days + self.conditioning_days * self.collections
 
+    def count(self, kind: str) -> int:
+        return sum(e.kind == kind for e in self.events)
+
+
+def _every(start: float, step: float, stop: float) -> list[float]:
+    out, t = [], start
+    while t < stop - 1e-9:
+        out.append(t)
+        t += step
+    return out
+
 
 def build_schedule(scn: Scenario) -> Schedule:
     """Discrete events of the culture, from the scenario."""
@@ -55,17 +80,24 @@ def build_schedule(scn: Scenario) -> Schedule:
     cond = scn.conditioning
     events: list[Event] = []
     perf = 0.0
-    if exp.feeding is not None and exp.feeding.perfusion_vvd is not None:
-        perf = exp.feeding.perfusion_vvd
-    elif exp.feeding is not None:
-        assert exp.feeding.every_days is not None and exp.feeding.exchange_fraction is not None
-        t = exp.feeding.every_days
-        while t < exp.days - 1e-9:
-            events.append(Event(t, "exchange", exp.feeding.exchange_fraction))
-            t += exp.feeding.every_days
+    feeding = exp.feeding
+    if feeding is not None and feeding.perfusion_vvd is not None:
+        perf = feeding.perfusion_vvd
+    elif feeding is not None and feeding.exchange_fraction is not None:
+        assert feeding.every_days is not None
+        for t in _every(feeding.every_days, feeding.every_days, exp.days):
+            events.append(Event(t, "exchange", feeding.exchange_fraction))
+    elif feeding is not None and feeding.glucose_setpoint_mM is not None:
+        assert feeding.every_days is not None
+        for t in _every(feeding.every_days, feeding.every_days, exp.days):
+            events.append(Event(t, "feed", feeding.glucose_setpoint_mM))
+    mc = exp.microcarrier
+    if mc is not None and mc.add_on_day is not None and mc.add_on_day < exp.days:
+        events.append(Event(mc.add_on_day, "add_microcarriers"))
     events.append(Event(exp.days, "start_conditioning"))
     for j in range(1, cond.collections + 1):
         events.append(Event(exp.days + j * cond.days, "collect"))
+    events.sort(key=lambda e: (e.t, EVENT_ORDER[e.kind]))
     return Schedule(exp.days, cond.days, cond.collections, tuple(events), perf, perf)
 
 
@@ -73,14 +105,16 @@ def build_schedule(scn: Scenario) -> Schedule:
 class UpstreamResult:
     """Per-vessel and total outcomes of the culture, arrays of shape (N,).
 
-    Totals are over all vessels. Units: cells, particles, L, µg, day.
+    Totals are over all vessels. Units: cells, particles, L, µg, mM, day.
     """
 
     vessels: int
     geometry: VesselGeometry
     seeded_cells: np.ndarray
     cells_end_expansion: np.ndarray
+    cells_recovered: np.ndarray  # cells a harvest at the end of expansion would recover
     cells_end: np.ndarray
+    peak_cells: np.ndarray
     secreted_particles: np.ndarray  # during conditioning, all collections
     harvested_particles: np.ndarray  # in the collected medium
     harvest_volume_l: np.ndarray
@@ -91,6 +125,7 @@ class UpstreamResult:
     conditioning_medium_l: np.ndarray
     min_glucose_mM: np.ndarray
     max_lactate_mM: np.ndarray
+    max_ammonia_mM: np.ndarray
     exchanges: int
     collections: int
     schedule: Schedule
@@ -131,52 +166,139 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
     return platform, platform * ev_strat, cond_growth * growth
 
 
+def conditioning_death_factor(scn: Scenario, p: UsageLog) -> np.ndarray:
+    """Multiplier on the death rate during conditioning (1 when the expansion medium is kept)."""
+    medium = scn.conditioning.medium
+    if medium == "same":
+        return np.ones(p.n)
+    return p.get(f"conditioning_death_factor.{medium}", "")
+
+
+def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.KineticParameters:
+    """The kinetic constants of one vessel of ``scn`` for every member of the batch."""
+    aggregates = geo.surface == "aggregate"
+    k_glucose = p.get("glucose_monod_constant", "mM")
+    reference_glucose = p.get(f"medium_glucose.{scn.expansion.medium}", "mM")
+    # the growth rates in the data were measured in standard medium: scale the Monod term so that
+    # fresh expansion medium gives the reported rate instead of counting its glucose term twice
+    growth = p.get("growth_rate_max", "1/day") * (k_glucose + reference_glucose) / reference_glucose
+    if aggregates:
+        growth = growth * p.get("aggregate_growth_factor", "")
+    c_star = p.get("oxygen_saturation_medium", "mM")
+    k_oxygen = p.get("oxygen_monod_constant", "mM")
+    # growth rates and oxygen uptake were measured in air-saturated medium: the same reference scaling
+    growth = growth * (k_oxygen + c_star) / c_star
+    return kin.KineticParameters(
+        mu_max=growth,
+        t_lag=p.get("lag_time", "day"),
+        theta=p.get("contact_inhibition_exponent", ""),
+        k_death=p.get("death_rate", "1/day"),
+        k_glucose=k_glucose,
+        k_lactate=p.get("lactate_inhibition_constant", "mM"),
+        k_ammonia=p.get("ammonia_inhibition_constant", "mM"),
+        q_glucose=p.get("glucose_uptake_rate", "mmol/cell/day"),
+        y_lactate=p.get("lactate_yield_on_glucose", ""),
+        q_glutamine=p.get("glutamine_uptake_rate", "mmol/cell/day"),
+        k_glutamine=p.get("glutamine_monod_constant", "mM"),
+        y_ammonia=p.get("ammonia_yield_on_glutamine", ""),
+        k_glutamine_decay=p.get("glutamine_decomposition_rate", "1/day"),
+        q_oxygen=oxygen_uptake_capacity(p),
+        k_oxygen=k_oxygen,
+        oxygen_saturation=c_star,
+        kla=geo.oxygen_transfer_per_day,
+        oxygen_minimum=c_star * p.get("oxygen_minimum_fraction", "") if aggregates else np.zeros(p.n),
+        aggregate_capacity=geo.aggregate_capacity,
+        q_ev=p.get("ev_secretion_rate", "particle/cell/day"),
+        k_ev_loss=p.get("ev_loss_rate", "1/day"),
+        q_protein=p.get("protein_secretion_rate", "ug/cell/day"),
+        k_transfer=p.get("bead_to_bead_transfer_rate", "1/day") if geo.addition is not None else np.zeros(p.n),
+        volume=geo.volume_l,
+        product_volume=geo.product_volume_l,
+        aggregates=aggregates,
+    )
+
+
+@dataclass(frozen=True)
+class Media:
+    """Composition of the expansion and conditioning media, arrays (N,)."""
+
+    glucose: np.ndarray  # mM
+    glutamine: np.ndarray  # mM
+    protein: np.ndarray  # ug/L
+    background: np.ndarray  # particle/L
+
+    @classmethod
+    def of(cls, medium: str, p: UsageLog) -> Media:
+        return cls(
+            p.get(f"medium_glucose.{medium}", "mM"),
+            p.get(f"medium_glutamine.{medium}", "mM"),
+            p.get(f"medium_protein.{medium}", "ug/L"),
+            p.get(f"medium_background_particles.{medium}", "particle/L"),
+        )
+
+
+def _replace_fraction(y: np.ndarray, f: np.ndarray | float, fresh: Media, product_too: bool, vp: np.ndarray) -> None:
+    """Replace a fraction ``f`` of the medium by fresh medium, in place."""
+    y[kin.GLUCOSE] = (1 - f) * y[kin.GLUCOSE] + f * fresh.glucose
+    y[kin.GLUTAMINE] = (1 - f) * y[kin.GLUTAMINE] + f * fresh.glutamine
+    y[kin.LACTATE] *= 1 - f
+    y[kin.AMMONIA] *= 1 - f
+    if product_too:
+        y[kin.EV] *= 1 - f
+        y[kin.PROTEIN] = (1 - f) * y[kin.PROTEIN] + f * fresh.protein * vp
+
+
 def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -> UpstreamResult:
     """Integrate the culture of ``scn`` for every parameter set in ``p``."""
     n = p.n
     exp = scn.expansion
     geo = vessel_geometry(exp, p)
-    vol = geo.volume_l
-    density_name = "max_areal_density_microcarrier" if geo.surface == "microcarrier" else "max_areal_density_planar"
-    kp = kin.KineticParameters(
-        mu_max=p.get("growth_rate_max", "1/day"),
-        t_lag=p.get("lag_time", "day"),
-        x_max=p.get(density_name, "cell/cm**2") * geo.area_cm2,
-        k_death=p.get("death_rate", "1/day"),
-        k_glucose=p.get("glucose_monod_constant", "mM"),
-        k_lactate=p.get("lactate_inhibition_constant", "mM"),
-        q_glucose=p.get("glucose_uptake_rate", "mmol/cell/day"),
-        y_lactate=p.get("lactate_yield_on_glucose", ""),
-        q_ev=p.get("ev_secretion_rate", "particle/cell/day"),
-        k_ev_loss=p.get("ev_loss_rate", "1/day"),
-        q_protein=p.get("protein_secretion_rate", "ug/cell/day"),
-        volume=vol,
-    )
-    exp_medium = exp.medium
+    vol, vp = geo.volume_l, geo.product_volume_l
+    kp = kinetic_parameters(scn, geo, p)
     cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
-    g_exp = p.get(f"medium_glucose.{exp_medium}", "mM")
-    g_cond = p.get(f"medium_glucose.{cond_medium}", "mM")
-    prot_exp = p.get(f"medium_protein.{exp_medium}", "ug/L")
-    prot_cond = p.get(f"medium_protein.{cond_medium}", "ug/L")
-    bg_cond = p.get(f"medium_background_particles.{cond_medium}", "particle/L")
-    bg_exp = p.get(f"medium_background_particles.{exp_medium}", "particle/L")
+    m_exp, m_cond = Media.of(exp.medium, p), Media.of(cond_medium, p)
     carryover = p.get("medium_carryover_fraction", "")
     ev_exp, ev_cond, growth_cond = phase_multipliers(scn, p)
+    death_cond = conditioning_death_factor(scn, p)
     sched = build_schedule(scn)
+    ones = np.ones(n)
+    capacity_total = geo.capacity_cells.copy()
+    density = p.get("max_areal_density_microcarrier", "cell/cm**2") if geo.addition is not None else None
+
+    dilution_exp = sched.perfusion_expansion * ones + geo.feed_dilution_per_day
+    dilution_cond = sched.perfusion_conditioning * ones + geo.feed_dilution_per_day
+    product_factor = 0.0 if geo.retains_product else 1.0
+
+    def phase(conditioning: bool) -> kin.PhaseInputs:
+        d = dilution_cond if conditioning else dilution_exp
+        m = m_cond if conditioning else m_exp
+        return kin.PhaseInputs(
+            growth_factor=growth_cond if conditioning else ones,
+            death_factor=death_cond if conditioning else ones,
+            ev_factor=ev_cond if conditioning else ev_exp,
+            dilution=d,
+            product_dilution=d * product_factor,
+            glucose_in=m.glucose,
+            glutamine_in=m.glutamine,
+            protein_in=m.protein,
+            capacity_total=capacity_total.copy(),
+            t_seed=0.0,
+        )
 
     y = np.zeros((kin.N_STATES, n))
     y[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
-    y[kin.GLUCOSE] = g_exp
-    y[kin.PROTEIN] = prot_exp * vol
-    ones = np.ones(n)
-    expansion = kin.PhaseInputs(ones, ev_exp, sched.perfusion_expansion * ones, g_exp, prot_exp, 0.0)
-    conditioning = kin.PhaseInputs(growth_cond, ev_cond, sched.perfusion_conditioning * ones, g_cond, prot_cond, 0.0)
+    y[kin.GLUCOSE] = m_exp.glucose
+    y[kin.GLUTAMINE] = m_exp.glutamine
+    y[kin.PROTEIN] = m_exp.protein * vp
+    y[kin.CAPACITY] = geo.capacity_cells
 
     series_t: list[float] = []
     series_y: list[np.ndarray] = []
     collected = {"ev": np.zeros(n), "protein": np.zeros(n), "volume": np.zeros(n), "bg": np.zeros(n)}
     min_glc = np.full(n, np.inf)
     max_lac = np.zeros(n)
+    max_amm = np.zeros(n)
+    peak = y[kin.VIABLE].copy()
 
     def record(t: float, state: np.ndarray) -> None:
         series_t.append(t)
@@ -185,66 +307,72 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     def track(state: np.ndarray) -> None:
         np.minimum(min_glc, state[kin.GLUCOSE], out=min_glc)
         np.maximum(max_lac, state[kin.LACTATE], out=max_lac)
+        np.maximum(max_amm, state[kin.AMMONIA], out=max_amm)
+        np.maximum(peak, state[kin.VIABLE], out=peak)
 
     if record_series:
         record(0.0, y)
     t = 0.0
-    phase = expansion
+    conditioning = False
+    inputs = phase(False)
     cells_end_expansion = y[kin.VIABLE].copy()
-    cond_start = {
-        "secreted": np.zeros(n),
-        "cell_days": np.zeros(n),
-        "outflow": np.zeros(n),
-        "protein_outflow": np.zeros(n),
-    }
-    exchanges = 0
+    cond_start = {k: np.zeros(n) for k in ("secreted", "cell_days", "outflow", "protein_outflow")}
+    exchanged_volume = np.zeros(n)  # per vessel, expansion
+    added_grams = np.zeros(n)
     for ev in sched.events:
         y = rk4_segment(
-            kin.rhs, y, t, ev.t, DT_MAX_DAYS, (kp, phase), record if record_series else None, record_every=3
+            kin.rhs, y, t, ev.t, DT_MAX_DAYS, (kp, inputs), record if record_series else None, record_every=3
         )
         track(y)
         t = ev.t
         if ev.kind == "exchange":
-            f = ev.fraction
-            y[kin.GLUCOSE] = (1 - f) * y[kin.GLUCOSE] + f * g_exp
-            y[kin.LACTATE] *= 1 - f
-            y[kin.EV] *= 1 - f
-            y[kin.PROTEIN] = (1 - f) * y[kin.PROTEIN] + f * prot_exp * vol
-            exchanges += 1
+            _replace_fraction(y, ev.fraction, m_exp, not geo.retains_product, vp)
+            exchanged_volume += ev.fraction * vol
+        elif ev.kind == "feed":
+            y[kin.GLUCOSE] = np.maximum(y[kin.GLUCOSE], ev.fraction)
+        elif ev.kind == "add_microcarriers":
+            assert geo.addition is not None and density is not None
+            capacity_total = capacity_total + density * geo.addition.area_cm2
+            added_grams = added_grams + geo.addition.grams
+            inputs = phase(False)
         elif ev.kind == "start_conditioning":
             cells_end_expansion = y[kin.VIABLE].copy()
-            y[kin.GLUCOSE] = g_cond
+            y[kin.GLUCOSE] = m_cond.glucose
+            y[kin.GLUTAMINE] = m_cond.glutamine
             y[kin.LACTATE] = 0.0
+            y[kin.AMMONIA] = 0.0
             y[kin.EV] = 0.0
             # a rinse leaves a residual film of expansion medium (protein and particles)
-            y[kin.PROTEIN] = prot_cond * vol + carryover * y[kin.PROTEIN]
-            collected["bg"] += carryover * bg_exp * vol
+            y[kin.PROTEIN] = m_cond.protein * vp + carryover * y[kin.PROTEIN]
+            collected["bg"] += carryover * m_exp.background * vp
             cond_start = {
                 "secreted": y[kin.EV_SECRETED].copy(),
                 "cell_days": y[kin.CELL_DAYS].copy(),
                 "outflow": y[kin.EV_OUTFLOW].copy(),
                 "protein_outflow": y[kin.PROTEIN_OUTFLOW].copy(),
             }
-            phase = kin.PhaseInputs(growth_cond, ev_cond, conditioning.dilution, g_cond, prot_cond, 0.0)
+            conditioning = True
+            inputs = phase(True)
         elif ev.kind == "collect":
             collected["ev"] += y[kin.EV]
             collected["protein"] += y[kin.PROTEIN]
-            collected["volume"] += vol
-            collected["bg"] += bg_cond * vol
+            collected["volume"] += vp
+            collected["bg"] += m_cond.background * vp
             y[kin.EV] = 0.0
-            y[kin.GLUCOSE] = g_cond
-            y[kin.LACTATE] = 0.0
-            y[kin.PROTEIN] = prot_cond * vol
+            y[kin.PROTEIN] = m_cond.protein * vp
+            _replace_fraction(y, vp / vol, m_cond, False, vp)
         if record_series:
             record(t, y)
+    assert conditioning
 
     cond_days = sched.conditioning_days * sched.collections
     perfused_out = y[kin.EV_OUTFLOW] - cond_start["outflow"]
-    perf_vol_cond = sched.perfusion_conditioning * vol * cond_days
-    perf_vol_exp = sched.perfusion_expansion * vol * sched.expansion_days
+    feed_exp_l = dilution_exp * vol * sched.expansion_days
+    feed_cond_l = dilution_cond * vol * cond_days
+    perfusate_cond_l = feed_cond_l * product_factor
     # perfusion outflow during conditioning is collected with the medium
     harvested = collected["ev"] + perfused_out
-    harvest_volume = collected["volume"] + perf_vol_cond
+    harvest_volume = collected["volume"] + perfusate_cond_l
     m = float(exp.vessels)
     series: dict[str, np.ndarray] = {}
     if record_series:
@@ -252,40 +380,56 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         series["time_day"] = np.array(series_t)
         for i, name in enumerate(kin.STATE_NAMES):
             series[name] = arr[:, i, :] * (m if name in ("viable_cells", "dead_cells") else 1.0)
-    n_exchange_volume = exchanges * (
-        exp.feeding.exchange_fraction if exp.feeding and exp.feeding.exchange_fraction else 0
-    )
+        c_star = p.get("oxygen_saturation_medium", "mM")
+        series["dissolved_oxygen_fraction"] = dissolved_oxygen_at(geo, arr[:, kin.VIABLE, :], p) / c_star
     result = UpstreamResult(
         vessels=exp.vessels,
         geometry=geo,
         seeded_cells=geo.seeded_cells * m,
         cells_end_expansion=cells_end_expansion * m,
+        cells_recovered=cells_end_expansion * geo.harvest_efficiency * m,
         cells_end=y[kin.VIABLE] * m,
+        peak_cells=peak * m,
         secreted_particles=(y[kin.EV_SECRETED] - cond_start["secreted"]) * m,
         harvested_particles=harvested * m,
         harvest_volume_l=harvest_volume * m,
         harvest_protein_ug=(collected["protein"] + y[kin.PROTEIN_OUTFLOW] - cond_start["protein_outflow"]) * m,
-        harvest_background_particles=(collected["bg"] + bg_cond * perf_vol_cond) * m,
+        harvest_background_particles=(collected["bg"] + m_cond.background * perfusate_cond_l) * m,
         conditioning_cell_days=(y[kin.CELL_DAYS] - cond_start["cell_days"]) * m,
-        expansion_medium_l=(vol * (1 + n_exchange_volume) + perf_vol_exp) * m,
-        conditioning_medium_l=harvest_volume * m,
+        expansion_medium_l=(vol + exchanged_volume + feed_exp_l) * m,
+        conditioning_medium_l=(vol + vp * (sched.collections - 1) + feed_cond_l) * m,
         min_glucose_mM=min_glc,
         max_lactate_mM=max_lac,
-        exchanges=exchanges,
+        max_ammonia_mM=max_amm,
+        exchanges=sched.count("exchange") + sched.count("feed"),
         collections=sched.collections,
         schedule=sched,
         series=series,
     )
-    result.resources = upstream_resources(scn, result, p)
-    peak_cells_vessel = np.maximum(result.cells_end_expansion, result.cells_end) / result.vessels
-    result.checks = culture_checks(min_glc, max_lac, p) + stirred_checks(
-        scn, geo.volume_l, geo.microcarrier_diameter_m, peak_cells_vessel, p
-    )
+    result.resources = upstream_resources(scn, result, added_grams * m, p)
+    result.checks = upstream_checks(scn, result, m_exp, p)
     return result
 
 
-def upstream_resources(scn: Scenario, up: UpstreamResult, p: UsageLog) -> list[Resource]:
-    """Media, vessels, microcarriers and operator hours of the culture, for costing."""
+def upstream_checks(scn: Scenario, up: UpstreamResult, m_exp: Media, p: UsageLog) -> list[Check]:
+    """Every engineering check that applies to the scenario's platform."""
+    geo = up.geometry
+    peak = up.peak_cells / up.vessels
+    checks = culture_checks(up.min_glucose_mM, up.max_lactate_mM, up.max_ammonia_mM, p)
+    checks += oxygen_checks(geo, peak, p)
+    checks += stirred_checks(scn, geo, peak, p)
+    platform = scn.expansion.platform
+    if platform == "hollow_fiber" and np.any(geo.feed_dilution_per_day > 0):
+        checks += hollow_fiber_checks(geo, peak, m_exp.glucose, p)
+    elif platform == "fixed_bed":
+        checks += fixed_bed_checks(scn, geo, peak, p)
+    elif platform == "spheroid":
+        checks += spheroid_checks(geo, peak, p)
+    return checks
+
+
+def upstream_resources(scn: Scenario, up: UpstreamResult, added_grams: np.ndarray, p: UsageLog) -> list[Resource]:
+    """Media, vessels, carriers and operator hours of the culture, for costing."""
     exp = scn.expansion
     m = float(exp.vessels)
     cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
@@ -296,15 +440,22 @@ def upstream_resources(scn: Scenario, up: UpstreamResult, p: UsageLog) -> list[R
     geo = up.geometry
     if exp.platform in MICROCARRIER_PLATFORMS:
         assert exp.microcarrier is not None
-        grams = exp.microcarrier.g_per_l * geo.volume_l * m
+        grams = exp.microcarrier.g_per_l * geo.volume_l * m + added_grams
         res.append(Resource("microcarrier_per_g", grams, "g", "expansion"))
         res.append(Resource("bioreactor_vessel_per_l", geo.volume_l * m, "L", "expansion"))
-    else:
+    elif exp.platform in PLANAR_PLATFORMS:
         res.append(Resource("planar_vessel_per_cm2", geo.area_cm2 * m, "cm**2", "expansion"))
+    elif exp.platform == "hollow_fiber":
+        res.append(Resource("hollow_fiber_cartridge_per_m2", geo.area_cm2 * 1e-4 * m, "m**2", "expansion"))
+    elif exp.platform == "fixed_bed":
+        res.append(Resource("fixed_bed_vessel_per_m2", geo.area_cm2 * 1e-4 * m, "m**2", "expansion"))
+    else:
+        res.append(Resource("spheroid_vessel_per_l", geo.volume_l * m, "L", "expansion"))
     seed_h = p.get("labour.seeding_hours_per_vessel", "h") * m
     handle_h = p.get("labour.exchange_hours_per_vessel", "h") * m
+    handling = up.exchanges + up.schedule.count("add_microcarriers")
     res += [
-        Resource("labour_rate_per_h", seed_h + handle_h * up.exchanges, "h", "expansion", "labour"),
+        Resource("labour_rate_per_h", seed_h + handle_h * handling, "h", "expansion", "labour"),
         Resource("labour_rate_per_h", handle_h * (1 + up.collections), "h", "conditioning", "labour"),
     ]
     return res

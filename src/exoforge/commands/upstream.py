@@ -1,0 +1,176 @@
+"""`exoforge scaleup` and `exoforge validate`: the culture platform's scale-up and the model's validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from exoforge.commands.common import fail, input_errors, load, message
+
+
+def scaleup(
+    scenario: Annotated[Path, typer.Argument(help="scenario file on a stirred microcarrier platform")],
+    to: Annotated[float, typer.Option("--to", help="target working volume [L]")],
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Operating point of the scenario's vessel at a target volume under constant P/V, tip speed or N_js."""
+    from exoforge.parameters import UsageLog
+    from exoforge.simulation import parameters_for
+    from exoforge.upstream.scaleup import NotScalable, scale_up
+
+    scn = load(scenario)
+    errors: tuple[type[BaseException], ...] = (NotScalable, *input_errors())
+    try:
+        points = scale_up(scn, to, UsageLog(parameters_for(scn).params.nominal(1)))
+    except errors as exc:
+        fail([message(exc)], str(scenario))
+    rows = [
+        {
+            "basis": pt.basis,
+            "volume_l": pt.volume_l,
+            "rpm": float(pt.rpm[0]),
+            "dissolved_oxygen_fraction": float(pt.dissolved_oxygen_fraction[0]),
+            "checks": [
+                {
+                    "name": c.name,
+                    "value": float(c.value[0]),
+                    "limit": float(c.limit[0]) if float(c.limit[0]) != float("inf") else None,
+                    "ok": bool(c.ok[0]),
+                }
+                for c in pt.checks
+            ],
+            "failed": pt.failed,
+        }
+        for pt in points
+    ]
+    if json_out:
+        typer.echo(json.dumps({"scenario": scn.name, "target_volume_l": to, "points": rows}, indent=2))
+        return
+    _print_scaleup(scn.name, to, rows)
+
+
+def validate(
+    cases: Annotated[Path, typer.Option("--cases", help="directory of validation case files")] = Path(
+        "validation/cases"
+    ),
+    figure: Annotated[Path | None, typer.Option("--figure", help="write the comparison plot (SVG or PNG)")] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="write the results table as Markdown")] = None,
+    samples: Annotated[int, typer.Option("--samples", help="parameter draws per case for the 95 % interval")] = 256,
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Run the validation suite: predicted against reported values of published MSC cultures."""
+    from exoforge.simulation import parameters_for
+    from exoforge.upstream.validation import comparison_figure, load_cases, results_markdown, run_cases, summarise
+
+    try:
+        loaded = load_cases(cases)
+    except (FileNotFoundError, ValueError) as exc:
+        fail([str(exc)])
+    results = run_cases(loaded, lambda s: parameters_for(s).params, samples)
+    summary = summarise(results)
+    if figure is not None:
+        comparison_figure(results, figure)
+    if markdown is not None:
+        markdown.write_text(results_markdown(results, summary), encoding="utf-8")
+    if json_out:
+        typer.echo(json.dumps({"summary": summary.to_dict(), "cases": [r.to_dict() for r in results]}, indent=2))
+        return
+    _print_validation([r.to_dict() for r in results], summary.to_dict())
+    if figure is not None:
+        typer.echo(f"figure written: {figure}")
+
+
+#: Columns of the scale-up table: (check name, header).
+SCALEUP_COLUMNS = (
+    ("power_per_volume_w_per_m3", "P/V W/m3"),
+    ("tip_speed_m_per_s", "tip m/s"),
+    ("kolmogorov_length_um", "eta um"),
+    ("shear_stress_pa", "shear Pa"),
+    ("agitation_to_just_suspended_speed", "N/N_js"),
+    ("mixing_time_s", "t_mix s"),
+    ("oxygen_demand_to_supply", "O2 dem/sup"),
+)
+
+
+def _print_scaleup(name: str, target: float, rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{name}\nscale-up to {target:g} L (geometric similarity)", title_justify="left")
+    table.add_column("basis", no_wrap=True)
+    table.add_column("L", justify="right")
+    table.add_column("rpm", justify="right")
+    for _, header in SCALEUP_COLUMNS:
+        table.add_column(header, justify="right")
+    table.add_column("failing checks")
+    for r in rows:
+        by_name = {c["name"]: c for c in r["checks"]}
+        cells = []
+        for check, _ in SCALEUP_COLUMNS:
+            c = by_name[check]
+            cells.append(f"{'' if c['ok'] else '[red]'}{c['value']:.3g}")
+        table.add_row(r["basis"], f"{r['volume_l']:g}", f"{r['rpm']:.3g}", *cells, ", ".join(r["failed"]) or "none")
+    console = Console()
+    console.print(table)
+    limits = {c["name"]: c["limit"] for c in rows[0]["checks"]}
+    console.print(
+        "limits: "
+        + "; ".join(
+            f"{header} {'>=' if check in ('kolmogorov_length_um', 'agitation_to_just_suspended_speed') else '<='} "
+            f"{limits[check]:.3g}"
+            for check, header in SCALEUP_COLUMNS
+            if limits[check] is not None
+        )
+    )
+    console.print(
+        "N_js is Zwietering's correlation, extrapolated below its tested particle size (0.15-5 mm) for "
+        "microcarriers: prefer a measured N_s1u."
+    )
+
+
+def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="validation: predicted against reported", title_justify="left")
+    for col in (
+        "case",
+        "platform",
+        "source",
+        "metric",
+        "reported",
+        "predicted",
+        "95 % interval",
+        "fold",
+        "tol.",
+        "holds",
+    ):
+        table.add_column(col, justify="right" if col in ("reported", "predicted", "fold", "tol.") else "left")
+    for r in rows:
+        lo, hi = r["prediction_interval_95"]
+        table.add_row(
+            r["id"],
+            r["platform"],
+            r["cell_source"],
+            r["metric"],
+            f"{r['observed']:.3g}",
+            f"{r['predicted']:.3g}",
+            f"{lo:.2g}-{hi:.2g}",
+            f"{r['fold_error']:.2f}",
+            f"{r['tolerance_fold']:g}",
+            "yes" if r["holds"] else "[red]no",
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{summary['cases']} cases; median fold error {summary['median_fold_error']:.2f}; worst "
+        f"{summary['worst_case']} ({summary['worst_fold_error']:.2f}-fold); {summary['cases_holding']} hold"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(scaleup)
+    app.command()(validate)
