@@ -106,7 +106,12 @@ def test_lot_size_sets_lots_release_tests_and_released_doses() -> None:
     k = {key: float(v[0]) for key, v in ev.kpis.items()}
     assert k["lots_per_batch"] == math.floor(doses / lot) == 3
     assert k["doses_released_per_batch"] == 3 * lot
+    # the demand's yearly batches over the doses demanded
+    assert k["batches_per_year"] == math.ceil(5000 / (3 * lot))
     assert k["cost.per_dose"] == pytest.approx(k["cost.per_batch"] / (3 * lot))
+    assert k["cost.per_dose_supplied"] == pytest.approx(k["cost.per_batch"] * k["batches_per_year"] / 5000)
+    no_demand = run(scenario(demand=None)).kpis
+    assert no_demand["cost.per_dose"][0] == pytest.approx(no_demand["cost.per_batch"][0] / doses)
     sterility = [ln for ln in ev.cogs.lines if ln.item == "qc_sterility"]
     assert len(sterility) == 1 and float(sterility[0].quantity[0]) == 3
     too_big = xf.simulate(scenario(demand={"doses_per_year": 5000, "lot_size_doses": doses * 2}))

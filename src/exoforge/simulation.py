@@ -303,6 +303,7 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
             "cost.per_batch": per_batch,
             "cost.per_dose": econ.per_dose,
             "cost.per_1e9_particles": econ.per_1e9_particles,
+            "cost.per_dose_supplied": econ.per_dose_supplied,
         }
     return Evaluation(kpis, up, train, cogs, checks, set(p.used), tp)
 
@@ -514,6 +515,9 @@ def simulate(
                 "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
                 "hours": float(s.process_hours[0]),
                 "labour_hours": float(s.labour_hours[0]),
+                "medium_vesicles_in": float(s.inlet.background_particles[0]),
+                "lipoprotein_particles_in": float(s.inlet.lipoprotein_particles[0]),
+                "particles_per_ug_protein_in": float(s.inlet.purity[0]),
                 "medium_vesicles_out": float(s.outlet.background_particles[0]),
                 "lipoprotein_particles_out": float(s.outlet.lipoprotein_particles[0]),
                 "particles_per_ug_protein_out": float(s.outlet.purity[0]),

@@ -15,7 +15,7 @@ import numpy as np
 
 from exoforge.economics.capital import capital_charges
 from exoforge.economics.cogs import CostOfGoods, price_resources
-from exoforge.economics.demand import Throughput, cost_per_dose, throughput
+from exoforge.economics.demand import Throughput, cost_per_dose, cost_per_dose_supplied, throughput
 from exoforge.economics.labour import supporting_roles
 from exoforge.economics.prices import escalation_factors
 from exoforge.economics.release import release_testing
@@ -32,6 +32,7 @@ class BatchEconomics:
     per_batch: np.ndarray
     per_dose: np.ndarray
     per_1e9_particles: np.ndarray
+    per_dose_supplied: np.ndarray  # yearly cost over the yearly demand (NaN without one)
 
 
 def batch_economics(
@@ -69,4 +70,6 @@ def batch_economics(
     per_batch = cogs.per_batch
     with np.errstate(divide="ignore"):
         per_1e9 = per_batch / (final_particles / 1e9)
-    return BatchEconomics(cogs, tp, per_batch, cost_per_dose(per_batch, tp), per_1e9)
+    return BatchEconomics(
+        cogs, tp, per_batch, cost_per_dose(per_batch, tp), per_1e9, cost_per_dose_supplied(per_batch, tp)
+    )

@@ -35,6 +35,7 @@ class Throughput:
     batches_per_year: np.ndarray  # NaN without demand, inf when no lot is filled
     lines_needed: np.ndarray
     allocated_days: np.ndarray  # calendar days of facility and equipment each batch carries
+    doses_per_year: float = float("nan")  # the demand (NaN without one)
 
 
 def throughput(
@@ -75,11 +76,23 @@ def throughput(
         lines = np.where(np.isfinite(bpy), np.ceil(bpy * batch_days / operating_days - 1e-9), np.inf)
         with np.errstate(invalid="ignore"):
             allocated = np.where(np.isfinite(bpy), lines * DAYS_PER_YEAR / bpy, full_use)
-    return Throughput(exact, whole, lots, released, batch_days, bpy, lines, np.maximum(allocated, full_use))
+    demand = float("nan") if doses_per_year is None else float(doses_per_year)
+    return Throughput(exact, whole, lots, released, batch_days, bpy, lines, np.maximum(allocated, full_use), demand)
 
 
 def cost_per_dose(per_batch: np.ndarray, tp: Throughput) -> np.ndarray:
-    """Cost per released dose; per dose-equivalent when a batch releases none."""
+    """Cost per released dose; per dose-equivalent when a batch releases no whole lot."""
     denom = np.where(tp.doses_released >= 1, tp.doses_released, tp.doses_exact)
     with np.errstate(divide="ignore"):
         return per_batch / denom
+
+
+def cost_per_dose_supplied(per_batch: np.ndarray, tp: Throughput) -> np.ndarray:
+    """Yearly cost of the batches a demand needs over the doses demanded (NaN without a demand).
+
+    Doses of the last batch beyond the demand are not counted as supplied, so a
+    scale far above the demand costs more per dose supplied than per dose made.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = per_batch * tp.batches_per_year / tp.doses_per_year
+    return np.where(np.isfinite(tp.batches_per_year), out, np.nan) if np.isfinite(tp.doses_per_year) else out

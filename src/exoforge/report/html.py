@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
-from exoforge.report import plots
+from exoforge.report import economics_plots, plots
 from exoforge.report.console import SUMMARY_ROWS, fmt
 from exoforge.result import Result
 
@@ -28,9 +28,21 @@ def render_report(result: Result) -> str:
         fig_time=plots.time_courses(result),
         fig_waterfall=plots.particle_waterfall(result) if result.steps else "",
         fig_cost=plots.cost_breakdown(result),
+        fig_train=economics_plots.train_waterfall(result) if result.steps else "",
+        fig_cost_steps=economics_plots.cost_by_step_and_category(result) if result.ledger else "",
+        labour_roles=_labour_by_role(result),
         forests=_forest_plots(result),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _labour_by_role(result: Result) -> list[tuple[str, str, float, float]]:
+    """(step, role, hours, cost) of every labour line of the ledger."""
+    return [
+        (row["step"], row.get("role") or row["item"], row["quantity"], row["cost"])
+        for row in result.ledger
+        if row["category"] == "labour"
+    ]
 
 
 def _forest_plots(result: Result) -> list[tuple[str, str]]:

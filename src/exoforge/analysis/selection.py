@@ -1,0 +1,381 @@
+"""Technology selection: every expansion platform × scale × isolation train, for a demand and a lot size.
+
+The exhaustive form of the search in Ng et al. 2019 (Biotechnol Bioeng,
+doi:10.1002/bit.26809, Fig. 7: the cheapest combination of cell expansion and
+EV harvest technologies for a demand and lot size). A selection-space file::
+
+    selection_version: 1
+    name: 2,000 doses a year in lots of 200
+    base: stirred_tank_tff_sec.yaml        # scenario file relative to this file (or `scenario:` inline)
+    demand: {doses_per_year: 2000, lot_size_doses: 200}
+    platforms:                             # each with the scales to try
+      - label: 10-layer stacks
+        expansion: {platform: multilayer, layers: 10, ...}     # a whole `expansion` block
+        scales: [{vessels: 1}, {vessels: 4}]                   # keys that change with scale
+    trains:
+      - label: TFF + SEC
+        isolation: [{op: centrifugation}, {op: tff}, {op: sec}]
+    constraints:
+      max_lines: 1                         # parallel lines the demand may take
+      max_batch_days: 30
+      checks_pass: true                    # every engineering check and scale limit passes
+      min_purity_grade: low                # impure | low | intermediate | high
+    demands: [100, 1000, 10000]            # for cost per dose against demand (optional)
+
+Every design is evaluated at the central parameter values; a design is
+rejected with every reason that applies (the scenario is invalid, the platform
+or an operation cannot be simulated, a check or scale limit fails, a batch does
+not fill a lot, the demand needs more lines than allowed, the batch is too long,
+the product is not pure enough); the others are ranked by cost per dose supplied
+(the yearly cost of the batches the demand needs over the doses demanded).
+Designs with the same platform and scale share one culture simulation; each
+train is then run on its harvest (one scenario per design, vectorised inside).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from exoforge.downstream.purity import GRADES
+from exoforge.parameters import UsageLog
+from exoforge.scenario import Demand, Scenario, ScenarioError, parse_scenario, read_mapping
+from exoforge.simulation import Evaluation, evaluate_after_upstream, parameters_for
+from exoforge.upstream.simulate import simulate_upstream
+
+SELECTION_VERSION = 1
+#: KPIs reported for every design.
+REPORTED_KPIS = (
+    "cost.per_dose_supplied",
+    "cost.per_dose",
+    "cost.per_batch",
+    "cost.per_1e9_particles",
+    "doses_per_batch",
+    "doses_released_per_batch",
+    "lots_per_batch",
+    "batches_per_year",
+    "lines_needed",
+    "batch_days",
+    "ev.final_particles",
+    "ev.recovery_fraction",
+    "ev.particles_per_ug_protein",
+    "ev.counted_particles_per_ug_protein",
+    "ev.purity_grade",
+)
+
+
+#: Ranking metric: the yearly cost of meeting the demand per dose demanded (a design whose batch far
+#: exceeds the demand pays for doses nobody takes).
+RANK_KPI = "cost.per_dose_supplied"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformOption(_Model):
+    label: str | None = None
+    expansion: dict[str, Any]
+    scales: list[dict[str, Any]] = Field(min_length=1)
+
+
+class TrainOption(_Model):
+    label: str = Field(min_length=1)
+    isolation: list[dict[str, Any]] = Field(min_length=1)
+
+
+class Constraints(_Model):
+    max_lines: Annotated[int, Field(ge=1)] | None = 1
+    max_batch_days: float | None = None
+    checks_pass: bool = True
+    min_purity_grade: Literal["impure", "low", "intermediate", "high"] = "impure"
+
+
+class SelectionSpace(_Model):
+    selection_version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    base: str | None = None
+    scenario: dict[str, Any] | None = None
+    demand: Demand
+    platforms: list[PlatformOption] = Field(min_length=1)
+    trains: list[TrainOption] = Field(min_length=1)
+    constraints: Constraints = Field(default_factory=Constraints)
+    demands: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    base_mapping: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+
+def load_space(path: str | Path) -> SelectionSpace:
+    """Read and validate a selection-space file; :class:`ScenarioError` lists every problem."""
+    p = Path(path)
+    raw = read_mapping(p)
+    try:
+        space = SelectionSpace.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ScenarioError(problems, str(p)) from None
+    if (space.base is None) == (space.scenario is None):
+        raise ScenarioError(["give exactly one of base (a scenario file) or scenario (a mapping)"], str(p))
+    base = space.scenario if space.scenario is not None else read_mapping(p.parent / str(space.base))
+    parse_scenario(base, f"{p}: base")  # the base must be a valid scenario itself
+    return space.model_copy(update={"base_mapping": base})
+
+
+@dataclass(frozen=True)
+class Design:
+    """One platform × scale × train combination (its scenario, or why it cannot be one)."""
+
+    platform: str
+    scale: dict[str, Any]
+    train: str
+    scenario: Scenario | None
+    error: str | None = None
+
+    @property
+    def scale_label(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.scale.items())
+
+    @property
+    def label(self) -> str:
+        return f"{self.platform} ({self.scale_label}) + {self.train}"
+
+
+@dataclass(frozen=True)
+class DesignOutcome:
+    """A design's KPIs (central values) and, if rejected, every reason."""
+
+    design: Design
+    feasible: bool
+    reasons: tuple[str, ...]
+    kpis: dict[str, float] = field(default_factory=dict)
+    rank: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.design.label,
+            "platform": self.design.platform,
+            "scale": self.design.scale,
+            "train": self.design.train,
+            "feasible": self.feasible,
+            "rank": self.rank,
+            "reasons": list(self.reasons),
+            "kpis": {k: (v if math.isfinite(v) else None) for k, v in self.kpis.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Every design of a space, ranked (feasible, by cost per dose) and rejected (with reasons)."""
+
+    name: str
+    demand: Demand
+    outcomes: tuple[DesignOutcome, ...]
+
+    @property
+    def ranked(self) -> list[DesignOutcome]:
+        return sorted((o for o in self.outcomes if o.feasible), key=lambda o: o.rank or 0)
+
+    @property
+    def rejected(self) -> list[DesignOutcome]:
+        return [o for o in self.outcomes if not o.feasible]
+
+    @property
+    def best(self) -> DesignOutcome | None:
+        ranked = self.ranked
+        return ranked[0] if ranked else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "selection_version": SELECTION_VERSION,
+            "name": self.name,
+            "demand": self.demand.model_dump(exclude_none=True),
+            "designs": len(self.outcomes),
+            "feasible": len(self.ranked),
+            "ranked": [o.to_json() for o in self.ranked],
+            "rejected": [o.to_json() for o in self.rejected],
+        }
+
+
+def _design_mapping(base: dict[str, Any], platform: PlatformOption, scale: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(base)
+    data["expansion"] = {**copy.deepcopy(platform.expansion), **copy.deepcopy(scale)}
+    return data
+
+
+def enumerate_designs(space: SelectionSpace, demand: Demand | None = None) -> list[Design]:
+    """Every platform × scale × train of the space, with the space's (or the given) demand."""
+    demand = demand or space.demand
+    out = []
+    for plat in space.platforms:
+        label = plat.label or str(plat.expansion.get("platform", "?"))
+        for scale in plat.scales:
+            for tr in space.trains:
+                data = _design_mapping(space.base_mapping, plat, scale)
+                data["isolation"] = copy.deepcopy(tr.isolation)
+                data["demand"] = demand.model_dump(exclude_none=True)
+                data["name"] = f"{label} ({', '.join(f'{k} {v}' for k, v in scale.items())}) + {tr.label}"
+                try:
+                    scn = parse_scenario(data)
+                    out.append(Design(label, dict(scale), tr.label, scn))
+                except ScenarioError as exc:
+                    out.append(
+                        Design(label, dict(scale), tr.label, None, "invalid scenario: " + "; ".join(exc.problems))
+                    )
+    return out
+
+
+def rejection_reasons(
+    kpis: dict[str, float], failed_checks: Sequence[tuple[str, float, float]], constraints: Constraints, demand: Demand
+) -> list[str]:
+    """Every constraint a design breaks, from its KPIs and its failed checks ``(name, value, limit)``."""
+    reasons = []
+    if constraints.checks_pass:
+        reasons += [f"check failed: {n} = {v:.3g} (limit {lim:.3g})" for n, v, lim in failed_checks]
+    released = kpis["doses_released_per_batch"]
+    if released < 1:
+        if demand.lot_size_doses:
+            reasons.append(
+                f"a batch gives {kpis['doses_per_batch']:.0f} doses, less than one lot of {demand.lot_size_doses:g}"
+            )
+        else:
+            reasons.append(f"a batch gives {kpis['doses_per_batch_exact']:.2g} doses, less than one")
+    elif constraints.max_lines is not None and kpis["lines_needed"] > constraints.max_lines:
+        reasons.append(
+            f"the demand needs {kpis['lines_needed']:.0f} parallel lines ({kpis['batches_per_year']:.0f} batches "
+            f"a year of {kpis['batch_days']:.1f} days), more than {constraints.max_lines}"
+        )
+    if constraints.max_batch_days is not None and kpis["batch_days"] > constraints.max_batch_days:
+        reasons.append(f"a batch takes {kpis['batch_days']:.1f} days, more than {constraints.max_batch_days:g}")
+    need = GRADES.index(constraints.min_purity_grade)
+    if kpis["ev.purity_grade"] < need:
+        reasons.append(
+            f"purity '{GRADES[int(kpis['ev.purity_grade'])]}' ({kpis['ev.counted_particles_per_ug_protein']:.2g} "
+            f"particles/ug) is below the required '{constraints.min_purity_grade}'"
+        )
+    return reasons
+
+
+def _kpis(ev: Evaluation) -> dict[str, float]:
+    return {k: float(v[0]) for k, v in ev.kpis.items()}
+
+
+def _failed(ev: Evaluation) -> list[tuple[str, float, float]]:
+    return [(c.name, float(c.value[0]), float(c.limit[0])) for c in ev.checks if not bool(np.asarray(c.ok)[0])]
+
+
+def _rank(outcomes: list[DesignOutcome]) -> tuple[DesignOutcome, ...]:
+    order = sorted((i for i, o in enumerate(outcomes) if o.feasible), key=lambda i: (outcomes[i].kpis[RANK_KPI], i))
+    ranked = list(outcomes)
+    for r, i in enumerate(order, start=1):
+        o = outcomes[i]
+        ranked[i] = DesignOutcome(o.design, True, (), o.kpis, r)
+    return tuple(ranked)
+
+
+def _evaluate_group(designs: list[Design]) -> dict[int, tuple[Evaluation | None, str | None]]:
+    """Evaluate designs that share a culture: one upstream run, then each train on its harvest."""
+    first = designs[0].scenario
+    assert first is not None
+    out: dict[int, tuple[Evaluation | None, str | None]] = {}
+    try:
+        batch = parameters_for(first).params.nominal(1)
+        up = simulate_upstream(first, UsageLog(batch))
+    except (KeyError, ValueError, ArithmeticError) as exc:
+        reason = f"culture cannot be simulated: {exc.args[0] if exc.args else exc}"
+        return {id(d): (None, reason) for d in designs}
+    for d in designs:
+        assert d.scenario is not None
+        try:
+            out[id(d)] = (evaluate_after_upstream(d.scenario, UsageLog(batch), up), None)
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            out[id(d)] = (None, f"isolation cannot be simulated: {exc.args[0] if exc.args else exc}")
+    return out
+
+
+def _culture_key(scn: Scenario) -> str:
+    data = scn.to_dict()
+    for key in ("isolation", "demand", "name", "economics"):
+        data.pop(key, None)
+    return repr(sorted(data.items()))
+
+
+def select(space: SelectionSpace, demand: Demand | None = None) -> Selection:
+    """Evaluate every design of ``space`` and rank the feasible ones by cost per dose."""
+    demand = demand or space.demand
+    designs = enumerate_designs(space, demand)
+    groups: dict[str, list[Design]] = {}
+    for d in designs:
+        if d.scenario is not None:
+            groups.setdefault(_culture_key(d.scenario), []).append(d)
+    results: dict[int, tuple[Evaluation | None, str | None]] = {}
+    for group in groups.values():
+        results.update(_evaluate_group(group))
+    outcomes = []
+    for d in designs:
+        if d.scenario is None:
+            outcomes.append(DesignOutcome(d, False, (d.error or "invalid",)))
+            continue
+        ev, error = results[id(d)]
+        if ev is None:
+            outcomes.append(DesignOutcome(d, False, (error or "failed",)))
+            continue
+        k = _kpis(ev)
+        reasons = rejection_reasons(k, _failed(ev), space.constraints, demand)
+        kept = {key: k[key] for key in REPORTED_KPIS if key in k}
+        outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept))
+    return Selection(space.name, demand, _rank(outcomes))
+
+
+@dataclass(frozen=True)
+class DemandCurve:
+    """Cheapest feasible cost per dose of one platform + train pair at each demand (NaN: none feasible)."""
+
+    platform: str
+    train: str
+    demands: tuple[float, ...]
+    cost_per_dose: tuple[float, ...]
+    best_scale: tuple[str | None, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "train": self.train,
+            "points": [
+                {"doses_per_year": d, "cost_per_dose": c if math.isfinite(c) else None, "scale": s}
+                for d, c, s in zip(self.demands, self.cost_per_dose, self.best_scale, strict=True)
+            ],
+        }
+
+
+def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None) -> list[DemandCurve]:
+    """For each technology pair (platform, train), the cheapest feasible scale's cost per dose per demand."""
+    levels = tuple(float(d) for d in (demands or space.demands))
+    if not levels:
+        raise ValueError("no demands given: list them under `demands:` in the space or pass them")
+    table: dict[tuple[str, str], list[tuple[float, str | None]]] = {}
+    for level in levels:
+        sel = select(space, space.demand.model_copy(update={"doses_per_year": level}))
+        best: dict[tuple[str, str], tuple[float, str | None]] = {}
+        for o in sel.outcomes:
+            key = (o.design.platform, o.design.train)
+            cost = o.kpis.get(RANK_KPI, math.inf) if o.feasible else math.inf
+            if key not in best or cost < best[key][0]:
+                best[key] = (cost, o.design.scale_label if o.feasible else None)
+        for key, value in best.items():
+            table.setdefault(key, []).append(value)
+    return [
+        DemandCurve(
+            plat,
+            train,
+            levels,
+            tuple(c if math.isfinite(c) else math.nan for c, _ in pts),
+            tuple(s for _, s in pts),
+        )
+        for (plat, train), pts in table.items()
+    ]

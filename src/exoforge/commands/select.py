@@ -1,0 +1,55 @@
+"""`exoforge select`: the cheapest platform × scale × isolation train for a demand (exhaustive)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from exoforge.commands.common import fail, input_errors, message
+
+
+def select_command(
+    space: Annotated[Path, typer.Argument(help="selection-space file (.yaml or .toml)")],
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
+    demands: Annotated[
+        str | None, typer.Option("--demands", help="comma-separated doses per year for cost-per-dose curves")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="ranked designs shown in the table")] = 10,
+) -> None:
+    """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
+    from exoforge.analysis.selection import demand_curves, load_space, select
+    from exoforge.scenario import ScenarioError
+
+    try:
+        sp = load_space(space)
+    except ScenarioError as exc:
+        fail(exc.problems, str(space))
+    try:
+        levels = [float(x) for x in demands.split(",")] if demands else list(sp.demands)
+    except ValueError:
+        fail([f"--demands: '{demands}' is not a comma-separated list of numbers"])
+    try:
+        sel = select(sp)
+        curves = demand_curves(sp, levels) if levels and (report is not None or json_out) else []
+    except input_errors() as exc:
+        fail([message(exc)], str(space))
+    if report is not None:
+        from exoforge.report.selection_report import write_selection_report
+
+        write_selection_report(sel, curves, report)
+    if json_out:
+        typer.echo(json.dumps({**sel.to_json(), "demand_curves": [c.to_json() for c in curves]}, indent=2))
+        return
+    from exoforge.report.selection_report import print_selection
+
+    print_selection(sel, top=top)
+    if report is not None:
+        typer.echo(f"report written: {report}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("select")(select_command)

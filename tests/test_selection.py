@@ -1,0 +1,155 @@
+"""Technology selection: exhaustive, equal to brute force, every rejection explained."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+import exoforge as xf
+from exoforge.analysis.selection import (
+    SelectionSpace,
+    demand_curves,
+    enumerate_designs,
+    load_space,
+    select,
+)
+from exoforge.scenario import ScenarioError
+from tests.conftest import ROOT
+
+SMALL = ROOT / "examples" / "select_small_lab.yaml"
+GRADES = ("impure", "low", "intermediate", "high")
+
+
+def brute_force(space: SelectionSpace):
+    """Every design built and simulated on its own with the public API, then filtered and sorted."""
+    feasible, rejected = [], []
+    for plat in space.platforms:
+        for scale in plat.scales:
+            for tr in space.trains:
+                data = copy.deepcopy(space.base_mapping)
+                data["expansion"] = {**plat.expansion, **scale}
+                data["isolation"] = tr.isolation
+                data["demand"] = space.demand.model_dump(exclude_none=True)
+                key = (plat.label, tuple(scale.items()), tr.label)
+                try:
+                    d = xf.simulate(xf.parse_scenario(data)).to_json()
+                except (ScenarioError, ValueError, KeyError) as exc:
+                    rejected.append((key, [str(exc)]))
+                    continue
+                why = []
+                c = space.constraints
+                if c.checks_pass:
+                    why += [ch["name"] for ch in d["checks"] if not ch["ok"]]
+                if d["doses_released_per_batch"] < 1:
+                    why.append("lot")
+                elif c.max_lines is not None and d["lines_needed"] > c.max_lines:
+                    why.append("lines")
+                if c.max_batch_days is not None and d["batch_days"] > c.max_batch_days:
+                    why.append("days")
+                if d["ev"]["purity_grade"] < GRADES.index(c.min_purity_grade):
+                    why.append("purity")
+                (rejected if why else feasible).append((key, why or d["cost"]["per_dose_supplied"]))
+    feasible.sort(key=lambda kv: kv[1])
+    return feasible, rejected
+
+
+def _key(outcome):
+    return (outcome.design.platform, tuple(outcome.design.scale.items()), outcome.design.train)
+
+
+def test_selection_equals_brute_force_on_a_small_space() -> None:
+    space = load_space(SMALL)
+    sel = select(space)
+    feasible, rejected = brute_force(space)
+    assert len(sel.outcomes) == len(feasible) + len(rejected) == 2 * 2 * 2
+    assert [_key(o) for o in sel.ranked] == [k for k, _ in feasible]
+    for o, (_, cost) in zip(sel.ranked, feasible, strict=True):
+        assert o.kpis["cost.per_dose_supplied"] == pytest.approx(cost, rel=1e-9)
+    assert {_key(o) for o in sel.rejected} == {k for k, _ in rejected}
+    assert sel.ranked and sel.rejected  # the space exercises both outcomes
+
+
+def test_every_rejected_design_says_why() -> None:
+    sel = select(load_space(SMALL))
+    _, rejected = brute_force(load_space(SMALL))
+    expected = dict(rejected)
+    for o in sel.rejected:
+        assert o.reasons, o.design.label
+        for name in expected[_key(o)]:
+            if name not in ("lot", "lines", "days", "purity"):
+                assert any(name in r for r in o.reasons), (name, o.reasons)
+        assert all(isinstance(r, str) and len(r) > 10 for r in o.reasons)
+    assert all(o.reasons == () and o.rank for o in sel.ranked)
+
+
+def test_invalid_designs_and_unsimulable_cultures_are_rejected_with_the_problem() -> None:
+    raw = xf.scenario.read_mapping(SMALL)
+    raw["platforms"][1]["scales"] = [{"working_volume_l": 3, "area_cm2": 175}]
+    raw["base"] = str(ROOT / "examples" / "planar_10layer_uc.yaml")
+    path = ROOT / "tests" / "_tmp_select_invalid.yaml"
+    path.write_text(json.dumps(raw))
+    try:
+        sel = select(load_space(path))
+    finally:
+        path.unlink()
+    bad = [o for o in sel.rejected if o.design.platform.startswith("stirred")]
+    assert bad and all("invalid scenario" in o.reasons[0] and "area_cm2" in o.reasons[0] for o in bad)
+
+
+def test_a_broken_space_gets_one_line_per_problem(tmp_path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("selection_version: 1\nname: x\nbase: nowhere.yaml\ndemand: {doses_per_year: -1}\nplatforms: []\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_space(p)
+    text = "\n".join(exc.value.problems)
+    assert "demand.doses_per_year" in text and "platforms" in text and "trains" in text
+
+
+def test_lot_size_and_lines_drive_feasibility() -> None:
+    space = load_space(SMALL)
+    loose = space.model_copy(update={"demand": space.demand.model_copy(update={"lot_size_doses": None})})
+    assert len(select(loose).ranked) >= len(select(space).ranked)
+    huge = space.demand.model_copy(update={"doses_per_year": 1e7})
+    assert all(any("parallel lines" in r or "less than" in r for r in o.reasons) for o in select(space, huge).outcomes)
+
+
+def test_cost_per_dose_against_demand_falls_for_a_dedicated_line() -> None:
+    curves = demand_curves(load_space(SMALL), [50, 200])
+    assert curves
+    some = [c for c in curves if all(math.isfinite(v) for v in c.cost_per_dose)]
+    assert some, "at least one technology pair is feasible at both demands"
+    for c in some:
+        assert c.cost_per_dose[1] < c.cost_per_dose[0]
+
+
+def test_designs_enumerate_platform_scale_train() -> None:
+    space = load_space(SMALL)
+    labels = [d.label for d in enumerate_designs(space)]
+    assert len(labels) == len(set(labels)) == 8
+
+
+def test_select_command_prints_json(tmp_path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "exoforge.cli", "select", str(SMALL), "--json", "--demands", "200"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    d = json.loads(out.stdout)
+    assert d["designs"] == 8 and d["feasible"] == len(d["ranked"])
+    assert all(r["reasons"] for r in d["rejected"])
+    assert d["demand_curves"] and d["ranked"][0]["rank"] == 1
+    report = tmp_path / "sel.html"
+    subprocess.run(
+        [sys.executable, "-m", "exoforge.cli", "select", str(SMALL), "--report", str(report), "--demands", "50,200"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    html = report.read_text()
+    assert "<svg" in html and "Rejected designs" in html
