@@ -24,7 +24,7 @@ from unittest import mock
 
 import numpy as np
 
-from exoforge.engine.reference import ReferenceSettings, ReferenceStats, solve_ivp_segment
+from exoforge.engine.reference import REFERENCE_METHODS, ReferenceSettings, ReferenceStats, solve_ivp_segment
 from exoforge.parameters import ParameterBatch
 from exoforge.scenario import Scenario
 from exoforge.simulation import evaluate
@@ -45,10 +45,15 @@ def reference_integration(settings: ReferenceSettings, stats: ReferenceStats) ->
 
 
 def reference_kpis(
-    scn: Scenario, batch: ParameterBatch, settings: ReferenceSettings | None = None
+    scn: Scenario, batch: ParameterBatch, settings: ReferenceSettings | None = None, *, as_reference: bool = True
 ) -> tuple[dict[str, np.ndarray], ReferenceStats]:
-    """KPIs of every row of ``batch``, one scenario at a time, with the scipy reference integrator."""
+    """KPIs of every row of ``batch``, one scenario at a time, with scipy ``solve_ivp``.
+
+    ``as_reference=False`` lets an explicit method run (to count its work), not to validate against.
+    """
     cfg = settings or ReferenceSettings()
+    if as_reference and not cfg.is_reference:
+        raise ValueError(f"'{cfg.method}' is not a reference method; use one of {', '.join(REFERENCE_METHODS)}")
     stats = ReferenceStats()
     rows: list[dict[str, np.ndarray]] = []
     with reference_integration(cfg, stats):

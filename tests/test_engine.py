@@ -61,7 +61,11 @@ def test_reference_segment_matches_the_exact_solution() -> None:
 
 def test_reference_rejects_an_explicit_method() -> None:
     with pytest.raises(ValueError, match="not one of"):
-        ReferenceSettings(method="RK45")
+        ReferenceSettings(method="Euler")
+    assert not ReferenceSettings(method="RK45").is_reference
+    scn = xf.load_scenario(EXAMPLES[0])
+    with pytest.raises(ValueError, match="not a reference method"):
+        reference_kpis(scn, parameters_for(scn).params.nominal(1), ReferenceSettings("RK45"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

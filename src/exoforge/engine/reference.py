@@ -22,6 +22,8 @@ from exoforge.engine.integrate import RHS
 
 #: scipy methods accepted as a reference (implicit or automatically switching, error-controlled).
 REFERENCE_METHODS = ("LSODA", "Radau", "BDF")
+#: Every scipy method this integrator can run (explicit ones to measure stiffness, not as a reference).
+METHODS = (*REFERENCE_METHODS, "RK45", "DOP853", "RK23")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class ReferenceSettings:
 
     Attributes
     ----------
-    method : one of :data:`REFERENCE_METHODS`
+    method : one of :data:`METHODS` (a reference must use one of :data:`REFERENCE_METHODS`)
     rtol : relative tolerance [-]
     atol : absolute tolerance, in the internal unit of every state (cells,
         particles, mM, µg); the states of the culture model are counts of order
@@ -43,8 +45,13 @@ class ReferenceSettings:
     atol: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.method not in REFERENCE_METHODS:
-            raise ValueError(f"reference method '{self.method}' is not one of {', '.join(REFERENCE_METHODS)}")
+        if self.method not in METHODS:
+            raise ValueError(f"method '{self.method}' is not one of {', '.join(METHODS)}")
+
+    @property
+    def is_reference(self) -> bool:
+        """Stiff-safe and error-controlled: fit to validate against."""
+        return self.method in REFERENCE_METHODS
 
 
 @dataclass
@@ -111,9 +118,13 @@ def solve_ivp_segment(
             calls[0] += 1
             return np.asarray(rhs(t, v.reshape(s, 1), own)).ravel()
 
-        sol = solve_ivp(f, (t0, t1), out[:, j], method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
         if stats is not None:
             stats.systems += 1
+        if not np.all(np.isfinite(out[:, j])):
+            out[:, j] = np.nan  # failed in an earlier segment: stays failed
+            continue
+        sol = solve_ivp(f, (t0, t1), out[:, j], method=cfg.method, rtol=cfg.rtol, atol=cfg.atol)
+        if stats is not None:
             stats.rhs_calls += calls[0]
         if sol.success:
             out[:, j] = sol.y[:, -1]
