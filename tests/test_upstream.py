@@ -60,9 +60,10 @@ def test_batch_equals_single_runs() -> None:
 
 def _lsoda_agreement(scn, n: int = 4, days: float = 7.0) -> None:
     """RK4 at DT_MAX_DAYS against LSODA at rtol 1e-8, per member of a sampled batch, within 0.1 %."""
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
     from exoforge.engine.integrate import rk4_segment
+    from exoforge.engine.reference import column_args
     from exoforge.upstream.platforms import vessel_geometry
     from exoforge.upstream.simulate import DT_MAX_DAYS, kinetic_parameters
 
@@ -83,38 +84,24 @@ def _lsoda_agreement(scn, n: int = 4, days: float = 7.0) -> None:
         protein_in=ones * 1e3,
         capacity_total=geo.capacity_cells * 1.5,
         t_seed=0.0,
+        capacity_added=geo.capacity_cells * 0.5,  # exercise bead-to-bead transfer as well
+        t_added=0.0,
     )
-    kp = replace(kp, k_transfer=ones * 0.5)  # exercise the bead-to-bead transfer term as well
+    kp = replace(kp, k_transfer=ones * 0.5)
     y0 = np.zeros((kin.N_STATES, n))
     y0[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
     y0[kin.GLUCOSE] = 5.5
     y0[kin.GLUTAMINE] = 2.0
-    y0[kin.CAPACITY] = geo.capacity_cells
     y_rk = rk4_segment(kin.rhs, y0, 0.0, days, DT_MAX_DAYS, (kp, phase))
     for j in range(n):
-        sub_k = replace(
-            kp,
-            **{
-                f.name: getattr(kp, f.name)[j : j + 1]
-                for f in fields(kp)
-                if isinstance(getattr(kp, f.name), np.ndarray)
-            },
-        )
-        sub_ph = replace(
-            phase,
-            **{
-                f.name: getattr(phase, f.name)[j : j + 1]
-                for f in fields(phase)
-                if isinstance(getattr(phase, f.name), np.ndarray)
-            },
-        )
+        sub_k, sub_ph = column_args((kp, phase), j, n)
 
         def f(t, y, sub_k=sub_k, sub_ph=sub_ph):
             return kin.rhs(t, y.reshape(-1, 1), (sub_k, sub_ph)).ravel()
 
         sol = solve_ivp(f, (0, days), y0[:, j], method="LSODA", rtol=1e-8, atol=1e-6)
         ref = sol.y[:, -1]
-        for i in (kin.VIABLE, kin.GLUCOSE, kin.GLUTAMINE, kin.AMMONIA, kin.EV, kin.EV_SECRETED, kin.CAPACITY):
+        for i in (kin.VIABLE, kin.GLUCOSE, kin.LACTATE, kin.GLUTAMINE, kin.AMMONIA, kin.EV, kin.CELL_DAYS):
             assert y_rk[i, j] == pytest.approx(ref[i], rel=1e-3, abs=1e-9), (kin.STATE_NAMES[i], y_rk[i, j], ref[i])
 
 

@@ -6,19 +6,21 @@ State (rows of an (S, N) array, internal units):
 row                  meaning                                            unit
 ===================  =================================================  ==========
 ``VIABLE``           viable cells in the vessel                          cell
-``DEAD``             dead cells                                          cell
 ``GLUCOSE``          glucose concentration                               mM
 ``LACTATE``          lactate concentration                               mM
 ``GLUTAMINE``        glutamine concentration                             mM
 ``AMMONIA``          ammonia concentration                               mM
 ``EV``               EV particles in the product compartment             particle
-``EV_SECRETED``      particles secreted since seeding                    particle
 ``PROTEIN``          total protein in the product compartment            µg
 ``CELL_DAYS``        integral of viable cells over time                  cell·day
 ``EV_OUTFLOW``       particles carried out by perfusion                  particle
 ``PROTEIN_OUTFLOW``  protein carried out by perfusion                    µg
-``CAPACITY``         cells the colonised surface can hold                cell
 ===================  =================================================  ==========
+
+Dead cells and secreted particles are integrals of ``k_d f_death X`` and
+``q_EV f_EV X`` whose factors are constant within a phase, so they follow from
+``CELL_DAYS`` (see :func:`exoforge.upstream.simulate.simulate_upstream`)
+instead of being integrated.
 
 Equations (V: medium volume exchanging small molecules [L]; D: its dilution
 rate by feed or perfusion [1/day]; D_p: dilution of the product compartment,
@@ -26,70 +28,68 @@ equal to D unless a membrane retains EVs and protein, as in a hollow fibre)::
 
     C    = dissolved oxygen, quasi-steady:  kLa (C* - C) = q_O2 X / V * C / (K_O2 + C)
     mu   = mu_max f_phase (1 - exp(-t / t_lag)) max(0, 1 - (X / X_cap)^theta)
-           * G / (K_G + G) * K_L / (K_L + L) * K_A / (K_A + A) * C / (K_O2 + C)
+           * G / (K_G + G) * C / (K_O2 + C) * K_L / (K_L + L) * K_A / (K_A + A)
     dX/dt   = (mu - k_d f_death) X
-    dXd/dt  = k_d f_death X
     dG/dt   = -q_G X G / (K_G + G) / V + D (G_in - G)
     dL/dt   =  Y_LG q_G X G / (K_G + G) / V - D L
     dQ/dt   = -q_Q X Q / (K_Q + Q) / V - k_Q Q + D (Q_in - Q)
     dA/dt   =  Y_AQ q_Q X Q / (K_Q + Q) / V + k_Q Q - D A
     dE/dt   = q_EV f_EV X - k_EV E - D_p E
     dP/dt   = q_P X + D_p (P_in V_p - P)
-    dX_cap/dt = k_b2b (X_cap,total - X_cap)
+    X_cap(t) = X_cap,total - X_add exp(-k_b2b (t - t_add))   (after a microcarrier addition)
 
-* Oxygen is in quasi-steady state: its relaxation time, C*/(kLa C*) = 1/kLa, is
-  minutes against days for everything else, so solving the balance
-  algebraically keeps the batch RK4 non-stiff. The quadratic above has one
-  positive root (solved in its cancellation-free form).
+* ``mu_max`` and ``q_O2`` enter as the rates reported for MSC in fresh, air-saturated
+  medium: the glucose and oxygen saturation terms are scaled by their values there
+  ((K_G + G_ref) / G_ref and (K_O2 + C*) / C*), so reference conditions give the
+  reported rates and only departures from them slow growth
+  (:func:`exoforge.upstream.simulate.kinetic_parameters`).
+* Oxygen is in quasi-steady state: its relaxation time, 1 / kLa, is minutes
+  against days for everything else, so solving the balance algebraically keeps
+  the batch RK4 non-stiff. The quadratic above has one positive root (solved in
+  its cancellation-free form).
 * Contact inhibition by available surface is the generalised (theta-)logistic
   form; theta = 1 is the plain logistic used for hMSC by Higuera et al. 2009
-  (Tissue Eng Part A 15:2653). For aggregates (spheroids) the
-  capacity is the number of cells the aggregates can hold before their centre
-  falls below the oxygen limit, ``X_cap = a (C - C_min)^(3/2)`` (zero-order
-  uptake in a sphere: R_c = sqrt(6 D (C - C_min) / Q); cells = 4/3 pi R_c^3 / v_cell).
-* Lactate and ammonia inhibition follow Schop et al. 2009 (doi:10.1089/ten.tea.2008.0345),
+  (Tissue Eng Part A 15:2653). For aggregates (spheroids) the capacity is the
+  number of cells the aggregates can hold before their centre falls below the
+  oxygen limit, ``X_cap = a (C - C_min)^(3/2)`` (zero-order uptake in a sphere:
+  R_c = sqrt(6 D (C - C_min) / Q); cells = 4/3 pi R_c^3 / v_cell).
+* Lactate and ammonia inhibition follow Schop et al. 2009 (doi:10.1089/ten.tea.2008.0345);
   glutamine is also lost by first-order chemical decomposition to ammonia
   (Ozturk & Palsson 1990, Biotechnol Prog 6:121, doi:10.1021/bp00002a005).
-* ``X_cap`` relaxes towards the total surface at the bead-to-bead transfer rate
-  after microcarriers are added; without an addition it equals the total.
+* After microcarriers are added, the colonised surface relaxes to the total at
+  the bead-to-bead transfer rate; the capacity is that explicit function of time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 (
     VIABLE,
-    DEAD,
     GLUCOSE,
     LACTATE,
     GLUTAMINE,
     AMMONIA,
     EV,
-    EV_SECRETED,
     PROTEIN,
     CELL_DAYS,
     EV_OUTFLOW,
     PROTEIN_OUTFLOW,
-    CAPACITY,
-) = range(13)
-N_STATES = 13
+) = range(10)
+N_STATES = 10
 STATE_NAMES = (
     "viable_cells",
-    "dead_cells",
     "glucose_mM",
     "lactate_mM",
     "glutamine_mM",
     "ammonia_mM",
     "ev_particles",
-    "ev_secreted",
     "protein_ug",
     "cell_days",
     "ev_outflow",
     "protein_outflow",
-    "capacity_cells",
 )
 
 
@@ -127,6 +127,30 @@ class KineticParameters:
     volume: np.ndarray  # L, medium exchanging small molecules
     product_volume: np.ndarray  # L, compartment holding EVs and protein
     aggregates: bool = False  # capacity set by oxygen penetration of aggregates
+    # combinations the right-hand side needs at every call, computed once (not arguments)
+    inv_lag: np.ndarray = field(init=False, repr=False)
+    inhibition_product: np.ndarray = field(init=False, repr=False)
+    glucose_per_volume: np.ndarray = field(init=False, repr=False)
+    glutamine_per_volume: np.ndarray = field(init=False, repr=False)
+    oxygen_per_volume: np.ndarray = field(init=False, repr=False)
+    oxygen_b0: np.ndarray = field(init=False, repr=False)
+    oxygen_2c: np.ndarray = field(init=False, repr=False)
+    oxygen_4ac: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        c = self.kla * self.oxygen_saturation * self.k_oxygen
+        derived = {
+            "inv_lag": 1.0 / self.t_lag,
+            "inhibition_product": self.k_lactate * self.k_ammonia,
+            "glucose_per_volume": self.q_glucose / self.volume,
+            "glutamine_per_volume": self.q_glutamine / self.volume,
+            "oxygen_per_volume": self.q_oxygen / self.volume,
+            "oxygen_b0": self.kla * (self.k_oxygen - self.oxygen_saturation),
+            "oxygen_2c": 2.0 * c,
+            "oxygen_4ac": 4.0 * self.kla * c,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,15 @@ class PhaseInputs:
     protein_in: np.ndarray  # feed protein [ug/L]
     capacity_total: np.ndarray  # cells the whole surface holds [cell]
     t_seed: float  # time of seeding [day]
+    capacity_added: np.ndarray | None = None  # surface added at t_added, not yet colonised [cell]
+    t_added: float = 0.0  # time of the microcarrier addition [day]
+
+
+def capacity(t: float, k: KineticParameters, ph: PhaseInputs) -> np.ndarray:
+    """Cells the colonised surface holds at time ``t`` [cell]."""
+    if ph.capacity_added is None:
+        return ph.capacity_total
+    return ph.capacity_total - ph.capacity_added * np.exp((ph.t_added - t) * k.k_transfer)
 
 
 def dissolved_oxygen(
@@ -156,16 +189,14 @@ def dissolved_oxygen(
     """Quasi-steady dissolved oxygen [mM] for ``x`` viable cells per vessel.
 
     Root in [0, C*] of ``kLa (C* - C)(K + C) = q X / V C`` (kLa [1/day], q [mmol/cell/day],
-    V [L], K and C* [mM]), computed without cancellation for either sign of ``b``.
+    V [L], K and C* [mM]): ``kLa C² + b C - kLa C* K = 0`` with ``b = q X / V + kLa (K - C*)``,
+    written as ``C = 2 kLa C* K / (b + sqrt(b² + 4 kLa² C* K))``. This form has no cancellation
+    for b >= 0; for b < 0 its relative rounding error is about eps b² / (2 kLa² C* K), below
+    1e-13 for any Monod constant above 1e-4 mM.
     """
-    demand = q_oxygen * x / volume  # mM/day at saturated uptake
-    b = demand + kla * (k_oxygen - saturation)
     c = kla * saturation * k_oxygen
-    s = np.sqrt(b * b + 4.0 * kla * c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pos = 2.0 * c / (b + s)
-        neg = (s - b) / (2.0 * kla)
-    return np.where(b > 0, pos, neg)
+    b = q_oxygen * x / volume + kla * (k_oxygen - saturation)
+    return 2.0 * c / (b + np.sqrt(b * b + 4.0 * kla * c))
 
 
 def growth_capacity(x_cap: np.ndarray, oxygen: np.ndarray, k: KineticParameters) -> np.ndarray:
@@ -173,53 +204,73 @@ def growth_capacity(x_cap: np.ndarray, oxygen: np.ndarray, k: KineticParameters)
     if not k.aggregates:
         return x_cap
     excess = np.maximum(oxygen - k.oxygen_minimum, 0.0)
-    return np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess))
+    # a tiny floor keeps X / capacity finite when the centre of every aggregate is at the limit
+    return np.maximum(np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess)), 1e-300)
 
 
 def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) -> np.ndarray:
-    """Time derivative of the state ``y`` (S, N) at time ``t`` [day]."""
+    """Time derivative of the state ``y`` (S, N) at time ``t`` [day].
+
+    Written with in-place operations on a few work arrays: this function is
+    the inner loop of every batch evaluation.
+    """
     k, ph = args
+    dy = np.empty_like(y)
     x = np.maximum(y[VIABLE], 0.0)
     g = np.maximum(y[GLUCOSE], 0.0)
-    lac = np.maximum(y[LACTATE], 0.0)
     gln = np.maximum(y[GLUTAMINE], 0.0)
-    amm = np.maximum(y[AMMONIA], 0.0)
-    e = y[EV]
-    o2 = dissolved_oxygen(x, k.kla, k.q_oxygen, k.volume, k.k_oxygen, k.oxygen_saturation)
-    o2_sat = o2 / (k.k_oxygen + o2)
-    glc_sat = g / (k.k_glucose + g)
-    cap = growth_capacity(np.maximum(y[CAPACITY], 1e-300), o2, k)
-    room = np.maximum(1.0 - (x / cap) ** k.theta, 0.0)
-    lag = 1.0 - np.exp(-(t - ph.t_seed) / k.t_lag)
-    mu = (
-        k.mu_max
-        * ph.growth_factor
-        * lag
-        * room
-        * glc_sat
-        * o2_sat
-        * (k.k_lactate / (k.k_lactate + lac))
-        * (k.k_ammonia / (k.k_ammonia + amm))
-    )
-    death = k.k_death * ph.death_factor
-    glc_uptake = k.q_glucose * x * glc_sat / k.volume  # mM/day
-    gln_uptake = k.q_glutamine * x * (gln / (k.k_glutamine + gln)) / k.volume  # mM/day
-    gln_decay = k.k_glutamine_decay * gln
-    secretion = k.q_ev * ph.ev_factor * x
+    lac = y[LACTATE]  # produced, and only diluted in proportion: never negative
+    amm = y[AMMONIA]
+    # dissolved oxygen (quasi-steady), see dissolved_oxygen()
+    b = k.oxygen_per_volume * x
+    b += k.oxygen_b0
+    o2 = b * b
+    o2 += k.oxygen_4ac
+    np.sqrt(o2, out=o2)
+    o2 += b
+    np.divide(k.oxygen_2c, o2, out=o2)
+    # growth: contact inhibition, glucose, oxygen, lactate and ammonia, lag
+    mu = np.divide(x, growth_capacity(capacity(t, k, ph), o2, k))
+    np.power(mu, k.theta, out=mu)
+    np.subtract(1.0, mu, out=mu)
+    np.maximum(mu, 0.0, out=mu)
+    glc = g / (k.k_glucose + g)
+    mu *= glc
+    o2 /= k.k_oxygen + o2
+    mu *= o2
+    b = (k.k_lactate + lac) * (k.k_ammonia + amm)
+    np.divide(k.inhibition_product, b, out=b)
+    mu *= b
+    mu *= k.mu_max * ph.growth_factor * (1.0 - np.exp((ph.t_seed - t) * k.inv_lag))
+    mu -= k.k_death * ph.death_factor
+    np.multiply(mu, x, out=dy[VIABLE])
     d = ph.dilution
+    glc *= x
+    glc *= k.glucose_per_volume  # glucose uptake, mM/day
+    np.subtract(ph.glucose_in, g, out=dy[GLUCOSE])
+    dy[GLUCOSE] *= d
+    dy[GLUCOSE] -= glc
+    np.multiply(k.y_lactate, glc, out=dy[LACTATE])
+    dy[LACTATE] -= d * lac
+    uptake = gln / (k.k_glutamine + gln)
+    uptake *= x
+    uptake *= k.glutamine_per_volume  # glutamine uptake, mM/day
+    decay = k.k_glutamine_decay * gln
+    np.subtract(ph.glutamine_in, gln, out=dy[GLUTAMINE])
+    dy[GLUTAMINE] *= d
+    dy[GLUTAMINE] -= uptake
+    dy[GLUTAMINE] -= decay
+    np.multiply(k.y_ammonia, uptake, out=dy[AMMONIA])
+    dy[AMMONIA] += decay
+    dy[AMMONIA] -= d * amm
     dp = ph.product_dilution
-    dy = np.empty_like(y)
-    dy[VIABLE] = (mu - death) * x
-    dy[DEAD] = death * x
-    dy[GLUCOSE] = -glc_uptake + d * (ph.glucose_in - g)
-    dy[LACTATE] = k.y_lactate * glc_uptake - d * lac
-    dy[GLUTAMINE] = -gln_uptake - gln_decay + d * (ph.glutamine_in - gln)
-    dy[AMMONIA] = k.y_ammonia * gln_uptake + gln_decay - d * amm
-    dy[EV] = secretion - k.k_ev_loss * e - dp * e
-    dy[EV_SECRETED] = secretion
-    dy[PROTEIN] = k.q_protein * x + dp * (ph.protein_in * k.product_volume - y[PROTEIN])
+    np.multiply(dp, y[EV], out=dy[EV_OUTFLOW])
+    np.multiply(k.q_ev * ph.ev_factor, x, out=dy[EV])
+    dy[EV] -= k.k_ev_loss * y[EV]
+    dy[EV] -= dy[EV_OUTFLOW]
+    np.multiply(dp, y[PROTEIN], out=dy[PROTEIN_OUTFLOW])
+    np.multiply(k.q_protein, x, out=dy[PROTEIN])
+    dy[PROTEIN] += dp * ph.protein_in * k.product_volume
+    dy[PROTEIN] -= dy[PROTEIN_OUTFLOW]
     dy[CELL_DAYS] = x
-    dy[EV_OUTFLOW] = dp * e
-    dy[PROTEIN_OUTFLOW] = dp * y[PROTEIN]
-    dy[CAPACITY] = k.k_transfer * (ph.capacity_total - y[CAPACITY])
     return dy

@@ -9,7 +9,7 @@ RK4 of :mod:`exoforge.engine.integrate`, all N members at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -114,6 +114,7 @@ class UpstreamResult:
     cells_end_expansion: np.ndarray
     cells_recovered: np.ndarray  # cells a harvest at the end of expansion would recover
     cells_end: np.ndarray
+    dead_cells_end: np.ndarray  # dead cells in the vessels at the end of the run
     peak_cells: np.ndarray
     secreted_particles: np.ndarray  # during conditioning, all collections
     harvested_particles: np.ndarray  # in the collected medium
@@ -262,38 +263,36 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     death_cond = conditioning_death_factor(scn, p)
     sched = build_schedule(scn)
     ones = np.ones(n)
-    capacity_total = geo.capacity_cells.copy()
-    density = p.get("max_areal_density_microcarrier", "cell/cm**2") if geo.addition is not None else None
-
     dilution_exp = sched.perfusion_expansion * ones + geo.feed_dilution_per_day
     dilution_cond = sched.perfusion_conditioning * ones + geo.feed_dilution_per_day
     product_factor = 0.0 if geo.retains_product else 1.0
-
-    def phase(conditioning: bool) -> kin.PhaseInputs:
-        d = dilution_cond if conditioning else dilution_exp
-        m = m_cond if conditioning else m_exp
-        return kin.PhaseInputs(
-            growth_factor=growth_cond if conditioning else ones,
-            death_factor=death_cond if conditioning else ones,
-            ev_factor=ev_cond if conditioning else ev_exp,
-            dilution=d,
-            product_dilution=d * product_factor,
-            glucose_in=m.glucose,
-            glutamine_in=m.glutamine,
-            protein_in=m.protein,
-            capacity_total=capacity_total.copy(),
-            t_seed=0.0,
-        )
+    expansion = kin.PhaseInputs(
+        growth_factor=ones,
+        death_factor=ones,
+        ev_factor=ev_exp,
+        dilution=dilution_exp,
+        product_dilution=dilution_exp * product_factor,
+        glucose_in=m_exp.glucose,
+        glutamine_in=m_exp.glutamine,
+        protein_in=m_exp.protein,
+        capacity_total=geo.capacity_cells,
+        t_seed=0.0,
+    )
+    inputs = expansion
 
     y = np.zeros((kin.N_STATES, n))
     y[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
     y[kin.GLUCOSE] = m_exp.glucose
     y[kin.GLUTAMINE] = m_exp.glutamine
     y[kin.PROTEIN] = m_exp.protein * vp
-    y[kin.CAPACITY] = geo.capacity_cells
 
+    k_death = kp.k_death
+    dead = np.zeros(n)  # dead cells and secreted particles: integrals of CELL_DAYS, phase by phase
+    secreted = np.zeros(n)
+    segment_start = np.zeros(n)
     series_t: list[float] = []
     series_y: list[np.ndarray] = []
+    series_extra: list[np.ndarray] = []
     collected = {"ev": np.zeros(n), "protein": np.zeros(n), "volume": np.zeros(n), "bg": np.zeros(n)}
     min_glc = np.full(n, np.inf)
     max_lac = np.zeros(n)
@@ -301,10 +300,20 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     peak = y[kin.VIABLE].copy()
 
     def record(t: float, state: np.ndarray) -> None:
+        since = state[kin.CELL_DAYS] - segment_start
         series_t.append(t)
         series_y.append(state.copy())
+        series_extra.append(
+            np.array([dead + k_death * inputs.death_factor * since, secreted + kp.q_ev * inputs.ev_factor * since])
+        )
 
-    def track(state: np.ndarray) -> None:
+    def close_segment(state: np.ndarray) -> None:
+        """Book the segment's dead cells and secretion, and track extremes."""
+        nonlocal segment_start
+        since = state[kin.CELL_DAYS] - segment_start
+        dead[:] += k_death * inputs.death_factor * since
+        secreted[:] += kp.q_ev * inputs.ev_factor * since
+        segment_start = state[kin.CELL_DAYS].copy()
         np.minimum(min_glc, state[kin.GLUCOSE], out=min_glc)
         np.maximum(max_lac, state[kin.LACTATE], out=max_lac)
         np.maximum(max_amm, state[kin.AMMONIA], out=max_amm)
@@ -314,7 +323,6 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         record(0.0, y)
     t = 0.0
     conditioning = False
-    inputs = phase(False)
     cells_end_expansion = y[kin.VIABLE].copy()
     cond_start = {k: np.zeros(n) for k in ("secreted", "cell_days", "outflow", "protein_outflow")}
     exchanged_volume = np.zeros(n)  # per vessel, expansion
@@ -323,7 +331,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         y = rk4_segment(
             kin.rhs, y, t, ev.t, DT_MAX_DAYS, (kp, inputs), record if record_series else None, record_every=3
         )
-        track(y)
+        close_segment(y)
         t = ev.t
         if ev.kind == "exchange":
             _replace_fraction(y, ev.fraction, m_exp, not geo.retains_product, vp)
@@ -331,10 +339,10 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         elif ev.kind == "feed":
             y[kin.GLUCOSE] = np.maximum(y[kin.GLUCOSE], ev.fraction)
         elif ev.kind == "add_microcarriers":
-            assert geo.addition is not None and density is not None
-            capacity_total = capacity_total + density * geo.addition.area_cm2
+            assert geo.addition is not None
+            added = p.get("max_areal_density_microcarrier", "cell/cm**2") * geo.addition.area_cm2
             added_grams = added_grams + geo.addition.grams
-            inputs = phase(False)
+            inputs = replace(inputs, capacity_total=inputs.capacity_total + added, capacity_added=added, t_added=ev.t)
         elif ev.kind == "start_conditioning":
             cells_end_expansion = y[kin.VIABLE].copy()
             y[kin.GLUCOSE] = m_cond.glucose
@@ -346,13 +354,23 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
             y[kin.PROTEIN] = m_cond.protein * vp + carryover * y[kin.PROTEIN]
             collected["bg"] += carryover * m_exp.background * vp
             cond_start = {
-                "secreted": y[kin.EV_SECRETED].copy(),
+                "secreted": secreted.copy(),
                 "cell_days": y[kin.CELL_DAYS].copy(),
                 "outflow": y[kin.EV_OUTFLOW].copy(),
                 "protein_outflow": y[kin.PROTEIN_OUTFLOW].copy(),
             }
             conditioning = True
-            inputs = phase(True)
+            inputs = replace(
+                inputs,
+                growth_factor=growth_cond,
+                death_factor=death_cond,
+                ev_factor=ev_cond,
+                dilution=dilution_cond,
+                product_dilution=dilution_cond * product_factor,
+                glucose_in=m_cond.glucose,
+                glutamine_in=m_cond.glutamine,
+                protein_in=m_cond.protein,
+            )
         elif ev.kind == "collect":
             collected["ev"] += y[kin.EV]
             collected["protein"] += y[kin.PROTEIN]
@@ -377,9 +395,12 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     series: dict[str, np.ndarray] = {}
     if record_series:
         arr = np.array(series_y)  # (T, S, N)
+        extra = np.array(series_extra)  # (T, 2, N)
         series["time_day"] = np.array(series_t)
         for i, name in enumerate(kin.STATE_NAMES):
-            series[name] = arr[:, i, :] * (m if name in ("viable_cells", "dead_cells") else 1.0)
+            series[name] = arr[:, i, :] * (m if name == "viable_cells" else 1.0)
+        series["dead_cells"] = extra[:, 0, :] * m
+        series["ev_secreted"] = extra[:, 1, :]
         c_star = p.get("oxygen_saturation_medium", "mM")
         series["dissolved_oxygen_fraction"] = dissolved_oxygen_at(geo, arr[:, kin.VIABLE, :], p) / c_star
     result = UpstreamResult(
@@ -389,8 +410,9 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         cells_end_expansion=cells_end_expansion * m,
         cells_recovered=cells_end_expansion * geo.harvest_efficiency * m,
         cells_end=y[kin.VIABLE] * m,
+        dead_cells_end=dead * m,
         peak_cells=peak * m,
-        secreted_particles=(y[kin.EV_SECRETED] - cond_start["secreted"]) * m,
+        secreted_particles=(secreted - cond_start["secreted"]) * m,
         harvested_particles=harvested * m,
         harvest_volume_l=harvest_volume * m,
         harvest_protein_ug=(collected["protein"] + y[kin.PROTEIN_OUTFLOW] - cond_start["protein_outflow"]) * m,
