@@ -19,7 +19,7 @@ import numpy as np
 from exoforge._version import __version__
 from exoforge.distributions import Distribution
 from exoforge.downstream.purity import GRADES, purity_grade, purity_score
-from exoforge.downstream.train import TrainResult, harvest_stream, simulate_downstream
+from exoforge.downstream.train import TrainResult, containers, harvest_stream, simulate_downstream
 from exoforge.economics.batch import BatchEconomics, batch_economics
 from exoforge.economics.cogs import CURRENCY, CostOfGoods
 from exoforge.economics.demand import Throughput
@@ -235,6 +235,7 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
     batch_days = culture_days + isolation_days + p.get("turnaround_days", "day")
 
     resources = list(up.resources)
+    resources.extend(containers(train, p))
     for step in train.steps:
         resources.extend(step.resources)
         resources.append(Resource("labour_rate_per_h", step.labour_hours, "h", step.name, "labour"))

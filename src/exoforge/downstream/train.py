@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exoforge.downstream.common import runs
 from exoforge.downstream.operations import OPERATIONS, step_name
 from exoforge.downstream.stream import Limit, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.resources import Resource
 from exoforge.scenario import Scenario, UnitOperation
 
 
@@ -99,3 +101,18 @@ def harvest_stream(
 
 def simulate_downstream(scn: Scenario, feed: Stream, p: UsageLog) -> TrainResult:
     return run_train(list(scn.isolation), feed, p)
+
+
+def containers(train: TrainResult, p: UsageLog) -> list[Resource]:
+    """Single-use containers around the train: harvest bags for the conditioned medium, and vials
+    for the final product (unless a lyophilisation step has already filled it into vials).
+
+    Filling takes ``fill.minutes_per_vial`` of operator time per vial.
+    """
+    bags = runs(train.feed.volume_l, p.get("harvest.bag_volume", "L"))
+    out = [Resource("harvest_bag_each", bags, "", "harvest")]
+    if not any(s.op == "lyophilization" for s in train.steps):
+        vials = runs(train.product.volume_l, p.get("fill.vial_volume", "L"))
+        out.append(Resource("vial_each", vials, "", "fill"))
+        out.append(Resource("labour_rate_per_h", vials * p.get("fill.minutes_per_vial", "h"), "h", "fill", "labour"))
+    return out

@@ -91,8 +91,11 @@ def cost_per_dose_supplied(per_batch: np.ndarray, tp: Throughput) -> np.ndarray:
     """Yearly cost of the batches a demand needs over the doses demanded (NaN without a demand).
 
     Doses of the last batch beyond the demand are not counted as supplied, so a
-    scale far above the demand costs more per dose supplied than per dose made.
+    scale far above the demand costs more per dose supplied than per dose made;
+    a batch that releases no lot cannot supply the demand (infinite cost).
     """
+    if not np.isfinite(tp.doses_per_year):
+        return np.full_like(per_batch, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = per_batch * tp.batches_per_year / tp.doses_per_year
-    return np.where(np.isfinite(tp.batches_per_year), out, np.nan) if np.isfinite(tp.doses_per_year) else out
+    return np.where(np.isfinite(tp.batches_per_year), out, np.inf)
