@@ -24,3 +24,10 @@ def test_cost_per_dose_against_demand_skips_infeasible_points() -> None:
     ]
     svg = economics_plots.cost_per_dose_vs_demand(curves)
     assert svg.startswith("<svg") and "stirred tank + TFF + SEC" in svg
+
+
+def test_run_report_has_purity_and_cost_by_step_sections() -> None:
+    from exoforge.report.html import render_report
+
+    html = render_report(xf.simulate(xf.load_scenario(ROOT / "examples" / "isolation_peg_precipitation.yaml")))
+    assert "Purity and lipoprotein carry-over" in html and "QC analyst" in html and "lipoprotein particles" in html
