@@ -15,7 +15,7 @@ from exoforge.analysis.space import Variable, build_space, common_uniforms, get_
 from exoforge.cli import app
 from exoforge.engine.backends import DaskBackend
 from exoforge.scenario import ScenarioError
-from exoforge.simulation import parameters_for
+from exoforge.simulation import evaluate, parameters_for
 from tests.conftest import ROOT, SPACES
 
 EXAMPLES_DIR = ROOT / "examples"
@@ -123,12 +123,30 @@ def test_identical_designs_are_evaluated_once() -> None:
     x = np.array([[0.1, 0.1, 0.1], [0.2, 0.3, 0.2], [0.9, 0.1, 0.1], [0.1, 0.1, 0.1]])
     metrics = ev.evaluate(x)
     assert ev.evaluated == 4 and len(ev.archive) == 2  # rows 0, 1 and 3 decode to one scenario
+    assert ev.simulated_cultures == 2
     assert metrics[0] is metrics[1] is metrics[3]
     ev.evaluate(x[:1])
     assert ev.evaluated == 5 and len(ev.archive) == 2
     m = metrics[2]
     assert m.ok and m.kpis["cost.per_dose"] > 0
     assert set(m.probabilities) == {"p_meets_dose_target", "p_meets_demand", "p_all_checks_pass"}
+
+
+def test_designs_sharing_a_culture_are_simulated_once_and_exactly() -> None:
+    """Two isolation trains on one culture: one upstream run, and the KPIs evaluate() gives each design."""
+    raw = json.loads(json.dumps(SMALL))
+    base = xf.load_scenario(EXAMPLES_DIR / "stirred_tank_tff_sec.yaml").to_dict()
+    raw["variables"].append({"key": "isolation", "options": [base["isolation"], base["isolation"][:2]]})
+    sp = build_space(raw, EXAMPLES_DIR)
+    ev = opt.DesignEvaluator(sp)
+    metrics = ev.evaluate(np.array([[0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.9]]))
+    assert len(ev.archive) == 2 and ev.simulated_cultures == 1
+    assert metrics[0].kpis["ev.final_particles"] != metrics[1].kpis["ev.final_particles"]
+    for m in metrics:
+        scn = xf.parse_scenario(m.scenario)
+        batch = opt.design_batch(parameters_for(scn).params, sp.uncertainty.samples, sp.uncertainty.seed)
+        alone = opt.metrics_from_evaluation(m.key, scn, evaluate(scn, batch), sp.uncertainty.samples)
+        assert alone.kpis == m.kpis and alone.probabilities == m.probabilities
 
 
 def test_common_random_numbers_follow_the_parameter_name() -> None:
@@ -206,6 +224,12 @@ def test_nsga2_front_and_recommendations() -> None:
     recs = res.recommendations()
     assert recs[0].reason.startswith("best balance")
     assert all(r.reason for r in recs)
+
+
+def test_discrete_variables_snap_to_their_level_centres() -> None:
+    snap = opt.SnapToLevels([3, None, 2])
+    x = np.array([[0.0, 0.123, 0.99], [0.4, 0.5, 0.2]])
+    np.testing.assert_allclose(snap._do(None, x), [[1 / 6, 0.123, 0.75], [0.5, 0.5, 0.25]])
 
 
 def test_pareto_mask() -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from pymoo.core.problem import Problem
+from pymoo.core.repair import Repair
 
 from exoforge.analysis.backends import batch_from_design
 from exoforge.analysis.space import (
@@ -93,21 +94,18 @@ def _stack(a: ParameterBatch, b: ParameterBatch) -> ParameterBatch:
     return ParameterBatch(a.n + b.n, {k: np.concatenate([a.values[k], b.values[k]]) for k in a.values}, a.units)
 
 
-def design_metrics(key: str, scn: Scenario, params: ParameterSet, samples: int, seed: int) -> DesignMetrics:
-    """Evaluate one scenario on its central values plus ``samples`` common-random-number draws."""
-    from exoforge.simulation import evaluate
-
-    out = DesignMetrics(key, design_summary(scn), scn.to_dict())
-    names = [p.name for p in params.uncertain()]
+def design_batch(params: ParameterSet, samples: int, seed: int) -> ParameterBatch:
+    """Row 0: central values; rows 1..samples: common-random-number draws of every uncertain parameter."""
     batch = params.nominal(1)
-    if samples:
-        batch = _stack(batch, batch_from_design(params, common_uniforms(names, samples, seed), names))
-    try:
-        with np.errstate(all="ignore"):
-            ev = evaluate(scn, batch)
-    except Exception as exc:  # a design the model cannot evaluate is infeasible, never fatal
-        out.error = f"{type(exc).__name__}: {exc}"
-        return out
+    if not samples:
+        return batch
+    names = [p.name for p in params.uncertain()]
+    return _stack(batch, batch_from_design(params, common_uniforms(names, samples, seed), names))
+
+
+def metrics_from_evaluation(key: str, scn: Scenario, ev: Any, samples: int) -> DesignMetrics:
+    """Central-value KPIs (row 0) and probabilities over the uncertainty rows of one evaluation."""
+    out = DesignMetrics(key, design_summary(scn), scn.to_dict())
     k = ev.kpis
     out.kpis = {name: float(v[0]) for name, v in k.items()}
     out.failed_checks = [c.name for c in ev.checks if not bool(c.ok[0])]
@@ -134,19 +132,67 @@ def design_metrics(key: str, scn: Scenario, params: ParameterSet, samples: int, 
     return out
 
 
+def _failed(key: str, scn: Scenario, reason: str) -> DesignMetrics:
+    return DesignMetrics(key, design_summary(scn), scn.to_dict(), error=reason)
+
+
+def evaluate_culture(
+    designs: Sequence[tuple[str, Scenario]], batch: ParameterBatch, samples: int
+) -> list[DesignMetrics]:
+    """Designs that share a culture (everything but the isolation train): one upstream run for all.
+
+    The culture is integrated once for the batch; each design's isolation train
+    and economics then run on that harvest
+    (:func:`exoforge.simulation.evaluate_after_upstream`), which is what
+    :func:`exoforge.simulation.evaluate` does for a single design.
+    """
+    from exoforge.parameters import UsageLog
+    from exoforge.simulation import evaluate_after_upstream
+    from exoforge.upstream.simulate import simulate_upstream
+
+    first = designs[0][1]
+    try:
+        with np.errstate(all="ignore"):
+            up = simulate_upstream(first, UsageLog(batch))
+    except Exception as exc:  # a culture the model cannot simulate makes its designs infeasible, never fatal
+        return [_failed(k, scn, f"culture cannot be simulated: {type(exc).__name__}: {exc}") for k, scn in designs]
+    out = []
+    for key, scn in designs:
+        try:
+            with np.errstate(all="ignore"):
+                ev = evaluate_after_upstream(scn, UsageLog(batch), up)
+        except Exception as exc:
+            out.append(_failed(key, scn, f"{type(exc).__name__}: {exc}"))
+            continue
+        out.append(metrics_from_evaluation(key, scn, ev, samples))
+    return out
+
+
+def culture_key(scn: Scenario) -> str:
+    """Everything of a scenario but its isolation train (and name): designs equal on it share a culture."""
+    import json
+
+    data = scn.to_dict()
+    data.pop("isolation", None)
+    data.pop("name", None)
+    return json.dumps(data, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class DesignTask:
-    """Distinct scenarios to evaluate in one task, with their parameter sets (shared by key)."""
+    """Groups of designs sharing a culture, with the batch of parameter sets each group runs on."""
 
-    designs: tuple[tuple[str, Scenario, str], ...]  # (scenario key, scenario, parameter-set key)
-    params: dict[str, ParameterSet]
+    groups: tuple[tuple[tuple[tuple[str, Scenario], ...], str], ...]  # (((key, scenario), ...), batch key)
+    batches: dict[str, ParameterBatch]
     samples: int
-    seed: int
 
 
 def run_design_task(task: DesignTask) -> list[DesignMetrics]:
     """Evaluate every design of a task (a top-level function for process and Dask workers)."""
-    return [design_metrics(k, scn, task.params[pk], task.samples, task.seed) for k, scn, pk in task.designs]
+    out: list[DesignMetrics] = []
+    for designs, bk in task.groups:
+        out.extend(evaluate_culture(designs, task.batches[bk], task.samples))
+    return out
 
 
 def parameters_key(scn: Scenario) -> str:
@@ -177,30 +223,52 @@ def parameters_key(scn: Scenario) -> str:
 
 
 class DesignEvaluator:
-    """Decodes, groups and evaluates designs of a space; remembers every distinct scenario it evaluated."""
+    """Decodes, groups and evaluates designs of a space; remembers every distinct scenario it evaluated.
 
-    def __init__(self, space: DesignSpace, backend: Backend | None = None, designs_per_task: int | None = None):
+    Repeated designs are looked up, not simulated again; new designs are
+    grouped by culture (one upstream run per culture) and the groups spread
+    over the backend in tasks.
+    """
+
+    def __init__(self, space: DesignSpace, backend: Backend | None = None, cultures_per_task: int | None = None):
         self.space = space
         self.backend: Backend | None = backend
-        self.designs_per_task = designs_per_task
+        self.cultures_per_task = cultures_per_task
         self.archive: dict[str, DesignMetrics] = {}
-        self.params: dict[str, ParameterSet] = {}
         self.evaluated = 0
+        self.simulated_cultures = 0
         self.invalid: Counter[str] = Counter()
+        self._parsed: dict[str, Scenario | str] = {}
+        self._batches: dict[str, ParameterBatch] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["backend"] = None  # a backend (processes, a cluster) is attached anew on resume
-        state["params"] = {}  # rebuilt from the data files on resume
+        state["_batches"] = {}  # rebuilt from the data files on resume
+        state["_parsed"] = {}
         return state
 
-    def _parameters(self, scn: Scenario) -> tuple[str, ParameterSet]:
+    def _scenario(self, data: dict[str, Any]) -> Scenario | str:
+        """The validated scenario of a decoded design, or why it is not one (parsed once per design)."""
+        import json
+
+        raw = json.dumps(data, sort_keys=True, default=str)
+        if raw not in self._parsed:
+            try:
+                self._parsed[raw] = parse_scenario(data)
+            except ScenarioError as exc:
+                self._parsed[raw] = f"not a valid scenario: {exc.problems[0]}"
+        return self._parsed[raw]
+
+    def _batch(self, scn: Scenario) -> str:
+        """Key of the parameter batch of ``scn`` (built once per parameter set)."""
         from exoforge.simulation import parameters_for
 
         pk = parameters_key(scn)
-        if pk not in self.params:
-            self.params[pk] = parameters_for(scn).params
-        return pk, self.params[pk]
+        if pk not in self._batches:
+            u = self.space.uncertainty
+            self._batches[pk] = design_batch(parameters_for(scn).params, u.samples, u.seed)
+        return pk
 
     def evaluate(self, x: np.ndarray) -> list[DesignMetrics]:
         """Metrics of every row of the encoded population ``x`` (repeated scenarios evaluated once)."""
@@ -208,21 +276,17 @@ class DesignEvaluator:
         todo: dict[str, tuple[Scenario, str]] = {}
         for vec in np.atleast_2d(x):
             data = self.space.decode(vec)
-            try:
-                scn = parse_scenario(data)
-            except ScenarioError as exc:
-                reason = f"not a valid scenario: {exc.problems[0]}"
-                self.invalid[reason] += 1
-                rows.append(DesignMetrics("", "(invalid)", data, error=reason))
+            scn = self._scenario(data)
+            if isinstance(scn, str):
+                self.invalid[scn] += 1
+                rows.append(DesignMetrics("", "(invalid)", data, error=scn))
                 continue
             key = scenario_key(scn)
             if key not in self.archive and key not in todo:
                 try:
-                    pk, _ = self._parameters(scn)
+                    todo[key] = (scn, self._batch(scn))
                 except (KeyError, ValueError) as exc:
-                    self.archive[key] = DesignMetrics(key, design_summary(scn), scn.to_dict(), error=str(exc))
-                else:
-                    todo[key] = (scn, pk)
+                    self.archive[key] = _failed(key, scn, str(exc))
             rows.append(DesignMetrics(key, "", {}))
         self._run(todo)
         self.evaluated += len(rows)
@@ -231,22 +295,24 @@ class DesignEvaluator:
     def _run(self, todo: dict[str, tuple[Scenario, str]]) -> None:
         if not todo:
             return
+        cultures: dict[tuple[str, str], list[tuple[str, Scenario]]] = {}
+        for key, (scn, bk) in todo.items():
+            cultures.setdefault((culture_key(scn), bk), []).append((key, scn))
+        groups = sorted(cultures.items(), key=lambda kv: kv[0][1])  # cultures sharing parameters travel together
         backend = self.backend or LocalBackend(1)
-        items = sorted(todo.items(), key=lambda kv: kv[1][1])  # designs sharing parameters travel together
-        per = self.designs_per_task or max(1, math.ceil(len(items) / (4 * max(1, backend.workers))))
-        u = self.space.uncertainty
+        per = self.cultures_per_task or max(1, math.ceil(len(groups) / (4 * max(1, backend.workers))))
         tasks = []
-        for i in range(0, len(items), per):
-            chunk = items[i : i + per]
-            pks = {pk for _, (_, pk) in chunk}
+        for i in range(0, len(groups), per):
+            chunk = groups[i : i + per]
+            bks = {bk for (_, bk), _ in chunk}
             tasks.append(
                 DesignTask(
-                    tuple((k, scn, pk) for k, (scn, pk) in chunk),
-                    {pk: self.params[pk] for pk in pks},
-                    u.samples,
-                    u.seed,
+                    tuple((tuple(designs), bk) for (_, bk), designs in chunk),
+                    {bk: self._batches[bk] for bk in bks},
+                    self.space.uncertainty.samples,
                 )
             )
+        self.simulated_cultures += len(groups)
         for result in backend.map(run_design_task, tasks):
             for m in result:
                 self.archive[m.key] = m
@@ -336,7 +402,25 @@ class DesignProblem(Problem):
         out["G"] = np.array([constraint_values(space, m) for m in metrics])
 
 
+class SnapToLevels(Repair):
+    """Moves each discrete variable to the centre of its level, so that encodings of the same
+    design are equal and pymoo's duplicate elimination sees repeated designs as repeats."""
+
+    def __init__(self, levels: Sequence[int | None]):
+        super().__init__()
+        self.levels = np.array([lv if lv is not None else 0 for lv in levels], dtype=float)
+
+    def _do(self, problem: Any, x: np.ndarray, **kwargs: Any) -> np.ndarray:
+        discrete = self.levels > 0
+        if discrete.any():
+            lv = self.levels[discrete]
+            x = np.array(x, dtype=float)
+            x[:, discrete] = (np.minimum(np.floor(x[:, discrete] * lv), lv - 1) + 0.5) / lv
+        return x
+
+
 def _algorithm(space: DesignSpace, population: int, seed: int) -> Any:
+    repair = SnapToLevels([v.levels for v in space.variables])
     kind = space.optimizer.algorithm
     if kind == "auto":
         kind = "ga" if len(space.objectives) == 1 else "nsga2"
@@ -345,10 +429,10 @@ def _algorithm(space: DesignSpace, population: int, seed: int) -> Any:
             raise ValueError("the ga algorithm optimises one objective; use nsga2 for several")
         from pymoo.algorithms.soo.nonconvex.ga import GA
 
-        return GA(pop_size=population, eliminate_duplicates=True, seed=seed)
+        return GA(pop_size=population, eliminate_duplicates=True, repair=repair, seed=seed)
     from pymoo.algorithms.moo.nsga2 import NSGA2
 
-    return NSGA2(pop_size=population, eliminate_duplicates=True, seed=seed)
+    return NSGA2(pop_size=population, eliminate_duplicates=True, repair=repair, seed=seed)
 
 
 # --------------------------------------------------------------------------- results
