@@ -101,8 +101,16 @@ def _lsoda_agreement(scn, n: int = 4, days: float = 7.0) -> None:
 
         sol = solve_ivp(f, (0, days), y0[:, j], method="LSODA", rtol=1e-8, atol=1e-6)
         ref = sol.y[:, -1]
-        for i in (kin.VIABLE, kin.GLUCOSE, kin.LACTATE, kin.GLUTAMINE, kin.AMMONIA, kin.EV, kin.CELL_DAYS):
-            assert y_rk[i, j] == pytest.approx(ref[i], rel=1e-3, abs=1e-9), (kin.STATE_NAMES[i], y_rk[i, j], ref[i])
+        # amounts within 0.1 %; concentrations within 0.1 % or 0.1 % of their feed level (a substrate
+        # exhausted to ~0 is then compared on the scale it is fed at)
+        for i in (kin.VIABLE, kin.EV, kin.CELL_DAYS):
+            assert y_rk[i, j] == pytest.approx(ref[i], rel=1e-3), (kin.STATE_NAMES[i], y_rk[i, j], ref[i])
+        for i, scale in ((kin.GLUCOSE, 5.5), (kin.LACTATE, 5.5), (kin.GLUTAMINE, 2.0), (kin.AMMONIA, 2.0)):
+            assert y_rk[i, j] == pytest.approx(ref[i], rel=1e-3, abs=1e-3 * scale), (
+                kin.STATE_NAMES[i],
+                y_rk[i, j],
+                ref[i],
+            )
 
 
 def test_integrator_matches_lsoda() -> None:

@@ -1,0 +1,108 @@
+"""The validation suite: published MSC cultures, each held within the tolerance its case file states."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from exoforge.cli import app
+from exoforge.evidence.query import find_record
+from exoforge.simulation import parameters_for
+from exoforge.upstream.validation import OBSERVABLES, case_from_dict, load_cases, run_case, summarise
+from exoforge.yamlio import load_yaml
+from tests.conftest import ROOT
+
+CASES_DIR = ROOT / "validation" / "cases"
+CASES = load_cases(CASES_DIR)
+
+
+def _params(scn):
+    return parameters_for(scn).params
+
+
+def test_the_suite_spans_platforms_cell_sources_and_at_least_eight_cases() -> None:
+    assert len(CASES) >= 8
+    assert len({c.platform for c in CASES}) >= 5
+    assert len({c.cell_source for c in CASES}) >= 3
+    assert len({c.metric for c in CASES}) >= 3
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_case_is_sourced_and_justified(case) -> None:
+    assert case.ref.startswith(("10.", "pmid:")) and len(case.location) > 3
+    assert len(case.tolerance_reason) > 40 and case.tolerance_fold >= 1
+    assert case.inputs_from_source and case.assumed_inputs
+    for rid in case.records:
+        if rid.startswith(("p-", "dealmeida")):
+            assert find_record(rid) is not None, rid  # records of the packaged evidence base
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_case_holds_within_its_stated_tolerance(case) -> None:
+    result = run_case(case, _params, samples=32)
+    assert result.predicted > 0
+    assert result.fold_error <= case.tolerance_fold, (case.id, result.predicted, case.observed)
+
+
+def test_fold_error_and_summary_arithmetic() -> None:
+    raw = load_yaml((CASES_DIR / "colter2000_planar_bm.yaml").read_text(encoding="utf-8"))
+    case = case_from_dict(raw)
+    r = run_case(case, _params, samples=16)
+    assert r.fold_error == pytest.approx(max(r.predicted / case.observed, case.observed / r.predicted))
+    s = summarise([r, r])
+    assert s.median_fold_error == pytest.approx(r.fold_error) and s.worst_case == case.id
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metric": "cells.teleported"}, "metric"),
+        ({"source": {"ref": "Some Author 2020", "location": "Table 1"}}, "DOI"),
+        ({"observed": {"value": 10, "low": 20, "high": 30}}, "range"),
+        ({"tolerance_fold": 0.5}, "tolerance"),
+    ],
+)
+def test_malformed_cases_are_refused(change, message) -> None:
+    raw = load_yaml((CASES_DIR / "colter2000_planar_bm.yaml").read_text(encoding="utf-8"))
+    raw.update(change)
+    with pytest.raises(ValueError, match=message):
+        case_from_dict(raw, "bad.yaml")
+
+
+def test_results_table_lists_every_case() -> None:
+    text = (ROOT / "validation" / "results.md").read_text(encoding="utf-8")
+    for case in CASES:
+        assert case.id in text
+
+
+def test_validate_command_writes_figure_and_table(tmp_path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for name in ("colter2000_planar_bm.yaml", "cellfactory2022_multilayer_uc_ev.yaml"):
+        (cases / name).write_text((CASES_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    figure, table = tmp_path / "fig.svg", tmp_path / "results.md"
+    out = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--cases",
+            str(cases),
+            "--samples",
+            "16",
+            "--figure",
+            str(figure),
+            "--markdown",
+            str(table),
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["summary"]["cases"] == 2 and {c["metric"] for c in data["cases"]} <= set(OBSERVABLES)
+    assert figure.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert "median fold error" in table.read_text(encoding="utf-8")
+    empty = CliRunner().invoke(app, ["validate", "--cases", str(tmp_path / "none")])
+    assert empty.exit_code == 2
