@@ -101,23 +101,42 @@ def _isolation_variants():
     concentrate = {"op": "tff", "concentration_factor": 50, "diafiltration_volumes": 5}
     uc = {"op": "ultracentrifugation", "resuspension_ml": 0.5}
     trains = [
-        [clarify, {"op": "ultracentrifugation", "rotor": "swinging_bucket", "cutoff_nm": 60}],
-        [clarify, {"op": "ultracentrifugation", "g": 20000, "minutes": 30, "washes": 0}],
-        [clarify, uc, {"op": "density_gradient", "medium": "iodixanol"}],
-        [clarify, uc, {"op": "density_gradient", "medium": "sucrose", "hours": 4}],
+        [
+            clarify,
+            {"op": "ultracentrifugation", "g": 20000, "minutes": 30, "washes": 0},
+            {"op": "ultracentrifugation", "rotor": "swinging_bucket", "cutoff_nm": 60},
+        ],
+        [
+            clarify,
+            uc,
+            {"op": "density_gradient", "medium": "iodixanol"},
+            {"op": "density_gradient", "medium": "sucrose"},
+        ],
         [clarify, concentrate, {"op": "density_gradient"}],
-        [clarify, {"op": "ultrafiltration", "concentration_factor": 20}, {"op": "sec", "resin": "qev"}],
-        [clarify, {"op": "tff", "mwco_kda": 5000}, {"op": "sec", "resin": "sepharose_cl2b"}],
-        [{"op": "depth_filtration"}, {"op": "microfiltration"}, concentrate, {"op": "sec", "resin": "sepharose_cl6b"}],
-        [clarify, concentrate, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
+        [
+            clarify,
+            {"op": "tff", "mwco_kda": 5000},
+            {"op": "ultrafiltration", "concentration_factor": 2},
+            {"op": "sec", "resin": "qev"},
+            {"op": "sec", "resin": "sepharose_cl2b"},
+            {"op": "sec", "resin": "sepharose_cl6b"},
+        ],
+        [clarify, {"op": "ultrafiltration", "concentration_factor": 20}],
+        [
+            {"op": "depth_filtration"},
+            {"op": "microfiltration"},
+            concentrate,
+            {"op": "anion_exchange"},
+            {"op": "multimodal_chromatography"},
+        ],
         [clarify, uc, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
         [clarify, {"op": "peg_precipitation", "peg_percent": 8}, {"op": "sterile_filtration"}],
-        [clarify, uc, {"op": "lyophilization", "excipient": "trehalose"}, {"op": "storage", "temperature_c": 4}],
-        [clarify, uc, {"op": "lyophilization", "excipient": "sucrose"}, {"op": "storage", "temperature_c": -20}],
-        [clarify, uc, {"op": "lyophilization", "excipient": "mannitol"}, {"op": "hold", "hours": 96}],
-        [clarify, uc, {"op": "lyophilization", "excipient": "none"}, {"op": "storage", "temperature_c": -80}],
+        [clarify, uc]
+        + [{"op": "lyophilization", "excipient": e} for e in ("trehalose", "sucrose", "mannitol", "none")]
+        + [{"op": "storage", "temperature_c": t} for t in (4, -20, -80)]
+        + [{"op": "hold", "hours": 96}],
+        [clarify, uc] + [{"op": "immunoaffinity", "marker": m} for m in ("cd9", "cd63", "cd81", "pan_tetraspanin")],
     ]
-    trains += [[clarify, uc, {"op": "immunoaffinity", "marker": m}] for m in ("cd9", "cd63", "cd81", "pan_tetraspanin")]
     out = [xf.parse_scenario(dict(planar, isolation=t)) for t in trains]
     big_trains = [
         [clarify, concentrate, {"op": "anion_exchange"}, {"op": "multimodal_chromatography"}],
