@@ -133,9 +133,21 @@ def test_designs_enumerate_platform_scale_train() -> None:
     assert len(labels) == len(set(labels)) == 8
 
 
-def test_select_command_prints_json(tmp_path) -> None:
+def test_select_command_prints_json_and_writes_a_report(tmp_path) -> None:
+    report = tmp_path / "sel.html"
     out = subprocess.run(
-        [sys.executable, "-m", "exoforge.cli", "select", str(SMALL), "--json", "--demands", "200"],
+        [
+            sys.executable,
+            "-m",
+            "exoforge.cli",
+            "select",
+            str(SMALL),
+            "--json",
+            "--demands",
+            "50,200",
+            "--report",
+            str(report),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -144,12 +156,5 @@ def test_select_command_prints_json(tmp_path) -> None:
     assert d["designs"] == 8 and d["feasible"] == len(d["ranked"])
     assert all(r["reasons"] for r in d["rejected"])
     assert d["demand_curves"] and d["ranked"][0]["rank"] == 1
-    report = tmp_path / "sel.html"
-    subprocess.run(
-        [sys.executable, "-m", "exoforge.cli", "select", str(SMALL), "--report", str(report), "--demands", "50,200"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     html = report.read_text()
     assert "<svg" in html and "Rejected designs" in html
