@@ -278,17 +278,30 @@ def _rank(outcomes: list[DesignOutcome]) -> tuple[DesignOutcome, ...]:
     return tuple(ranked)
 
 
-def _evaluate_group(designs: list[Design]) -> dict[int, tuple[Evaluation | None, str | None]]:
+#: Culture results shared by designs (and by demands): parameter batch and upstream result, or why not.
+CultureCache = dict[str, tuple[Any, Any, str | None]]
+
+
+def _culture(first: Scenario, key: str, cache: CultureCache) -> tuple[Any, Any, str | None]:
+    if key not in cache:
+        try:
+            batch = parameters_for(first).params.nominal(1)
+            cache[key] = (batch, simulate_upstream(first, UsageLog(batch)), None)
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            cache[key] = (None, None, f"culture cannot be simulated: {exc.args[0] if exc.args else exc}")
+    return cache[key]
+
+
+def _evaluate_group(
+    key: str, designs: list[Design], cache: CultureCache
+) -> dict[int, tuple[Evaluation | None, str | None]]:
     """Evaluate designs that share a culture: one upstream run, then each train on its harvest."""
     first = designs[0].scenario
     assert first is not None
+    batch, up, error = _culture(first, key, cache)
+    if error is not None:
+        return {id(d): (None, error) for d in designs}
     out: dict[int, tuple[Evaluation | None, str | None]] = {}
-    try:
-        batch = parameters_for(first).params.nominal(1)
-        up = simulate_upstream(first, UsageLog(batch))
-    except (KeyError, ValueError, ArithmeticError) as exc:
-        reason = f"culture cannot be simulated: {exc.args[0] if exc.args else exc}"
-        return {id(d): (None, reason) for d in designs}
     for d in designs:
         assert d.scenario is not None
         try:
@@ -305,8 +318,12 @@ def _culture_key(scn: Scenario) -> str:
     return repr(sorted(data.items()))
 
 
-def select(space: SelectionSpace, demand: Demand | None = None) -> Selection:
-    """Evaluate every design of ``space`` and rank the feasible ones by cost per dose."""
+def select(space: SelectionSpace, demand: Demand | None = None, cache: CultureCache | None = None) -> Selection:
+    """Evaluate every design of ``space`` and rank the feasible ones by cost per dose supplied.
+
+    ``cache`` keeps the culture simulations between calls (the demand does not change them).
+    """
+    cache = {} if cache is None else cache
     demand = demand or space.demand
     designs = enumerate_designs(space, demand)
     groups: dict[str, list[Design]] = {}
@@ -314,8 +331,8 @@ def select(space: SelectionSpace, demand: Demand | None = None) -> Selection:
         if d.scenario is not None:
             groups.setdefault(_culture_key(d.scenario), []).append(d)
     results: dict[int, tuple[Evaluation | None, str | None]] = {}
-    for group in groups.values():
-        results.update(_evaluate_group(group))
+    for key, group in groups.items():
+        results.update(_evaluate_group(key, group, cache))
     outcomes = []
     for d in designs:
         if d.scenario is None:
@@ -359,8 +376,9 @@ def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None)
     if not levels:
         raise ValueError("no demands given: list them under `demands:` in the space or pass them")
     table: dict[tuple[str, str], list[tuple[float, str | None]]] = {}
+    cache: CultureCache = {}
     for level in levels:
-        sel = select(space, space.demand.model_copy(update={"doses_per_year": level}))
+        sel = select(space, space.demand.model_copy(update={"doses_per_year": level}), cache)
         best: dict[tuple[str, str], tuple[float, str | None]] = {}
         for o in sel.outcomes:
             key = (o.design.platform, o.design.train)
