@@ -10,6 +10,7 @@ RK4 of :mod:`exoforge.engine.integrate`, all N members at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -139,19 +140,26 @@ class UpstreamResult:
         return self.secreted_particles / np.maximum(self.conditioning_cell_days, 1e-300)
 
 
+@lru_cache(maxsize=1)
+def strategy_effects() -> dict[str, str]:
+    """Simulator effect of every strategy of the packaged catalogue (read once: evaluations are many)."""
+    from exoforge.evidence.store import load_strategies
+
+    return {s.id: s.effect for s in load_strategies()}
+
+
 def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(EV factor during expansion, EV factor during conditioning, growth factor during conditioning)."""
     from exoforge.evidence.effects import combine_log_multipliers
-    from exoforge.evidence.store import load_strategies
 
     n = p.n
     platform_name = f"platform.{scn.expansion.platform}.ev_secretion"
     platform = p.get(platform_name, "") if p.has(platform_name) else np.ones(n)
-    catalogue = {s.id: s for s in load_strategies()}
+    effects = strategy_effects()
     ev_logs: list[np.ndarray] = []
     growth_logs: list[np.ndarray] = []
     for sid in scn.conditioning.strategies:
-        effect = catalogue[sid].effect
+        effect = effects[sid]
         name = f"strategy.{sid}.{effect}"
         if not p.has(name):
             continue  # no numeric evidence: the simulation warns and applies no effect
