@@ -9,20 +9,35 @@ Quick start::
     mc = xf.monte_carlo(scenario, n=10_000, seed=1)
     sa = xf.sensitivity(scenario)
     best = xf.optimize(xf.load_space("examples/space_clinical_cost.yaml"))
+
+Names are imported on first use, so that ``import exoforge`` (and the
+``exoforge`` command) starts fast and loads the analysis stack (SALib, pymoo,
+Dask) only when an analysis is asked for.
 """
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from exoforge._version import __version__
-from exoforge.analysis.sensitivity import sensitivity
-from exoforge.analysis.space import load_space
-from exoforge.analysis.uncertainty import monte_carlo
-from exoforge.evidence.citations import print_citations
-from exoforge.evidence.meta import meta_analysis
-from exoforge.parameters import ParameterSet
-from exoforge.result import Result
-from exoforge.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
-from exoforge.simulation import evaluate, parameters_for, simulate
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "ParameterSet": "exoforge.parameters",
+    "Result": "exoforge.result",
+    "Scenario": "exoforge.scenario",
+    "ScenarioError": "exoforge.scenario",
+    "load_scenario": "exoforge.scenario",
+    "parse_scenario": "exoforge.scenario",
+    "evaluate": "exoforge.simulation",
+    "parameters_for": "exoforge.simulation",
+    "simulate": "exoforge.simulation",
+    "meta_analysis": "exoforge.evidence.meta",
+    "print_citations": "exoforge.evidence.citations",
+    "monte_carlo": "exoforge.analysis.uncertainty",
+    "sensitivity": "exoforge.analysis.sensitivity",
+    "load_space": "exoforge.analysis.space",
+    "optimize": "exoforge.analysis.optimize",
+}
 
 __all__ = [
     "ParameterSet",
@@ -43,11 +58,27 @@ __all__ = [
     "simulate",
 ]
 
+if TYPE_CHECKING:
+    from exoforge.analysis.optimize import optimize
+    from exoforge.analysis.sensitivity import sensitivity
+    from exoforge.analysis.space import load_space
+    from exoforge.analysis.uncertainty import monte_carlo
+    from exoforge.evidence.citations import print_citations
+    from exoforge.evidence.meta import meta_analysis
+    from exoforge.parameters import ParameterSet
+    from exoforge.result import Result
+    from exoforge.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+    from exoforge.simulation import evaluate, parameters_for, simulate
+
 
 def __getattr__(name: str) -> Any:
-    """``optimize`` is imported on first use (it loads pymoo, which ``exoforge run`` does not need)."""
-    if name == "optimize":
-        from exoforge.analysis.optimize import optimize
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'exoforge' has no attribute '{name}'")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return optimize
-    raise AttributeError(f"module 'exoforge' has no attribute '{name}'")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -30,26 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from exoforge.special import ndtri
+
 KINDS = ("fixed", "lognormal", "normal", "uniform", "loguniform", "triangular", "logitnormal")
 _Z95 = 1.959963984540054
-_SMALL = 64
-
-
-def ndtri(u: np.ndarray) -> np.ndarray:
-    """Inverse of the standard normal CDF, vectorised.
-
-    Small arrays use the standard library (no scipy import, which costs a
-    quarter of a second at start-up); large ones use ``scipy.special.ndtri``.
-    """
-    u = np.asarray(u, dtype=float)
-    if u.size <= _SMALL:
-        from statistics import NormalDist
-
-        nd = NormalDist()
-        return np.array([nd.inv_cdf(float(x)) for x in u.ravel()]).reshape(u.shape)
-    from scipy import special
-
-    return np.asarray(special.ndtri(u))
 
 
 def logit(x: float) -> float:

@@ -9,9 +9,21 @@ never be added to a per-volume one by mistake.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
-import pint
+# At import, pint probes its optional integrations and imports SciPy and Dask
+# when they are installed (~0.4 s together), although exoforge hands pint neither
+# SciPy functions nor Dask arrays. Hiding the ones not yet loaded for the duration
+# of pint's import keeps `exoforge run` fast; they import normally afterwards.
+_HIDDEN = [name for name in ("dask", "scipy") if name not in sys.modules]
+for _name in _HIDDEN:
+    sys.modules[_name] = None  # type: ignore[assignment]
+try:
+    import pint
+finally:
+    for _name in _HIDDEN:
+        del sys.modules[_name]
 
 ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
 ureg.define("cell = [cell] = cells")

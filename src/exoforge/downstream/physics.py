@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
-from scipy.special import ndtr
 
 from exoforge.parameters import UsageLog
+from exoforge.special import ndtr
 
 #: Quadrature nodes (standard-normal z) and weights (sum 1) for size averages.
 _Z, _W = hermegauss(24)

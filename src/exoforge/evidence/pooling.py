@@ -126,13 +126,13 @@ def pool(y: np.ndarray | list[float], v: np.ndarray | list[float], method: Metho
         tau2 = _tau2_pm(y, v)
     else:
         raise ValueError(f"method '{method}' is not one of dl, reml, pm")
-    from scipy.special import stdtrit
-
     w = 1.0 / (v + tau2)
     mu = float(np.sum(w * y) / np.sum(w))
     se = float(math.sqrt(1.0 / np.sum(w)))
     z = Z975
     if k >= 3:
+        from scipy.special import stdtrit
+
         t = float(stdtrit(k - 2, 0.975))
         half = t * math.sqrt(tau2 + se**2)
     else:
