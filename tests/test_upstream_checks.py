@@ -20,6 +20,7 @@ OXYGEN = {"min_dissolved_oxygen_fraction"}
 STIRRED = {
     "tip_speed_m_per_s",
     "shear_stress_pa",
+    "max_shear_stress_pa",
     "power_per_volume_w_per_m3",
     "mixing_time_s",
     "impeller_reynolds_number",

@@ -130,6 +130,7 @@ def test_hydrodynamic_correlations() -> None:
     ((nu**3 / eps) ** 0.25).to("um")  # Kolmogorov length
     (math.pi * n * d).to("m/s")  # tip speed
     (rho * (nu * eps) ** 0.5).to("Pa")  # shear of Kolmogorov-scale eddies
+    (rho * (nu * eps * Q_(10, "")) ** 0.5).to("Pa")  # at the maximum local dissipation
     (power / vol).to("W/m**3")
     assert (n * d**2 / nu).to("").dimensionless  # impeller Reynolds number
     (Q_(4, "") * vol / (Q_(0.79, "") * n * d**3)).to("s")  # mixing time

@@ -57,6 +57,7 @@ def test_every_point_carries_the_hydrodynamic_and_oxygen_checks() -> None:
             "agitation_to_just_suspended_speed",
             "tip_speed_m_per_s",
             "shear_stress_pa",
+            "max_shear_stress_pa",
             "power_per_volume_w_per_m3",
             "mixing_time_s",
             "oxygen_demand_to_supply",

@@ -11,7 +11,8 @@ Correlations (SI units, per vessel):
   eta must exceed a fraction of the bead diameter;
 * tip speed = pi N D;
 * shear stress of Kolmogorov-scale eddies tau = rho (nu eps)^(1/2) (Cherry & Papoutsakis
-  1986, Bioprocess Eng 1:29, doi:10.1007/BF00369462), at the mean dissipation;
+  1986, Bioprocess Eng 1:29, doi:10.1007/BF00369462), at the mean dissipation and at the
+  maximum local dissipation near the impeller (a stated multiple of the mean);
 * just-suspended speed (Zwietering 1958, Chem Eng Sci 8:244):
   N_js = S nu^0.1 d_p^0.2 (g drho / rho)^0.45 X^0.13 D^-0.85 with X the solids mass
   per 100 mass of liquid. Zwietering measured particles of 0.15-5 mm and
@@ -76,7 +77,8 @@ class Hydrodynamics:
     dissipation: np.ndarray  # W/kg
     kolmogorov_m: np.ndarray
     tip_speed: np.ndarray  # m/s
-    shear_pa: np.ndarray
+    shear_pa: np.ndarray  # at the mean dissipation
+    max_shear_pa: np.ndarray  # at the maximum local dissipation
     reynolds: np.ndarray
     mixing_time_s: np.ndarray
     njs_rpm: np.ndarray
@@ -133,6 +135,7 @@ def _hydrodynamics(
         kolmogorov_m=(nu**3 / eps) ** 0.25,
         tip_speed=math.pi * n_rps * d,
         shear_pa=rho * np.sqrt(nu * eps),
+        max_shear_pa=rho * np.sqrt(nu * eps * p.get("max_to_mean_dissipation", "")),
         reynolds=n_rps * d**2 / nu,
         mixing_time_s=p.get("mixing_time_constant", "") * v_m3 / pumping,
         njs_rpm=njs,
@@ -183,6 +186,14 @@ def hydrodynamic_checks(
             "against the MSC tolerance",
         ),
         Check(
+            "max_shear_stress_pa",
+            h.max_shear_pa,
+            shear_limit,
+            h.max_shear_pa <= shear_limit,
+            "shear stress of Kolmogorov-scale eddies at the maximum local dissipation (impeller region, "
+            "max-to-mean dissipation ratio times the mean), against the MSC tolerance",
+        ),
+        Check(
             "power_per_volume_w_per_m3",
             h.power_per_volume,
             pv_limit,
@@ -213,7 +224,7 @@ def oxygen_checks(geo: VesselGeometry, peak_cells: np.ndarray, p: UsageLog) -> l
     min_fraction = p.get("oxygen_minimum_fraction", "")
     c_min = c_star * min_fraction
     otr = geo.oxygen_transfer_per_day * (c_star - c_min)  # mM/day
-    our = p.get("oxygen_uptake_rate", "mmol/cell/day") * peak_cells / geo.volume_l
+    our = oxygen_uptake_rate(p, geo.surface == "aggregate") * peak_cells / geo.volume_l
     do_fraction = dissolved_oxygen_at(geo, peak_cells, p) / c_star
     return [
         Check(
@@ -234,15 +245,21 @@ def oxygen_checks(geo: VesselGeometry, peak_cells: np.ndarray, p: UsageLog) -> l
     ]
 
 
-def oxygen_uptake_capacity(p: UsageLog) -> np.ndarray:
+def oxygen_uptake_rate(p: UsageLog, aggregates: bool = False) -> np.ndarray:
+    """Measured specific oxygen uptake [mmol/cell/day]: of cells on a surface, or inside aggregates."""
+    name = "oxygen_uptake_rate_aggregate" if aggregates else "oxygen_uptake_rate"
+    return p.get(name, "mmol/cell/day")
+
+
+def oxygen_uptake_capacity(p: UsageLog, aggregates: bool = False) -> np.ndarray:
     """Saturating specific oxygen uptake [mmol/cell/day] of the Michaelis-Menten term.
 
-    The measured uptake (``oxygen_uptake_rate``) is the rate in air-saturated medium, so the
-    capacity is scaled by (K + C*) / C* and the model returns the measured rate at saturation.
+    The measured uptake is the rate in air-saturated medium, so the capacity is scaled by
+    (K + C*) / C* and the model returns the measured rate at saturation.
     """
     c_star = p.get("oxygen_saturation_medium", "mM")
     k = p.get("oxygen_monod_constant", "mM")
-    return p.get("oxygen_uptake_rate", "mmol/cell/day") * (k + c_star) / c_star
+    return oxygen_uptake_rate(p, aggregates) * (k + c_star) / c_star
 
 
 def dissolved_oxygen_at(geo: VesselGeometry, cells: np.ndarray, p: UsageLog) -> np.ndarray:
@@ -252,7 +269,7 @@ def dissolved_oxygen_at(geo: VesselGeometry, cells: np.ndarray, p: UsageLog) -> 
     return dissolved_oxygen(
         cells,
         geo.oxygen_transfer_per_day,
-        oxygen_uptake_capacity(p),
+        oxygen_uptake_capacity(p, geo.surface == "aggregate"),
         geo.volume_l,
         p.get("oxygen_monod_constant", "mM"),
         p.get("oxygen_saturation_medium", "mM"),
@@ -308,7 +325,7 @@ def stirred_checks(scn: Scenario, geo: VesselGeometry, peak_cells: np.ndarray, p
     else:
         rpm = just_suspended_rpm(geo.volume_l, mc_type or "cytodex3", g_per_l, p)
     h = hydrodynamics(geo.volume_l, rpm, mc_type, g_per_l, p)
-    our_per_s = p.get("oxygen_uptake_rate", "mmol/cell/s") * peak_cells / geo.volume_l
+    our_per_s = oxygen_uptake_rate(p, geo.surface == "aggregate") / 86400.0 * peak_cells / geo.volume_l
     return hydrodynamic_checks(h, geo.microcarrier_diameter_m if mc is not None else None, our_per_s, p)
 
 

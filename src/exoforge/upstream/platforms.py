@@ -99,6 +99,11 @@ class VesselGeometry:
     retains_product: bool = False
     addition: MicrocarrierAddition | None = field(default=None)
 
+    @property
+    def surface_per_volume(self) -> np.ndarray:
+        """Growth surface per medium volume [cm²/mL] (0 for aggregates)."""
+        return self.area_cm2 / (self.volume_l * 1000.0)
+
 
 @dataclass(frozen=True)
 class _Layout:
