@@ -4,7 +4,12 @@ The schedule (seeding, medium exchanges or fed-batch top-ups, microcarrier
 additions, the switch to conditioning medium, collections with medium renewal)
 is the same for every member of the batch; parameters differ. Between events
 the kinetics of :mod:`exoforge.upstream.kinetics` are integrated with the batch
-RK4 of :mod:`exoforge.engine.integrate`, all N members at once.
+RK4 of :mod:`exoforge.engine.integrate`, all N members at once, at
+:data:`DT_MAX_DAYS`. Members whose glucose or glutamine runs out at a rate that
+makes that step unstable are integrated again over the segment at an eighth of
+it (:func:`integrate_segment`); the choice rests on each member's own
+trajectory, so results do not depend on how a batch is chunked. KPIs stay
+within 2e-4 of scipy's LSODA on every platform example (sampled parameters).
 """
 
 from __future__ import annotations
