@@ -122,7 +122,8 @@ def test_surface_aeration_runs_short_of_oxygen_at_200_litres_and_sparging_does_n
         _scenario("platform_stirred_tank.yaml", **{"expansion.working_volume_l": 200, "expansion.agitation_rpm": 40})
     )
     assert not surface["oxygen_demand_to_supply"][2], surface["oxygen_demand_to_supply"]
-    assert sparged["oxygen_demand_to_supply"][2]
+    assert not surface["min_dissolved_oxygen_fraction"][2], surface["min_dissolved_oxygen_fraction"]
+    assert sparged["oxygen_demand_to_supply"][2] and sparged["min_dissolved_oxygen_fraction"][2]
     assert surface["min_dissolved_oxygen_fraction"][0] < sparged["min_dissolved_oxygen_fraction"][0]
 
 
