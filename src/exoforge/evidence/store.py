@@ -163,8 +163,9 @@ def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
     return _load_cached(root)
 
 
+@lru_cache(maxsize=4)
 def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
-    """The strategy catalogue."""
+    """The strategy catalogue (cached; read-only)."""
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
     raw = load_yaml((base / "strategies.yaml").read_text(encoding="utf-8"))
     return tuple(
