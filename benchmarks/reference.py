@@ -10,8 +10,9 @@ checks that the swap took effect.
 
 :func:`kpi_deviation` compares two KPI dictionaries: the largest relative
 deviation over every KPI, taken on the rows where the integer-valued KPIs
-(whole doses, batches, lines) agree, and the number of rows where rounding to
-a whole number flipped between the two.
+(whole doses, batches, lines) agree, the number of rows where rounding to a
+whole number flipped between the two, and the largest such flip (1 when the
+value before rounding sat on a whole number, where any difference flips it).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Deviation:
     per_kpi: dict[str, float] = field(default_factory=dict)
     rounding_flips: int = 0
     rows: int = 0
+    largest_whole_number_step: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class Deviation:
             "worst_kpi": self.worst_kpi,
             "rows_compared": self.rows,
             "rows_with_whole_number_flip": self.rounding_flips,
+            "largest_whole_number_step": self.largest_whole_number_step,
             "per_kpi": self.per_kpi,
         }
 
@@ -100,10 +103,15 @@ def kpi_deviation(engine: dict[str, np.ndarray], reference: dict[str, np.ndarray
     keys = sorted(set(engine) & set(reference))
     n = len(reference[keys[0]])
     flips = np.zeros(n, dtype=bool)
+    step = 0.0
     for k in keys:
         a, r = np.asarray(engine[k], float), np.asarray(reference[k], float)
         if _integer_valued(a, r):
-            flips |= ~((a == r) | (np.isnan(a) & np.isnan(r)))
+            differ = ~((a == r) | (np.isnan(a) & np.isnan(r)))
+            flips |= differ
+            if differ.any():
+                gap = np.abs(a[differ] - r[differ])
+                step = max(step, float(np.max(np.where(np.isfinite(gap), gap, np.inf))))
     keep = ~flips
     per: dict[str, float] = {}
     for k in keys:
@@ -115,4 +123,4 @@ def kpi_deviation(engine: dict[str, np.ndarray], reference: dict[str, np.ndarray
             dev = np.abs(a[ok] / r[ok] - 1.0)
         per[k] = float(np.max(np.where(np.isfinite(dev), dev, np.inf)))
     worst = max(per, key=lambda k: per[k])
-    return Deviation(per[worst], worst, per, int(flips.sum()), int(keep.sum()))
+    return Deviation(per[worst], worst, per, int(flips.sum()), int(keep.sum()), step)

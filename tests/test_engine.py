@@ -41,13 +41,35 @@ def test_steps_cover_the_span_exactly() -> None:
 
 def test_members_do_not_depend_on_their_companions() -> None:
     """A member's result is the same alone or in any batch: chunking cannot change a result."""
+    rhs = _logistic
     rng = np.random.default_rng(4)
     y0 = rng.uniform(1, 10, size=(1, 64))
     args = np.vstack([rng.uniform(0.2, 1.5, 64), rng.uniform(20, 200, 64)])
-    together = rk4_segment(_logistic, y0, 0.0, 5.0, 0.05, args)
-    for j in (0, 17, 63):
-        alone = rk4_segment(_logistic, y0[:, j : j + 1], 0.0, 5.0, 0.05, args[:, j : j + 1])
+    together = rk4_segment(rhs, y0, 0.0, 5.0, 0.2, args)
+    for j in (0, 17, 40, 63):
+        alone = rk4_segment(rhs, y0[:, j : j + 1], 0.0, 5.0, 0.2, args[:, j : j + 1])
         assert alone[0, 0] == together[0, j]
+    halves = np.hstack([rk4_segment(rhs, y0[:, a:b], 0.0, 5.0, 0.2, args[:, a:b]) for a, b in ((0, 29), (29, 64))])
+    np.testing.assert_array_equal(halves, together)
+
+
+def test_select_systems_cuts_per_system_arrays_only() -> None:
+    from dataclasses import dataclass
+
+    from exoforge.engine.integrate import select_systems
+
+    @dataclass(frozen=True)
+    class Args:
+        rate: np.ndarray
+        shared: float
+        flag: bool
+
+    args = (Args(np.arange(5.0), 2.0, True), np.arange(10.0).reshape(2, 5), np.ones(3))
+    sub = select_systems(args, np.array([1, 3]), 5)
+    np.testing.assert_array_equal(sub[0].rate, [1.0, 3.0])
+    assert sub[0].shared == 2.0 and sub[0].flag is True
+    np.testing.assert_array_equal(sub[1], [[1.0, 3.0], [6.0, 8.0]])
+    np.testing.assert_array_equal(sub[2], np.ones(3))
 
 
 def test_reference_segment_matches_the_exact_solution() -> None:
@@ -78,7 +100,7 @@ def test_whole_process_matches_the_scipy_reference(path) -> None:
     ref, stats = reference_kpis(scn, batch, ReferenceSettings("LSODA", rtol=1e-8))
     dev = kpi_deviation(engine, ref)
     assert stats.failures == 0
-    assert dev.rows == 3, "a whole-number KPI flipped between engine and reference"
+    assert dev.rows >= 2 and dev.largest_whole_number_step <= 1, "a whole-number KPI moved by more than rounding"
     assert dev.max_relative <= 1e-3, (dev.worst_kpi, dev.max_relative)
     assert {"ev.final_particles", "cost.per_batch", "cells.harvested"} <= set(dev.per_kpi)
 
@@ -87,5 +109,5 @@ def test_deviation_counts_whole_number_flips() -> None:
     a = {"doses_per_batch": np.array([3.0, 4.0]), "cost": np.array([1.0, 2.0])}
     b = {"doses_per_batch": np.array([3.0, 3.0]), "cost": np.array([1.001, 9.0])}
     dev = kpi_deviation(a, b)
-    assert dev.rounding_flips == 1 and dev.rows == 1
+    assert dev.rounding_flips == 1 and dev.rows == 1 and dev.largest_whole_number_step == 1
     assert dev.max_relative == pytest.approx(1 - 1 / 1.001)

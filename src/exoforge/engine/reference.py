@@ -11,14 +11,13 @@ never used to produce results.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from exoforge.engine.integrate import RHS
+from exoforge.engine.integrate import RHS, select_systems
 
 #: scipy methods accepted as a reference (implicit or automatically switching, error-controlled).
 REFERENCE_METHODS = ("LSODA", "Radau", "BDF")
@@ -64,22 +63,8 @@ class ReferenceStats:
 
 
 def column_args(args: Any, j: int, n: int) -> Any:
-    """The right-hand-side arguments of system ``j`` of ``n``.
-
-    Arrays whose last axis has length ``n`` are per-system and are cut to
-    ``[..., j:j+1]``; tuples, lists and dataclasses are cut field by field;
-    anything else is shared by every system. With ``n == 1`` nothing is cut.
-    """
-    if n == 1:
-        return args
-    if isinstance(args, np.ndarray):
-        return args[..., j : j + 1] if args.ndim and args.shape[-1] == n else args
-    if isinstance(args, tuple | list):
-        return type(args)(column_args(a, j, n) for a in args)
-    if dataclasses.is_dataclass(args) and not isinstance(args, type):
-        changes = {f.name: column_args(getattr(args, f.name), j, n) for f in dataclasses.fields(args) if f.init}
-        return dataclasses.replace(args, **changes)
-    return args
+    """The right-hand-side arguments of system ``j`` of ``n`` (arrays cut to ``[..., j:j+1]``)."""
+    return args if n == 1 else select_systems(args, np.array([j]), n)
 
 
 def solve_ivp_segment(
@@ -97,7 +82,7 @@ def solve_ivp_segment(
 ) -> np.ndarray:
     """Advance ``y`` (S, N) from ``t0`` to ``t1``, one ``solve_ivp`` call per column.
 
-    Per-system arguments are cut from ``args`` by :func:`column_args`.
+    Per-system arguments are cut from ``args`` by :func:`exoforge.engine.integrate.select_systems`.
     ``dt_max`` is accepted for signature compatibility and ignored (the
     reference chooses its own steps). ``record`` is called once, at ``t1``.
     A system the solver cannot finish is returned as NaN (and counted in
