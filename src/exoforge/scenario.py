@@ -341,27 +341,11 @@ UnitOperation = Annotated[
     Field(discriminator="op"),
 ]
 
-UNIT_OPERATION_IDS: tuple[str, ...] = tuple(
-    get_args(m.model_fields["op"].annotation)[0]
-    for m in (
-        Centrifugation,
-        DepthFiltration,
-        Microfiltration,
-        Ultracentrifugation,
-        DensityGradient,
-        TFF,
-        Ultrafiltration,
-        SEC,
-        AnionExchange,
-        Multimodal,
-        PEGPrecipitation,
-        Immunoaffinity,
-        SterileFiltration,
-        Lyophilization,
-        Storage,
-        Hold,
-    )
-)
+#: The model class of every unit operation, in contract order (from the union above).
+OPERATION_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(UnitOperation)[0])
+#: Operation id -> model class.
+_OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
+UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
 
 
 class Dose(_Model):
@@ -514,28 +498,6 @@ def _flatten_types(ann: Any) -> list[Any]:
     for a in get_args(ann):
         out.extend(_flatten_types(a))
     return out
-
-
-_OP_MODELS: dict[str, type[BaseModel]] = {}
-for _m in (
-    Centrifugation,
-    DepthFiltration,
-    Microfiltration,
-    Ultracentrifugation,
-    DensityGradient,
-    TFF,
-    Ultrafiltration,
-    SEC,
-    AnionExchange,
-    Multimodal,
-    PEGPrecipitation,
-    Immunoaffinity,
-    SterileFiltration,
-    Lyophilization,
-    Storage,
-    Hold,
-):
-    _OP_MODELS[get_args(_m.model_fields["op"].annotation)[0]] = _m
 
 
 def _suggest(word: str, options: list[str]) -> str:
