@@ -75,6 +75,10 @@ class Deviation:
     rounding_flips: int = 0
     rows: int = 0
     largest_whole_number_step: float = 0.0
+    row_max: np.ndarray = field(default_factory=lambda: np.zeros(0))  # worst relative deviation of each compared row
+
+    def rows_above(self, limit: float) -> int:
+        return int(np.sum(self.row_max > limit))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +87,7 @@ class Deviation:
             "rows_compared": self.rows,
             "rows_with_whole_number_flip": self.rounding_flips,
             "largest_whole_number_step": self.largest_whole_number_step,
+            "rows_above_0.1_percent": self.rows_above(1e-3),
             "per_kpi": self.per_kpi,
         }
 
@@ -114,13 +119,16 @@ def kpi_deviation(engine: dict[str, np.ndarray], reference: dict[str, np.ndarray
                 step = max(step, float(np.max(np.where(np.isfinite(gap), gap, np.inf))))
     keep = ~flips
     per: dict[str, float] = {}
+    row_max = np.zeros(int(keep.sum()))
     for k in keys:
         a, r = np.asarray(engine[k], float)[keep], np.asarray(reference[k], float)[keep]
         ok = np.isfinite(r) & (r != 0)
         if not ok.any():
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.abs(a[ok] / r[ok] - 1.0)
-        per[k] = float(np.max(np.where(np.isfinite(dev), dev, np.inf)))
+            dev = np.where(ok, np.abs(a / np.where(ok, r, 1.0) - 1.0), 0.0)
+        dev = np.where(np.isfinite(dev), dev, np.inf)
+        per[k] = float(np.max(dev[ok]))
+        row_max = np.maximum(row_max, dev)
     worst = max(per, key=lambda k: per[k])
-    return Deviation(per[worst], worst, per, int(flips.sum()), int(keep.sum()), step)
+    return Deviation(per[worst], worst, per, int(flips.sum()), int(keep.sum()), step, row_max)
