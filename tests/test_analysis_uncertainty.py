@@ -24,6 +24,14 @@ def test_random_rows_do_not_depend_on_the_chunk(start: int, stop: int) -> None:
     np.testing.assert_array_equal(ab.random_rows(7, 5, start, stop), full[start:stop])
 
 
+def test_chunks_either_side_of_the_small_array_path_agree(scn) -> None:
+    """Chunks of 1,024 rows and one chunk of 5,000 give the same numbers, bit for bit."""
+    a = monte_carlo(scn, n=5000, seed=8, chunk_rows=1024)
+    b = monte_carlo(scn, n=5000, seed=8, chunk_rows=8192)
+    for key in ("ev.final_particles", "cost.per_dose", "cells.harvested"):
+        np.testing.assert_array_equal(a.kpis[key], b.kpis[key])
+
+
 def test_random_blocks_come_from_spawned_seeds() -> None:
     child = np.random.SeedSequence(7).spawn(2)[1]
     expected = np.random.default_rng(child).random((ab.BLOCK_ROWS, 3))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exoforge import special
 from exoforge.engine.backends import Backend, LocalBackend
 from exoforge.parameters import ParameterBatch, ParameterSet
 from exoforge.scenario import Scenario
@@ -40,10 +41,13 @@ BLOCK_ROWS = 1024
 #: Rows per task; a multiple of BLOCK_ROWS. About 16k rows keep the (states x rows)
 #: arrays of the integrator in a core's cache (measured in benchmarks/run.py).
 DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS
-#: ``distributions.ndtri`` takes a different (pure-Python) path for arrays of at most
-#: this many values; designs are mapped in at least this many rows plus one, so a
-#: row's parameter values never depend on the size of its chunk.
-_SMALL_ARRAY = 64
+#: The normal CDF and its inverse (``exoforge.special``, used by the distributions and the
+#: isolation physics) take a pure-Python path for arrays of up to this many values and
+#: scipy's above it, which can differ in the last bit. Every block of rows is mapped and
+#: evaluated with more rows than this (short blocks padded with median rows, dropped
+#: afterwards), so a row's result never depends on the size of its chunk
+#: (``tests/test_analysis_uncertainty.py`` checks chunk sizes either side).
+MIN_MAPPED_ROWS = max(2048, int(getattr(special, "_SMALL", 2048)))
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -153,9 +157,9 @@ def batch_from_design(params: ParameterSet, u: np.ndarray, names: Sequence[str])
     n = u.shape[0]
     if not names:
         return params.nominal(n)
-    if n > _SMALL_ARRAY:
+    if n > MIN_MAPPED_ROWS:
         return params.from_uniform(u, list(names))
-    padded = np.vstack([u, np.full((_SMALL_ARRAY + 1 - n, u.shape[1]), 0.5)])
+    padded = np.vstack([u, np.full((MIN_MAPPED_ROWS + 1 - n, u.shape[1]), 0.5)])
     return params.from_uniform(padded, list(names)).subset(slice(0, n))
 
 
@@ -196,7 +200,9 @@ def evaluate_rows(
     if n == 0:
         return _failed_rows(0, expected.kpis, expected.checks, "")
     try:
-        batch = batch_from_design(params, u, names)
+        rows = max(n, MIN_MAPPED_ROWS + 1)
+        padded = u if rows == n else np.vstack([u, np.full((rows - n, u.shape[1]), 0.5)])
+        batch = batch_from_design(params, padded, names)
         with np.errstate(all="ignore"):
             ev = evaluate(scn, batch)
     except Exception as exc:  # a sample the model cannot evaluate: isolate it, never stop the run
@@ -209,8 +215,8 @@ def evaluate_rows(
                 evaluate_rows(scn, params, u[half:], names, expected),
             ]
         )
-    kpis = {k: np.asarray(ev.kpis[k], dtype=float) for k in expected.kpis}
-    checks = {c.name: np.asarray(c.ok, dtype=bool) for c in ev.checks}
+    kpis = {k: np.array(np.broadcast_to(ev.kpis[k], (rows,))[:n], dtype=float) for k in expected.kpis}
+    checks = {c.name: np.array(np.broadcast_to(c.ok, (rows,))[:n], dtype=bool) for c in ev.checks}
     failed = np.zeros(n, dtype=bool)
     reasons = [""] * n
     for k, arr in kpis.items():
