@@ -62,6 +62,9 @@ from exoforge.simulation import evaluate, parameters_for  # noqa: E402
 
 SCENARIO = ROOT / "examples" / "stirred_tank_tff_sec.yaml"
 SPACE = ROOT / "examples" / "space_clinical_cost.yaml"
+#: Examples whose kinetics have kinks (cells reaching capacity, oxygen-limited aggregates): many
+#: more parameter sets than the others, to see the tails of the deviation.
+TAIL_EXAMPLES = ("platform_hollow_fiber.yaml", "platform_fixed_bed.yaml", "platform_spheroid.yaml")
 UPSTREAM_STEP = "exoforge.upstream.simulate.DT_MAX_DAYS"
 
 
@@ -159,10 +162,24 @@ def bench_reference(quick: bool, cases: list[Case]) -> dict[str, Any]:
         if path == SCENARIO:
             speed = {"scenarios": k, "seconds": ref_s, "evaluations_per_second": k / ref_s}
         log(f"reference {path.name}: {k / ref_s:.1f} scenarios/s, max KPI deviation {dev.max_relative:.2e}")
+    tails = {}
+    for name in TAIL_EXAMPLES:
+        scn = xf.load_scenario(ROOT / "examples" / name)
+        batch = parameters_for(scn).params.sample(50 if quick else 150, np.random.default_rng(7))
+        ref, _ = reference_kpis(scn, batch, settings)
+        dev = kpi_deviation(evaluate(scn, batch).kpis, ref)
+        tails[name] = {
+            "scenarios": dev.rows,
+            "max_relative_deviation": dev.max_relative,
+            "worst_kpi": dev.worst_kpi,
+            "rows_above_0.1_percent": dev.rows_above(1e-3),
+        }
+        log(f"tail probe {name}: max {dev.max_relative:.2e}, {dev.rows_above(1e-3)} of {dev.rows} above 0.1 %")
     return {
         "method": settings.method,
         "rtol": settings.rtol,
         "atol": settings.atol,
+        "tail_probe": tails,
         "headline_scenario": SCENARIO.name,
         "speed": speed,
         "max_relative_deviation": worst[0],
@@ -340,12 +357,18 @@ def targets(r: dict[str, Any]) -> dict[str, Any]:
         t["ratio_to_scipy_reference"] = {"target": 50, "measured_one_process": ratio, "met": ratio >= 50}
         ref = r["reference"]
         dev = ref["max_relative_deviation"]
+        tails = ref.get("tail_probe", {})
+        tail_max = max((v["max_relative_deviation"] for v in tails.values()), default=0.0)
+        tail_above = sum(v["rows_above_0.1_percent"] for v in tails.values())
         t["kpi_deviation"] = {
             "target": 1e-3,
             "measured": dev,
             "scenarios_compared": ref["scenarios_compared"],
             "scenarios_above_target": ref["scenarios_above_0.1_percent"],
-            "met": dev <= 1e-3,
+            "tail_probe_max": tail_max,
+            "tail_probe_scenarios": sum(v["scenarios"] for v in tails.values()),
+            "tail_probe_above_target": tail_above,
+            "met": dev <= 1e-3 and tail_above == 0,
         }
     if "memory" in r:
         mb = r["memory"]["peak_rss_mb"]
