@@ -269,3 +269,25 @@ def test_user_multiplier_for_a_strategy_without_evidence() -> None:
     given = xf.simulate(xf.parse_scenario(base))
     assert given.kpis["ev.secreted_particles"] > 1.5 * plain.kpis["ev.secreted_particles"]
     assert not any("'hypoxia': no numeric" in w for w in given.warnings)
+
+
+def test_readme_counts_match_the_shipped_evidence() -> None:
+    """The README's evidence table gives the counts that ``evidence coverage`` reports."""
+    result = CliRunner().invoke(app, ["evidence", "coverage", "--json"])
+    assert result.exit_code == 0, result.output
+    cov = json.loads(result.output)
+    readme = (ROOT / "README.md").read_text()
+    rows = {
+        "biogenesis engineering": "biogenesis_engineering",
+        "culture conditions": "culture_condition",
+        "3D / dynamic culture": "dynamic_3d_culture",
+        "isolation": "isolation",
+    }
+    for label, family in rows.items():
+        fam = cov["families"][family]
+        expected = (
+            f"| {label} | {fam['references']} | {fam['records']} | {fam['strategies']} | "
+            f"{len(fam['strategies_without_msc_figure'])} |"
+        )
+        assert expected in readme, expected
+    assert f"| **all** | **{cov['references']}** | **{cov['records']}** |" in readme
