@@ -115,6 +115,25 @@ def test_override_with_wrong_dimension_is_reported(root: Path) -> None:
         xf.simulate(scn)
 
 
+@pytest.mark.parametrize(("unit", "expected"), [("1/day", 3000.0), ("1/h", 72000.0), ("particle/cell/day", 3000.0)])
+def test_override_may_leave_counts_implied(root: Path, unit: str, expected: float) -> None:
+    """The contract's own example writes the secretion rate as {value: 3000, unit: "1/day"}:
+    counted entities (cells, particles) left out of a unit are implied, other units still convert."""
+    data = read_mapping(root / "examples" / "stirred_tank_tff_sec.yaml")
+    data["parameters"] = {"ev_secretion_rate": {"value": 3000, "unit": unit}}
+    params = xf.parameters_for(parse_scenario(data)).params
+    assert params.params["ev_secretion_rate"].value == pytest.approx(expected, rel=1e-12)
+    assert params.params["ev_secretion_rate"].unit == "particle/cell/day"
+
+
+def test_override_implies_counts_only(root: Path) -> None:
+    """Leaving out a count never excuses a wrong kind of quantity: mM for a per-cell uptake rate."""
+    data = read_mapping(root / "examples" / "stirred_tank_tff_sec.yaml")
+    data["parameters"] = {"glucose_uptake_rate": {"value": 1.0, "unit": "mM"}}
+    with pytest.raises(ValueError, match="'mM' does not measure the same quantity"):
+        xf.parameters_for(parse_scenario(data))
+
+
 def test_schema_command_prints_the_contract() -> None:
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0

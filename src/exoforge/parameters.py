@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.distributions import Distribution
-from exoforge.units import conversion_factor, parse_unit, same_dimension
+from exoforge.units import conversion_factor, implied_counts, parse_unit, same_dimension
 from exoforge.yamlio import load_yaml
 
 PARAMETER_PACKAGE = "exoforge.data.parameters"
@@ -242,11 +242,13 @@ class ParameterSet(Mapping[str, Parameter]):
                 parse_unit(unit)
             except ValueError as exc:
                 raise ValueError(f"parameters.{name}.unit: {exc}") from None
-            if not same_dimension(unit, old.unit):
+            # counted entities left out of the unit are implied ("1/day" for particle/cell/day)
+            effective = implied_counts(unit, old.unit)
+            if not same_dimension(effective, old.unit):
                 raise ValueError(f"parameters.{name}.unit: '{unit}' does not measure the same quantity as '{old.unit}'")
             params[name] = replace(
                 old,
-                value=float(value) * conversion_factor(unit, old.unit),
+                value=float(value) * conversion_factor(effective, old.unit),
                 distribution=Distribution(),
                 estimates=(),
                 assumption=source,

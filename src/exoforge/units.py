@@ -66,6 +66,32 @@ def parse_unit(unit: str) -> pint.Unit:
         raise ValueError(f"'{unit}' is not a unit exoforge understands ({exc})") from exc
 
 
+#: Dimensions that count things. A user may leave them out of a unit at the boundary
+#: ("1/day" for a secretion rate in particle/cell/day, as the scenario contract's example
+#: does); :func:`implied_counts` puts them back.
+COUNT_UNITS: dict[str, str] = {"[cell]": "cell", "[particle]": "particle"}
+
+
+def implied_counts(unit: str, target: str) -> str:
+    """``unit`` with the counted entities of ``target`` that it leaves out put back.
+
+    ``implied_counts("1/day", "particle/cell/day")`` is ``"(1/day) * particle ** 1 * cell ** -1"``,
+    which measures the same quantity as the target. A unit that already names every count of
+    the target, or that differs from it in anything but counts, is returned unchanged (the
+    caller's dimension check then decides).
+    """
+    given = parse_unit(unit).dimensionality
+    wanted = parse_unit(target).dimensionality
+    missing = [
+        f"{name} ** {wanted[dim] - given.get(dim, 0)}"
+        for dim, name in COUNT_UNITS.items()
+        if wanted.get(dim, 0) != given.get(dim, 0) and given.get(dim, 0) == 0
+    ]
+    if not missing:
+        return unit
+    return f"({unit}) * " + " * ".join(missing)
+
+
 def same_dimension(unit_a: str, unit_b: str) -> bool:
     """True when the two unit strings measure the same kind of quantity."""
     return bool(parse_unit(unit_a).dimensionality == parse_unit(unit_b).dimensionality)
