@@ -82,11 +82,11 @@ def implied_counts(unit: str, target: str) -> str:
     """
     given = parse_unit(unit).dimensionality
     wanted = parse_unit(target).dimensionality
-    missing = [
-        f"{name} ** {wanted[dim] - given.get(dim, 0)}"
-        for dim, name in COUNT_UNITS.items()
-        if wanted.get(dim, 0) != given.get(dim, 0) and given.get(dim, 0) == 0
-    ]
+    missing = []
+    for dim, name in COUNT_UNITS.items():
+        have, need = float(str(given.get(dim, 0))), float(str(wanted.get(dim, 0)))
+        if have == 0 and need != 0:
+            missing.append(f"{name} ** {need:g}")
     if not missing:
         return unit
     return f"({unit}) * " + " * ".join(missing)
