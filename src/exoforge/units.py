@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
+from typing import SupportsFloat, cast
 
 # At import, pint probes its optional integrations and imports SciPy and Dask
 # when they are installed (~0.4 s together), although exoforge hands pint neither
@@ -84,7 +85,7 @@ def implied_counts(unit: str, target: str) -> str:
     wanted = parse_unit(target).dimensionality
     missing = []
     for dim, name in COUNT_UNITS.items():
-        have, need = float(str(given.get(dim, 0))), float(str(wanted.get(dim, 0)))
+        have, need = (float(cast(SupportsFloat, d.get(dim, 0))) for d in (given, wanted))
         if have == 0 and need != 0:
             missing.append(f"{name} ** {need:g}")
     if not missing:
