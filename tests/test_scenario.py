@@ -139,3 +139,15 @@ def test_schema_command_prints_the_contract() -> None:
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert {"schema_version", "cell_source", "expansion", "isolation", "dose"} <= set(schema["properties"])
+
+
+def test_the_documented_contract_example_runs(root: Path) -> None:
+    """The scenario printed in the contract's documentation, verbatim, runs and gives the contract keys."""
+    result = runner.invoke(app, ["run", str(root / "tests" / "contract" / "documented_example.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    # its override {value: 3000, unit: "1/day"} is the base secretion rate, before strategy multipliers
+    scn = load_scenario(root / "tests" / "contract" / "documented_example.yaml")
+    assert xf.parameters_for(scn).params.params["ev_secretion_rate"].value == pytest.approx(3000.0)
+    assert out["cost"]["currency"] == "USD"
+    assert out["doses_per_batch"] >= 0
