@@ -231,7 +231,15 @@ def test_list_json_and_filters() -> None:
     for r in rows:
         assert {"id", "strategy", "category", "metric", "basis"} <= set(r)
         assert r.get("doi") or r.get("pmid")
-        assert "value" in r or "fold_change" in r or r.get("direction_only")
+        # the documented keys are always there; value is the figure, the fold-change, or null
+        assert "value" in r
+        kind = r["value_kind"]
+        if kind == "fold_change":
+            assert r["value"] == r["fold_change"] > 0
+        elif kind == "direction_only":
+            assert r["value"] is None and r["direction_only"]
+        else:
+            assert isinstance(r["value"], float | int)
 
 
 def test_coverage_says_when_a_family_has_no_msc_figure() -> None:

@@ -30,7 +30,22 @@ class EvidenceRecord:
         return self.reference.key
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, with its reference.
+
+        ``value`` is always present: the reported figure, the fold-change (treated over
+        comparator) for a fold-change record, or ``None`` for a direction-only record;
+        ``value_kind`` says which.
+        """
         out: dict[str, Any] = self.record.model_dump(exclude_none=True)
+        rec = self.record
+        if rec.value is not None:
+            out["value_kind"] = "value"
+        elif rec.fold_change is not None:
+            out["value"] = rec.fold_change
+            out["value_kind"] = "fold_change"
+        else:
+            out["value"] = None
+            out["value_kind"] = "direction_only"
         ref = self.reference
         out["doi"] = ref.doi
         out["pmid"] = ref.pmid
