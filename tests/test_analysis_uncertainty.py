@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,36 @@ def test_rank_correlation_is_monotone_invariant() -> None:
     x = np.linspace(0.1, 5, 50)
     assert rank_correlation(x, np.exp(x)) == pytest.approx(1.0)
     assert rank_correlation(x, -(x**3)) == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "chunk_rows", "workers"),
+    [
+        (100_000, 65_536, 1),
+        (100_000, 65_536, 2),
+        (100_000, 16_384, 2),
+        (5_000, 65_536, 2),
+        (1, 1024, 2),
+        (3_000, 1_000, 3),
+    ],
+)
+def test_chunks_cover_every_row_once_in_even_tasks(n: int, chunk_rows: int, workers: int) -> None:
+    bounds = ab.chunk_bounds(n, chunk_rows, workers)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a == prev_b for (_, prev_b), (a, _) in itertools.pairwise(bounds))
+    sizes = [b - a for a, b in bounds]
+    limit = max(ab.BLOCK_ROWS, -(-chunk_rows // ab.BLOCK_ROWS) * ab.BLOCK_ROWS)
+    assert max(sizes) <= limit
+    assert all(a % ab.BLOCK_ROWS == 0 for a, _ in bounds)  # tasks start on whole random blocks
+    blocks = -(-n // ab.BLOCK_ROWS)
+    if blocks >= workers:
+        assert len(bounds) % workers == 0  # every worker gets as many tasks
+        assert max(sizes) - min(sizes) <= 2 * ab.BLOCK_ROWS  # of nearly equal size
+
+
+def test_command_line_chunk_default_is_the_library_default() -> None:
+    import inspect
+
+    from exoforge.commands.analysis import mc
+
+    assert inspect.signature(mc).parameters["chunk_rows"].default == ab.DEFAULT_CHUNK_ROWS

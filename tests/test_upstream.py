@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -147,3 +148,64 @@ def test_rhs_terms_are_dimensionally_consistent() -> None:
     for balance, items in terms.items():
         for term in items:
             term.to(target[balance])  # raises DimensionalityError if inconsistent
+
+
+def _sampled_segment_inputs(n: int, dilution: float):
+    """Kinetic parameters of n sampled stirred-tank members and a phase with that dilution rate."""
+    from exoforge.upstream.platforms import vessel_geometry
+    from exoforge.upstream.simulate import kinetic_parameters
+
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    p = UsageLog(parameters_for(scn).params.sample(n, np.random.default_rng(11)))
+    geo = vessel_geometry(scn.expansion, p)
+    kp = kinetic_parameters(scn, geo, p)
+    ones = np.ones(n)
+    phase = kin.PhaseInputs(
+        growth_factor=ones,
+        death_factor=ones,
+        ev_factor=ones,
+        dilution=ones * dilution,
+        product_dilution=ones * dilution,
+        glucose_in=ones * 5.5,
+        glutamine_in=ones * 2.0,
+        protein_in=ones * 1e3,
+        capacity_total=geo.capacity_cells,
+        t_seed=0.0,
+    )
+    y0 = np.zeros((kin.N_STATES, n))
+    y0[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
+    y0[kin.GLUCOSE] = 5.5
+    y0[kin.GLUTAMINE] = 2.0
+    return kp, phase, y0
+
+
+def test_undiluted_shortcut_gives_the_numbers_of_the_general_right_hand_side() -> None:
+    """Without feed or perfusion the right-hand side skips its dilution terms; the numbers are the
+    general form's with a zero dilution, state by state (compared as values, so 0.0 == -0.0)."""
+    kp, phase, y0 = _sampled_segment_inputs(64, dilution=0.0)
+    assert phase.undiluted
+    general = replace(phase)
+    object.__setattr__(general, "undiluted", False)  # force the general form
+    y = y0.copy()
+    y[kin.EV] = 1e9
+    y[kin.PROTEIN] = 50.0
+    y[kin.LACTATE] = 3.0
+    y[kin.AMMONIA] = 0.5
+    for t in (0.1, 2.0, 5.0):
+        fast, full = kin.rhs(t, y, (kp, phase)), kin.rhs(t, y, (kp, general))
+        assert (fast == full).all()
+    assert not replace(phase, dilution=np.full(64, 0.1)).undiluted
+    assert not replace(phase, product_dilution=np.full(64, 0.1)).undiluted
+
+
+@pytest.mark.parametrize("dilution", [0.0, 0.3])
+def test_coarse_pass_in_blocks_gives_the_numbers_of_one_pass(monkeypatch: pytest.MonkeyPatch, dilution: float) -> None:
+    """The coarse RK4 pass works through the members in cache-sized blocks; each member's result is
+    bit for bit what one pass over the whole batch gives, fine-step members included."""
+    from exoforge.upstream import simulate as sim
+
+    kp, phase, y0 = _sampled_segment_inputs(300, dilution)
+    whole = sim.integrate_segment(y0, 0.0, 4.0, kp, phase)
+    monkeypatch.setattr(sim, "COARSE_BLOCK_COLUMNS", 64)
+    blocked = sim.integrate_segment(y0, 0.0, 4.0, kp, phase)
+    np.testing.assert_array_equal(blocked, whole)

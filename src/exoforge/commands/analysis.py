@@ -77,7 +77,8 @@ def mc(
     backend: BackendOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
-    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="rows per task")] = 16_384,
+    # the default is analysis.backends.DEFAULT_CHUNK_ROWS (not imported here: start-up time)
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="largest number of rows per task")] = 65_536,
     exclude_ref: Annotated[
         list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
     ] = None,

@@ -169,6 +169,12 @@ class PhaseInputs:
     t_seed: float  # time of seeding [day]
     capacity_added: np.ndarray | None = None  # surface added at t_added, not yet colonised [cell]
     t_added: float = 0.0  # time of the microcarrier addition [day]
+    # no member is fed, perfused or drained continuously: every dilution term is zero
+    undiluted: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        undiluted = not (np.any(self.dilution) or np.any(self.product_dilution))
+        object.__setattr__(self, "undiluted", undiluted)
 
 
 def capacity(t: float, k: KineticParameters, ph: PhaseInputs) -> np.ndarray:
@@ -244,33 +250,41 @@ def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) ->
     mu *= k.mu_max * ph.growth_factor * (1.0 - np.exp((ph.t_seed - t) * k.inv_lag))
     mu -= k.k_death * ph.death_factor
     np.multiply(mu, x, out=dy[VIABLE])
-    d = ph.dilution
     glc *= x
     glc *= k.glucose_per_volume  # glucose uptake, mM/day
-    np.subtract(ph.glucose_in, g, out=dy[GLUCOSE])
-    dy[GLUCOSE] *= d
-    dy[GLUCOSE] -= glc
-    np.multiply(k.y_lactate, glc, out=dy[LACTATE])
-    dy[LACTATE] -= d * lac
     uptake = gln / (k.k_glutamine + gln)
     uptake *= x
     uptake *= k.glutamine_per_volume  # glutamine uptake, mM/day
     decay = k.k_glutamine_decay * gln
-    np.subtract(ph.glutamine_in, gln, out=dy[GLUTAMINE])
-    dy[GLUTAMINE] *= d
-    dy[GLUTAMINE] -= uptake
-    dy[GLUTAMINE] -= decay
+    np.multiply(k.y_lactate, glc, out=dy[LACTATE])
     np.multiply(k.y_ammonia, uptake, out=dy[AMMONIA])
     dy[AMMONIA] += decay
-    dy[AMMONIA] -= d * amm
-    dp = ph.product_dilution
-    np.multiply(dp, y[EV], out=dy[EV_OUTFLOW])
     np.multiply(k.q_ev * ph.ev_factor, x, out=dy[EV])
     dy[EV] -= k.k_ev_loss * y[EV]
-    dy[EV] -= dy[EV_OUTFLOW]
-    np.multiply(dp, y[PROTEIN], out=dy[PROTEIN_OUTFLOW])
     np.multiply(k.q_protein, x, out=dy[PROTEIN])
-    dy[PROTEIN] += dp * ph.protein_in * k.product_volume
-    dy[PROTEIN] -= dy[PROTEIN_OUTFLOW]
+    if ph.undiluted:
+        # every dilution term is zero: the same numbers as below, without the multiplications by 0
+        np.negative(glc, out=dy[GLUCOSE])
+        np.negative(uptake, out=dy[GLUTAMINE])
+        dy[GLUTAMINE] -= decay
+        dy[EV_OUTFLOW] = 0.0
+        dy[PROTEIN_OUTFLOW] = 0.0
+    else:
+        d = ph.dilution
+        np.subtract(ph.glucose_in, g, out=dy[GLUCOSE])
+        dy[GLUCOSE] *= d
+        dy[GLUCOSE] -= glc
+        dy[LACTATE] -= d * lac
+        np.subtract(ph.glutamine_in, gln, out=dy[GLUTAMINE])
+        dy[GLUTAMINE] *= d
+        dy[GLUTAMINE] -= uptake
+        dy[GLUTAMINE] -= decay
+        dy[AMMONIA] -= d * amm
+        dp = ph.product_dilution
+        np.multiply(dp, y[EV], out=dy[EV_OUTFLOW])
+        dy[EV] -= dy[EV_OUTFLOW]
+        np.multiply(dp, y[PROTEIN], out=dy[PROTEIN_OUTFLOW])
+        dy[PROTEIN] += dp * ph.protein_in * k.product_volume
+        dy[PROTEIN] -= dy[PROTEIN_OUTFLOW]
     dy[CELL_DAYS] = x
     return dy

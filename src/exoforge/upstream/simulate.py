@@ -50,6 +50,11 @@ FINE_STEP_CLASS = 3
 #: measured against LSODA).
 RUN_DOWN = 10.0
 
+#: Columns (members) per block of the coarse pass: a block's (states x columns) work arrays stay
+#: in a core's cache, while the fine-step pass takes the members flagged in every block at once,
+#: so its fixed cost (numpy call overhead on a few hundred columns) is paid once per segment.
+COARSE_BLOCK_COLUMNS = 16384
+
 #: Order of simultaneous events: additions first, collections last.
 EVENT_ORDER = {"add_microcarriers": 0, "exchange": 1, "feed": 1, "start_conditioning": 2, "collect": 3}
 
@@ -498,13 +503,20 @@ def integrate_segment(
     ``record`` (time series, small N) the whole batch is recorded at the step it needs.
     """
     fine_dt = DT_MAX_DAYS / 2**FINE_STEP_CLASS
-    out = rk4_segment(kin.rhs, y, t0, t1, DT_MAX_DAYS, (k, ph))
+    n = y.shape[1]
+    if record is not None or n <= COARSE_BLOCK_COLUMNS:
+        out = rk4_segment(kin.rhs, y, t0, t1, DT_MAX_DAYS, (k, ph))
+    else:
+        out = np.empty_like(y)
+        for start in range(0, n, COARSE_BLOCK_COLUMNS):
+            block = np.arange(start, min(start + COARSE_BLOCK_COLUMNS, n))
+            args = (_members(k, block, n), _members(ph, block, n))
+            out[:, block] = rk4_segment(kin.rhs, y[:, block], t0, t1, DT_MAX_DAYS, args)
     redo = needs_fine_step(out, k)
     if record is not None:
         dt = fine_dt if redo.any() else DT_MAX_DAYS
         return rk4_segment(kin.rhs, y, t0, t1, dt, (k, ph), record, record_every=round(3 * DT_MAX_DAYS / dt))
     if redo.any():
-        n = y.shape[1]
         index = np.flatnonzero(redo)
         args = (_members(k, index, n), _members(ph, index, n))
         out[:, index] = rk4_segment(kin.rhs, y[:, index], t0, t1, fine_dt, args)
