@@ -42,8 +42,9 @@ BLOCK_ROWS = 1024
 #: task's rows in cache-sized blocks (``exoforge.upstream.simulate.COARSE_BLOCK_COLUMNS``), so a
 #: large task costs no cache misses, while its fixed costs (the fine-step pass over the members
 #: whose substrate runs out, the isolation and cost stages) are paid once for more rows. At
-#: N = 1e5 in one process: 16,384 rows per task 9,500 evaluations/s and 221 MB, 65,536 rows
-#: 11,300/s and 534 MB (measured side by side). Tasks are also cut evenly over the workers.
+#: N = 1e5 in one process (integrator blocks of 16,384 columns): 16,384 rows per task 9,500
+#: evaluations/s and 221 MB peak, 65,536 rows 11,300/s and 534 MB, measured side by side.
+#: Tasks are also cut evenly over the workers.
 DEFAULT_CHUNK_ROWS = 64 * BLOCK_ROWS
 #: The normal CDF and its inverse (``exoforge.special``, used by the distributions and the
 #: isolation physics) take a pure-Python path for arrays of up to this many values and
