@@ -210,8 +210,10 @@ def growth_capacity(x_cap: np.ndarray, oxygen: np.ndarray, k: KineticParameters)
     if not k.aggregates:
         return x_cap
     excess = np.maximum(oxygen - k.oxygen_minimum, 0.0)
-    # a tiny floor keeps X / capacity finite when the centre of every aggregate is at the limit
-    return np.maximum(np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess)), 1e-300)
+    # a vessel holds at least one cell: the floor keeps X / capacity, and its power in the growth
+    # term, finite when the centre of every aggregate is at the oxygen limit (growth is then zero
+    # for any two cells or more, as it would be with any smaller floor)
+    return np.maximum(np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess)), 1.0)
 
 
 def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) -> np.ndarray:
