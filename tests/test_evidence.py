@@ -299,3 +299,26 @@ def test_readme_counts_match_the_shipped_evidence() -> None:
         )
         assert expected in readme, expected
     assert f"| **all** | **{cov['references']}** | **{cov['records']}** |" in readme
+
+
+def test_effects_from_other_cells_are_flagged_and_wider() -> None:
+    """Rule 5: a strategy with no MSC figure takes its effect from other cells, says so, and its
+    predictive spread is 1.5 times that of a like-for-like MSC effect (one per-culture study each,
+    imputed SE: calcium elevation in cancer lines against TNF-alpha + IFN-gamma priming of MSCs)."""
+    path = ROOT / "examples" / "stirred_tank_tff_sec.yaml"
+
+    def run(strategy: str):
+        base = xf.scenario.read_mapping(path)
+        base["conditioning"]["strategies"] = [strategy]
+        return xf.simulate(xf.parse_scenario(base))
+
+    def sigma(result, strategy: str) -> float:
+        (effect,) = [e for e in result.to_json()["evidence_effects"] if e["strategy"] == strategy]
+        return effect["sigma_log"]
+
+    calcium, priming = run("calcium_ionophore"), run("tnfa_ifng_priming")
+    assert any("'calcium_ionophore': no MSC figure" in w for w in calcium.warnings)
+    assert not any("'tnfa_ifng_priming': no MSC figure" in w for w in priming.warnings)
+    assert sigma(calcium, "calcium_ionophore") == pytest.approx(1.5 * sigma(priming, "tnfa_ifng_priming"))
+    plain = xf.simulate(xf.parse_scenario(xf.scenario.read_mapping(path)))
+    assert calcium.kpis["ev.secreted_particles"] > plain.kpis["ev.secreted_particles"]

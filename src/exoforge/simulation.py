@@ -114,6 +114,11 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 group=f"evidence:{sid}:{ev.basis}",
             )
         )
+        if not ev.msc_only:
+            warnings.append(
+                f"strategy '{sid}': no MSC figure; the effect is pooled from studies of other cells "
+                "(uncertainty widened), so it may not transfer to MSCs"
+            )
         if ev.per_culture:
             warnings.append(
                 f"strategy '{sid}': no per-cell fold-change; per-culture figures of treated vs control cultures "
