@@ -481,9 +481,14 @@ def simulate(
     for step in ev.train.steps:
         warnings.extend(step.warnings)
     if k["doses_per_batch"] < 1:
+        no_supply = (
+            "; no number of batches meets the demand (batches per year and lines needed are null)"
+            if scn.demand is not None
+            else ""
+        )
         warnings.append(
             f"a batch gives {k['doses_per_batch_exact']:.2g} doses (less than one); "
-            "cost per dose is per dose-equivalent"
+            f"cost per dose is per dose-equivalent{no_supply}"
         )
     if k["ev.final_particles"] > 0 and k["ev.background_particles"] > 0.1 * k["ev.final_particles"]:
         warnings.append(
