@@ -298,6 +298,8 @@ def test_readme_counts_match_the_shipped_evidence() -> None:
             f"{len(fam['strategies_without_msc_figure'])} |"
         )
         assert expected in readme, expected
+    base = cov["families"]["baseline"]
+    assert f"yields) | {base['references']} | {base['records']} |" in readme
     assert f"| **all** | **{cov['references']}** | **{cov['records']}** |" in readme
 
 

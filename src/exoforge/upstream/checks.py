@@ -156,7 +156,9 @@ def hydrodynamic_checks(
                 ratio_limit * bead_diameter_m * 1e6,
                 h.kolmogorov_m >= ratio_limit * bead_diameter_m,
                 "Kolmogorov eddy length at the mean dissipation against the smallest safe fraction of the "
-                "microcarrier diameter (eddies smaller than the bead damage the cells on it)",
+                "microcarrier diameter (eddies smaller than the bead damage the cells on it); hMSCs on Cytodex "
+                "held at N_JS in spinner flasks showed no observable damage (doi:10.1007/s10529-011-0695-4, "
+                "Abstract), so a failure close to N_js is a caution",
             )
         )
         checks.append(
