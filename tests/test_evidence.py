@@ -270,13 +270,16 @@ def test_cite_lists_only_what_a_run_used(fmt: str) -> None:
 
 
 def test_user_multiplier_for_a_strategy_without_evidence() -> None:
-    base = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_hypoxia_priming.yaml")
+    """Serum deprivation has no numeric fold-change in the evidence base: a run says so and applies
+    no effect, and a user's own multiplier takes its place."""
+    base = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    base["conditioning"]["strategies"] = ["serum_deprivation"]
     plain = xf.simulate(xf.parse_scenario(base))
-    assert any("'hypoxia': no numeric fold-change" in w for w in plain.warnings)
-    base["parameters"] = {"strategy.hypoxia.ev_secretion": {"value": 2.0, "unit": ""}}
+    assert any("'serum_deprivation': no numeric fold-change" in w for w in plain.warnings)
+    base["parameters"] = {"strategy.serum_deprivation.ev_secretion": {"value": 2.0, "unit": ""}}
     given = xf.simulate(xf.parse_scenario(base))
     assert given.kpis["ev.secreted_particles"] > 1.5 * plain.kpis["ev.secreted_particles"]
-    assert not any("'hypoxia': no numeric" in w for w in given.warnings)
+    assert not any("'serum_deprivation': no numeric" in w for w in given.warnings)
 
 
 def test_readme_counts_match_the_shipped_evidence() -> None:
