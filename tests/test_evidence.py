@@ -327,3 +327,15 @@ def test_effects_from_other_cells_are_flagged_and_wider() -> None:
     assert sigma(calcium, "calcium_ionophore") == pytest.approx(1.5 * sigma(priming, "tnfa_ifng_priming"))
     plain = xf.simulate(xf.parse_scenario(xf.scenario.read_mapping(path)))
     assert calcium.kpis["ev.secreted_particles"] > plain.kpis["ev.secreted_particles"]
+
+
+def test_pool_points_to_the_bases_that_have_numbers() -> None:
+    """A strategy without numbers on its default basis: `evidence pool` names the bases that have some."""
+    from exoforge.evidence.meta import numeric_bases
+
+    assert numeric_bases("hypoxia") == {"other": {"msc": 0, "non_msc": 1}}
+    assert numeric_bases("serum_deprivation") == {}
+    result = CliRunner().invoke(app, ["evidence", "pool", "hypoxia"])
+    assert result.exit_code == 0 and "--basis other" in result.output
+    result = CliRunner().invoke(app, ["evidence", "pool", "serum_deprivation"])
+    assert result.exit_code == 0 and "evidence list --strategy serum_deprivation" in result.output

@@ -86,6 +86,24 @@ class MetaAnalysis:
         }
 
 
+def numeric_bases(strategy: str, exclude_refs: Iterable[str] = ()) -> dict[str, dict[str, int]]:
+    """References with a numeric fold-change of ``strategy`` alone, by basis: ``{"msc": k, "non_msc": k}``.
+
+    What ``evidence pool`` suggests when the requested basis has nothing to pool.
+    """
+    records = list(load_records())
+    bases = sorted({r.record.basis for r in records if r.record.strategy == strategy})
+    out: dict[str, dict[str, int]] = {}
+    for basis in bases:
+        recs = fold_change_records(records, strategy, basis, exclude_refs)
+        if recs:
+            out[basis] = {
+                "msc": len({r.ref_key for r in recs if r.record.cell_source != "non_msc"}),
+                "non_msc": len({r.ref_key for r in recs if r.record.cell_source == "non_msc"}),
+            }
+    return out
+
+
 def meta_analysis(
     strategy: str,
     basis: str | None = None,

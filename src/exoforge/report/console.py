@@ -115,7 +115,20 @@ def print_meta(meta: Any) -> None:
         highlight=False,
     )
     if not meta.studies:
+        from exoforge.evidence.meta import numeric_bases
+
         console.print("no numeric fold-change on this basis in the evidence base")
+        others = numeric_bases(meta.strategy)
+        for basis, k in others.items():
+            console.print(
+                f"  basis {basis}: {k['msc']} MSC and {k['non_msc']} non-MSC studies (--basis {basis})",
+                highlight=False,
+            )
+        if not others:
+            console.print(
+                f"  no basis has one: `exoforge evidence list --strategy {meta.strategy}` shows what is known",
+                highlight=False,
+            )
         return
     t = Table(title_justify="left")
     for col in ("study", "cell source", "fold", "SE ln", "records"):
