@@ -339,3 +339,5 @@ def test_pool_points_to_the_bases_that_have_numbers() -> None:
     assert result.exit_code == 0 and "--basis other" in result.output
     result = CliRunner().invoke(app, ["evidence", "pool", "serum_deprivation"])
     assert result.exit_code == 0 and "evidence list --strategy serum_deprivation" in result.output
+    result = CliRunner().invoke(app, ["evidence", "pool", "hypoxia", "--json"])
+    assert json.loads(result.output)["numeric_bases"] == {"other": {"msc": 0, "non_msc": 1}}

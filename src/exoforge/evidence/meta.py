@@ -83,6 +83,8 @@ class MetaAnalysis:
                 for lo in self.leave_one_out
             ],
             "excluded_refs": list(self.excluded_refs),
+            # every basis with numbers, so a reader of an empty pool knows where to look
+            "numeric_bases": numeric_bases(self.strategy, self.excluded_refs),
         }
 
 
