@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,7 @@ from exoforge.parameters import UsageLog
 from exoforge.simulation import parameters_for
 from exoforge.upstream.checks import hydrodynamic_checks, hydrodynamics
 from exoforge.upstream.simulate import simulate_upstream
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_data
 
 EXAMPLES = ROOT / "examples"
 CULTURE = {"min_glucose_mM", "max_lactate_mM", "max_ammonia_mM", "oxygen_demand_to_supply"}
@@ -39,17 +37,7 @@ EXPECTED = {
 
 
 def _scenario(name: str, **changes):
-    data = copy.deepcopy(xf.scenario.read_mapping(EXAMPLES / name))
-    for dotted, value in changes.items():
-        node = data
-        keys = dotted.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        if value is None:
-            node.pop(keys[-1], None)
-        else:
-            node[keys[-1]] = value
-    return xf.parse_scenario(data)
+    return xf.parse_scenario(example_data(EXAMPLES / name, **changes))
 
 
 def _checks(scn) -> dict[str, tuple[float, float, bool]]:

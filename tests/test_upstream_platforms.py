@@ -12,7 +12,7 @@ from exoforge.parameters import UsageLog
 from exoforge.scenario import ScenarioError
 from exoforge.simulation import evaluate, parameters_for
 from exoforge.upstream.simulate import simulate_upstream
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_data
 
 PLATFORMS = (
     "planar",
@@ -27,17 +27,7 @@ PLATFORMS = (
 
 
 def _data(name: str, **changes):
-    data = copy.deepcopy(xf.scenario.read_mapping(ROOT / "examples" / f"platform_{name}.yaml"))
-    for dotted, value in changes.items():
-        node = data
-        keys = dotted.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        if value is None:
-            node.pop(keys[-1], None)
-        else:
-            node[keys[-1]] = value
-    return data
+    return example_data(ROOT / "examples" / f"platform_{name}.yaml", **changes)
 
 
 def _up(data, n: int = 1):

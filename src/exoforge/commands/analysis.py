@@ -62,11 +62,24 @@ def backend_for(name: str, scheduler: str | None, workers: int | None, rows: int
         yield backend
 
 
-def _emit(payload: dict[str, Any], json_out: bool, console_print: Callable[[], None]) -> None:
+def _finish(result: Any, report: Path | None, json_out: bool, report_builder: str, printer: str) -> None:
+    """Write the HTML report (``exoforge.report.analysis_html.<report_builder>``) when asked, then
+    print the result as JSON or as tables (``exoforge.report.analysis_console.<printer>``).
+
+    The report and console modules are imported here, not at start-up.
+    """
+    if report is not None:
+        from exoforge.report import analysis_html
+
+        analysis_html.write_html(getattr(analysis_html, report_builder)(result), report)
     if json_out:
-        typer.echo(json.dumps(payload, indent=2))
-    else:
-        console_print()
+        typer.echo(json.dumps(result.to_json(), indent=2))
+        return
+    from exoforge.report import analysis_console
+
+    getattr(analysis_console, printer)(result)
+    if report is not None:
+        typer.echo(f"report written: {report}")
 
 
 def mc(
@@ -105,19 +118,7 @@ def mc(
             )
         except input_errors() as exc:
             fail([message(exc)], str(scenario))
-    if report is not None:
-        from exoforge.report.analysis_html import monte_carlo_report, write_html
-
-        write_html(monte_carlo_report(result), report)
-
-    def show() -> None:
-        from exoforge.report.analysis_console import print_monte_carlo
-
-        print_monte_carlo(result)
-        if report is not None:
-            typer.echo(f"report written: {report}")
-
-    _emit(result.to_json(), json_out, show)
+    _finish(result, report, json_out, "monte_carlo_report", "print_monte_carlo")
 
 
 def sensitivity(
@@ -162,19 +163,7 @@ def sensitivity(
             )
         except input_errors() as exc:
             fail([message(exc)], str(scenario))
-    if report is not None:
-        from exoforge.report.analysis_html import sensitivity_report, write_html
-
-        write_html(sensitivity_report(result), report)
-
-    def show() -> None:
-        from exoforge.report.analysis_console import print_sensitivity
-
-        print_sensitivity(result)
-        if report is not None:
-            typer.echo(f"report written: {report}")
-
-    _emit(result.to_json(), json_out, show)
+    _finish(result, report, json_out, "sensitivity_report", "print_sensitivity")
 
 
 def optimize(
@@ -239,19 +228,7 @@ def optimize(
 
         best = dict(recs[0].metrics.scenario, name=f"{sp.name}: {recs[0].metrics.summary}")
         write_scenario(best, write_best, f"recommended by exoforge optimize {space.name}: {recs[0].reason}")
-    if report is not None:
-        from exoforge.report.analysis_html import optimization_report, write_html
-
-        write_html(optimization_report(result), report)
-
-    def show() -> None:
-        from exoforge.report.analysis_console import print_optimization
-
-        print_optimization(result)
-        if report is not None:
-            typer.echo(f"report written: {report}")
-
-    _emit(result.to_json(), json_out, show)
+    _finish(result, report, json_out, "optimization_report", "print_optimization")
 
 
 def register(app: typer.Typer) -> None:

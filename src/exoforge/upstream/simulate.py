@@ -480,8 +480,8 @@ def needs_fine_step(y: np.ndarray, k: kin.KineticParameters) -> np.ndarray:
     return glucose | glutamine
 
 
-def _members(obj: object, index: np.ndarray, n: int) -> object:
-    """The members ``index`` of a dataclass of (N,) arrays (other fields shared)."""
+def _members(obj: object, index: np.ndarray | slice, n: int) -> object:
+    """The members ``index`` of a dataclass of (N,) arrays (other fields shared); a slice gives views."""
     changes = {
         f.name: value[index]
         for f in fields(obj)  # type: ignore[arg-type]
@@ -511,7 +511,7 @@ def integrate_segment(
     else:
         out = np.empty_like(y)
         for start in range(0, n, COARSE_BLOCK_COLUMNS):
-            block = np.arange(start, min(start + COARSE_BLOCK_COLUMNS, n))
+            block = slice(start, start + COARSE_BLOCK_COLUMNS)
             args = (_members(k, block, n), _members(ph, block, n))
             out[:, block] = rk4_segment(kin.rhs, y[:, block], t0, t1, DT_MAX_DAYS, args)
     redo = needs_fine_step(out, k)
