@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import copy
+from typing import get_args
 
 import numpy as np
 import pytest
 
 import exoforge as xf
 from exoforge.parameters import UsageLog
-from exoforge.scenario import ScenarioError
+from exoforge.scenario import Platform, ScenarioError
 from exoforge.simulation import evaluate, parameters_for
 from exoforge.upstream.simulate import simulate_upstream
 from tests.conftest import ROOT, example_data
 
-PLATFORMS = (
-    "planar",
-    "multilayer",
-    "spinner",
-    "stirred_tank",
-    "vertical_wheel",
-    "hollow_fiber",
-    "fixed_bed",
-    "spheroid",
-)
+PLATFORMS = get_args(Platform)  # every platform of the scenario contract
 
 
 def _data(name: str, **changes):
