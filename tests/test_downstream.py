@@ -83,7 +83,10 @@ OP_STRATEGIES = {
         AnionExchange, op=st.just("anion_exchange"), resin_volume_ml=st.none() | st.floats(0.1, 5000)
     ),
     "multimodal_chromatography": st.builds(
-        Multimodal, op=st.just("multimodal_chromatography"), resin_volume_ml=st.none() | st.floats(0.1, 5000)
+        Multimodal,
+        op=st.just("multimodal_chromatography"),
+        mode=st.sampled_from(["core_bead", "dual_mode"]),
+        resin_volume_ml=st.none() | st.floats(0.1, 5000),
     ),
     "peg_precipitation": st.builds(
         PEGPrecipitation, op=st.just("peg_precipitation"), peg_percent=st.floats(1, 20), hours=st.floats(0.5, 24)

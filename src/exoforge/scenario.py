@@ -283,7 +283,12 @@ class AnionExchange(_Op):
 
 
 class Multimodal(_Op):
+    """``core_bead``: ligand-activated core beads in flow-through (proteins bind, vesicles pass);
+    ``dual_mode``: size exclusion over a cation exchanger in one column, which also clears
+    ApoB lipoproteins (Van Deun et al. 2020, doi:10.1002/adbi.201900310)."""
+
     op: Literal["multimodal_chromatography"]
+    mode: Literal["core_bead", "dual_mode"] = "core_bead"
     resin_volume_ml: PositiveFloat | None = None
 
 
