@@ -49,6 +49,21 @@ def _cycles_limit(name: str, cycles: np.ndarray, p: UsageLog, prefix: str, what:
     )
 
 
+def _group_separation_column(cfg_ml: float | None, s: Stream, p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
+    """Column volume [L] and cycles of a size-exclusion bed loaded at most ``sec.max_load_fraction`` per cycle."""
+    max_frac = p.get("sec.max_load_fraction", "")
+    cv = _column_volume(cfg_ml, s.volume_l / max_frac, p, "sec", s.volume_l)
+    return cv, runs(s.volume_l, cv * max_frac)
+
+
+def _group_separation_resources(cv: np.ndarray, cycles: np.ndarray, p: UsageLog, name: str) -> tuple[Resource, ...]:
+    """Resin (shared over ``sec.resin_lifetime_batches``) and buffer of a size-exclusion bed."""
+    return (
+        Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
+        Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
+    )
+
+
 def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Size-exclusion chromatography in group-separation mode.
 
@@ -56,9 +71,7 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     volume; the column is the scenario's or the largest standard column that
     is needed (up to ``sec.max_column_volume``), cycled as often as needed.
     """
-    max_frac = p.get("sec.max_load_fraction", "")
-    cv = _column_volume(cfg.column_volume_ml, s.volume_l / max_frac, p, "sec", s.volume_l)
-    cycles = runs(s.volume_l, cv * max_frac)
+    cv, cycles = _group_separation_column(cfg.column_volume_ml, s, p)
     hours = cycles * p.get("sec.cycle_hours", "h")
     vol = s.volume_l * p.get("sec.dilution_factor", "")
     excl = p.get(f"sec.exclusion_diameter.{cfg.resin}", "nm")
@@ -77,10 +90,7 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         out,
         hours,
         hours * p.get("sec.attendance_fraction", ""),
-        (
-            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
-            Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
-        ),
+        _group_separation_resources(cv, cycles, p, name),
         equipment=("chromatography_system",),
         limits=(_cycles_limit(name, cycles, p, "sec", "SEC"),),
     )
@@ -145,9 +155,7 @@ def _dual_mode(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     ``multimodal.dual_mode.cycle_hours`` (Van Deun et al. 2020,
     doi:10.1002/adbi.201900310, Abstract). The bed is costed as SEC resin.
     """
-    max_frac = p.get("sec.max_load_fraction", "")
-    cv = _column_volume(cfg.resin_volume_ml, s.volume_l / max_frac, p, "sec", s.volume_l)
-    cycles = runs(s.volume_l, cv * max_frac)
+    cv, cycles = _group_separation_column(cfg.resin_volume_ml, s, p)
     hours = cycles * p.get("multimodal.dual_mode.cycle_hours", "h")
     out = separate(
         s,
@@ -164,10 +172,7 @@ def _dual_mode(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         out,
         hours,
         hours * p.get("sec.attendance_fraction", ""),
-        (
-            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
-            Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
-        ),
+        _group_separation_resources(cv, cycles, p, name),
         equipment=("chromatography_system",),
         limits=(_cycles_limit(name, cycles, p, "sec", "dual-mode"),),
     )
