@@ -247,8 +247,9 @@ def test_anion_exchange_leaves_less_protein_than_ultracentrifugation() -> None:
 
 
 def test_multimodal_flow_through_polishes_protein_after_tff() -> None:
-    """No multimodal comparison could be read; the flow-through step must clear protein beyond the 97 %
-    of the GMP TFF it follows (andriolo2018-tff-protein-removal) and break through when overloaded."""
+    """No core-bead EV comparison could be read (dual mode: next test); the flow-through step must clear
+    protein beyond the 97 % of the GMP TFF it follows (andriolo2018-tff-protein-removal) and break through
+    when overloaded."""
     tff_only = train(TFF).product
     polished = train(TFF, {"op": "multimodal_chromatography"}).product
     assert free_protein(polished) < 0.2 * free_protein(tff_only)
