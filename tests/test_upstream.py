@@ -61,37 +61,18 @@ def test_batch_equals_single_runs() -> None:
 
 def _lsoda_agreement(scn, n: int = 4, days: float = 7.0) -> None:
     """RK4 at DT_MAX_DAYS against LSODA at rtol 1e-8, per member of a sampled batch, within 0.1 %."""
-    from dataclasses import replace
-
     from exoforge.engine.reference import column_args
-    from exoforge.upstream.platforms import vessel_geometry
-    from exoforge.upstream.simulate import integrate_segment, kinetic_parameters
+    from exoforge.upstream.simulate import integrate_segment
 
-    ps = parameters_for(scn).params
-    batch = ps.sample(n, np.random.default_rng(7))
-    p = UsageLog(batch)
-    geo = vessel_geometry(scn.expansion, p)
-    kp = kinetic_parameters(scn, geo, p)
-    ones = np.ones(n)
-    phase = kin.PhaseInputs(
-        growth_factor=ones,
-        death_factor=ones,
-        ev_factor=ones * 1.7,
-        dilution=ones * 0.3,
-        product_dilution=ones * 0.3,
-        glucose_in=ones * 5.5,
-        glutamine_in=ones * 2.0,
-        protein_in=ones * 1e3,
+    kp, phase, y0, geo = _sampled_segment_inputs(n, dilution=0.3, scn=scn, seed=7)
+    phase = replace(
+        phase,
+        ev_factor=phase.ev_factor * 1.7,
         capacity_total=geo.capacity_cells * 1.5,
-        t_seed=0.0,
         capacity_added=geo.capacity_cells * 0.5,  # exercise bead-to-bead transfer as well
         t_added=0.0,
     )
-    kp = replace(kp, k_transfer=ones * 0.5)
-    y0 = np.zeros((kin.N_STATES, n))
-    y0[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
-    y0[kin.GLUCOSE] = 5.5
-    y0[kin.GLUTAMINE] = 2.0
+    kp = replace(kp, k_transfer=np.ones(n) * 0.5)
     y_rk = integrate_segment(y0, 0.0, days, kp, phase)
     for j in range(n):
         sub_k, sub_ph = column_args((kp, phase), j, n)
@@ -150,13 +131,15 @@ def test_rhs_terms_are_dimensionally_consistent() -> None:
             term.to(target[balance])  # raises DimensionalityError if inconsistent
 
 
-def _sampled_segment_inputs(n: int, dilution: float):
-    """Kinetic parameters of n sampled stirred-tank members and a phase with that dilution rate."""
+def _sampled_segment_inputs(n: int, dilution: float, scn=None, seed: int = 11):
+    """Kinetic parameters of n sampled members (of ``scn``, default the stirred-tank example), a phase
+    with that dilution rate, the seeded state and the vessel geometry."""
     from exoforge.upstream.platforms import vessel_geometry
     from exoforge.upstream.simulate import kinetic_parameters
 
-    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
-    p = UsageLog(parameters_for(scn).params.sample(n, np.random.default_rng(11)))
+    if scn is None:
+        scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    p = UsageLog(parameters_for(scn).params.sample(n, np.random.default_rng(seed)))
     geo = vessel_geometry(scn.expansion, p)
     kp = kinetic_parameters(scn, geo, p)
     ones = np.ones(n)
@@ -176,13 +159,13 @@ def _sampled_segment_inputs(n: int, dilution: float):
     y0[kin.VIABLE] = geo.seeded_cells * geo.attached_fraction
     y0[kin.GLUCOSE] = 5.5
     y0[kin.GLUTAMINE] = 2.0
-    return kp, phase, y0
+    return kp, phase, y0, geo
 
 
 def test_undiluted_shortcut_gives_the_numbers_of_the_general_right_hand_side() -> None:
     """Without feed or perfusion the right-hand side skips its dilution terms; the numbers are the
     general form's with a zero dilution, state by state (compared as values, so 0.0 == -0.0)."""
-    kp, phase, y0 = _sampled_segment_inputs(64, dilution=0.0)
+    kp, phase, y0, _ = _sampled_segment_inputs(64, dilution=0.0)
     assert phase.undiluted
     general = replace(phase)
     object.__setattr__(general, "undiluted", False)  # force the general form
@@ -204,7 +187,7 @@ def test_coarse_pass_in_blocks_gives_the_numbers_of_one_pass(monkeypatch: pytest
     bit for bit what one pass over the whole batch gives, fine-step members included."""
     from exoforge.upstream import simulate as sim
 
-    kp, phase, y0 = _sampled_segment_inputs(300, dilution)
+    kp, phase, y0, _ = _sampled_segment_inputs(300, dilution)
     whole = sim.integrate_segment(y0, 0.0, 4.0, kp, phase)
     monkeypatch.setattr(sim, "COARSE_BLOCK_COLUMNS", 64)
     blocked = sim.integrate_segment(y0, 0.0, 4.0, kp, phase)

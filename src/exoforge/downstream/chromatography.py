@@ -56,11 +56,32 @@ def _group_separation_column(cfg_ml: float | None, s: Stream, p: UsageLog) -> tu
     return cv, runs(s.volume_l, cv * max_frac)
 
 
-def _group_separation_resources(cv: np.ndarray, cycles: np.ndarray, p: UsageLog, name: str) -> tuple[Resource, ...]:
-    """Resin (shared over ``sec.resin_lifetime_batches``) and buffer of a size-exclusion bed."""
-    return (
-        Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
-        Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
+def _group_separation_outcome(
+    cfg: Any,
+    s: Stream,
+    out: Stream,
+    hours: np.ndarray,
+    cv: np.ndarray,
+    cycles: np.ndarray,
+    p: UsageLog,
+    name: str,
+    what: str,
+) -> StepOutcome:
+    """Outcome of a size-exclusion bed: attended as SEC, its resin (shared over ``sec.resin_lifetime_batches``)
+    and buffer, and the ``sec.max_cycles`` limit."""
+    return StepOutcome(
+        name,
+        cfg.op,
+        s,
+        out,
+        hours,
+        hours * p.get("sec.attendance_fraction", ""),
+        (
+            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
+            Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
+        ),
+        equipment=("chromatography_system",),
+        limits=(_cycles_limit(name, cycles, p, "sec", what),),
     )
 
 
@@ -83,17 +104,7 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     out = separate(
         s, p, base * ev_pool, p.get("sec.free_protein_retention", ""), vol, lipoprotein_recovery=base * lipo_pool
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
-        out,
-        hours,
-        hours * p.get("sec.attendance_fraction", ""),
-        _group_separation_resources(cv, cycles, p, name),
-        equipment=("chromatography_system",),
-        limits=(_cycles_limit(name, cycles, p, "sec", "SEC"),),
-    )
+    return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "SEC")
 
 
 def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
@@ -165,17 +176,7 @@ def _dual_mode(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         s.volume_l * p.get("sec.dilution_factor", ""),
         lipoprotein_recovery=p.get("multimodal.dual_mode.apob_lipoprotein_carryover", ""),
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
-        out,
-        hours,
-        hours * p.get("sec.attendance_fraction", ""),
-        _group_separation_resources(cv, cycles, p, name),
-        equipment=("chromatography_system",),
-        limits=(_cycles_limit(name, cycles, p, "sec", "dual-mode"),),
-    )
+    return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "dual-mode")
 
 
 def _core_bead(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
