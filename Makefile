@@ -35,7 +35,7 @@ bench: $(STAMP)
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet --upgrade pip
-	.lockenv/bin/python -m pip install --quiet -e ".[dev,dask]"
+	.lockenv/bin/python -m pip install --quiet -e ".[dev,dask,postgres]"
 	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^exoforge' > requirements-lock.txt
 	rm -rf .lockenv
 
