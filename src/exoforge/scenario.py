@@ -25,6 +25,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -384,9 +385,23 @@ class Economics(_Model):
     )
 
 
+#: Parameters whose override may say what it was measured on (``measured_on``).
+MEASURED_ON_PARAMETERS = ("ev_secretion_rate",)
+
+
 class ParameterOverride(_Model):
-    value: float
-    unit: str
+    """A user's value for one named parameter (``exoforge parameters`` lists the names)."""
+
+    value: float = Field(description="the value, in `unit`")
+    unit: str = Field(description="a unit measuring the same quantity as the default's (e.g. '1/day', 'mM')")
+    measured_on: Literal["planar", "this_process"] | None = Field(
+        default=None,
+        description=(
+            "ev_secretion_rate only: what the rate was measured on. 'planar' (the default): a planar culture, so "
+            "the platform and strategy effects on EV secretion still multiply it (a warning names them); "
+            "'this_process': this very process (platform, conditioning and strategies), so nothing multiplies it"
+        ),
+    )
 
 
 class Scenario(_Model):
@@ -402,6 +417,21 @@ class Scenario(_Model):
     demand: Demand | None = None
     economics: Economics = Field(default_factory=Economics)
     parameters: dict[str, ParameterOverride] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _measured_on_only_for_rates(cls, v: dict[str, ParameterOverride]) -> dict[str, ParameterOverride]:
+        for name, override in v.items():
+            if override.measured_on is not None and name not in MEASURED_ON_PARAMETERS:
+                raise ValueError(f"'{name}' does not take measured_on (only {', '.join(MEASURED_ON_PARAMETERS)} does)")
+        return v
+
+    def measured_on(self, name: str) -> str:
+        """What the user's value of ``name`` was measured on: 'planar' unless the override says otherwise."""
+        override = self.parameters.get(name)
+        if override is None or override.measured_on is None:
+            return "planar"
+        return override.measured_on
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data (unset optional keys left out)."""

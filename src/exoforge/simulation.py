@@ -192,7 +192,32 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
         changes["price.labour_rate_per_h"] = (scn.economics.labour_rate_per_h, "USD/h")
     if changes:
         ps = ps.with_values(changes)
+    warnings.extend(secretion_override_warnings(scn, ps))
     return PreparedParameters(ps, tuple(warnings))
+
+
+def secretion_multipliers(scn: Scenario, ps: ParameterSet) -> list[tuple[str, float]]:
+    """(parameter name, central value) of every platform and strategy factor on EV secretion of ``scn``."""
+    catalogue = {s.id: s for s in load_strategies()}
+    names = [f"platform.{scn.expansion.platform}.ev_secretion"]
+    names += [
+        f"strategy.{sid}.ev_secretion" for sid in scn.conditioning.strategies if catalogue[sid].effect == "ev_secretion"
+    ]
+    return [(name, ps[name].value) for name in names if name in ps]
+
+
+def secretion_override_warnings(scn: Scenario, ps: ParameterSet) -> list[str]:
+    """Say which factors multiply a user's own secretion rate (``measured_on: planar``, the default)."""
+    if "ev_secretion_rate" not in scn.parameters or scn.measured_on("ev_secretion_rate") != "planar":
+        return []
+    applied = [(n, v) for n, v in secretion_multipliers(scn, ps) if abs(v - 1.0) > 1e-9]
+    if not applied:
+        return []
+    listed = ", ".join(f"{n} (x{v:.3g})" for n, v in applied)
+    return [
+        "parameters.ev_secretion_rate is read as measured on a planar culture (measured_on: planar, the default), "
+        f"so these factors multiply it: {listed}; if you measured it on this process, set measured_on: this_process"
+    ]
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -171,12 +171,18 @@ def strategy_effects() -> dict[str, str]:
 
 
 def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(EV factor during expansion, EV factor during conditioning, growth factor during conditioning)."""
+    """(EV factor during expansion, EV factor during conditioning, growth factor during conditioning).
+
+    A user's ``ev_secretion_rate`` with ``measured_on: this_process`` takes no platform or strategy
+    factor on secretion (it was measured with them); growth factors still apply.
+    """
     from exoforge.evidence.effects import combine_log_multipliers
 
     n = p.n
+    # a secretion rate measured on this very process already holds every effect on secretion
+    secretion_effects = scn.measured_on("ev_secretion_rate") != "this_process"
     platform_name = f"platform.{scn.expansion.platform}.ev_secretion"
-    platform = p.get(platform_name, "") if p.has(platform_name) else np.ones(n)
+    platform = p.get(platform_name, "") if secretion_effects and p.has(platform_name) else np.ones(n)
     effects = strategy_effects()
     ev_logs: list[np.ndarray] = []
     growth_logs: list[np.ndarray] = []
@@ -185,6 +191,8 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
         name = f"strategy.{sid}.{effect}"
         if not p.has(name):
             continue  # no numeric evidence: the simulation warns and applies no effect
+        if effect == "ev_secretion" and not secretion_effects:
+            continue
         (ev_logs if effect == "ev_secretion" else growth_logs).append(np.log(p.get(name, "")))
     shrink = p.get("strategy_interaction_shrinkage", "") if len(ev_logs) > 1 else np.ones(n)
     ev_strat = np.exp(combine_log_multipliers(np.array(ev_logs).reshape(len(ev_logs), n), shrink))
