@@ -14,7 +14,7 @@ the paper* it stands (``location``). Fold-changes are stored as ratios
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -134,6 +134,44 @@ class Spread(BaseModel):
     log_se: float | None = Field(default=None, ge=0, description="standard error of ln(fold-change), when derived")
 
 
+Normalisation = Literal["per_cell", "per_volume", "per_run", "per_area", "per_time", "unknown"]
+"""What a published yield ratio is a ratio of: particles per cell-day of conditioning, per mL of
+conditioned medium, per culture (run), per cm² of growth surface, per mL per day, or not stated."""
+
+
+class Arm(BaseModel):
+    """One arm of a published comparison, as the source describes it.
+
+    ``platform`` is an expansion platform of the scenario contract; ``settings`` holds the
+    scenario keys the source states (dotted, e.g. ``expansion.seeding: {cells: 2.0e8}``,
+    ``conditioning.days: 2``). Every key not given takes the platform's default study arm
+    (``study_arms.yaml``), and the emulation records it as a default.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str = Field(description="expansion platform of the scenario contract, e.g. planar, hollow_fiber")
+    settings: dict[str, Any] = Field(default_factory=dict, description="dotted scenario keys the source states")
+    strategies: list[str] = Field(
+        default_factory=list,
+        description="strategy ids applied in this arm besides the platform (the treated arm of a strategy record "
+        "takes the record's strategy and combined_with when this is left empty)",
+    )
+
+
+class Arms(BaseModel):
+    """The two arms of a comparison: the model runs both and explains what it can (cells, volume, days)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    treated: Arm
+    control: Arm
+    normalisation: Normalisation | None = Field(
+        default=None, description="what the ratio is a ratio of; taken from the record's basis when left out"
+    )
+    note: str | None = Field(default=None, description="how the arms were read from the source")
+
+
 class Record(BaseModel):
     """One reported result. Either ``fold_change`` or ``value`` is given."""
 
@@ -172,6 +210,13 @@ class Record(BaseModel):
         default=False, description="the paper states only the direction of the effect; not poolable"
     )
     derivation: str | None = Field(default=None, description="how a derived number was computed from the reported ones")
+    arms: Arms | None = Field(
+        default=None, description="the two arms of a fold-change, for the emulation that turns it into a per-cell effect"
+    )
+    arms_unknown: str | None = Field(
+        default=None,
+        description="why the arms of a fold-change cannot be described; such a record counts as direction-only",
+    )
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -180,6 +225,10 @@ class Record(BaseModel):
             raise ValueError("give fold_change or value, or set direction_only: true")
         if self.fold_change is not None and self.value is not None:
             raise ValueError("give fold_change or value, not both")
+        if (self.arms is not None or self.arms_unknown is not None) and self.fold_change is None:
+            raise ValueError("arms and arms_unknown belong to fold-change records")
+        if self.arms is not None and self.arms_unknown is not None:
+            raise ValueError("give arms or arms_unknown, not both")
         if self.source_type == "secondary" and not self.secondary_of:
             raise ValueError("a secondary record names the primary paper in secondary_of")
         return self
