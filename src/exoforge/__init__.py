@@ -24,6 +24,7 @@ from exoforge._version import __version__
 _EXPORTS: dict[str, str] = {
     "ParameterSet": "exoforge.parameters",
     "Result": "exoforge.result",
+    "ChecksFailed": "exoforge.result",
     "Scenario": "exoforge.scenario",
     "ScenarioError": "exoforge.scenario",
     "load_scenario": "exoforge.scenario",
@@ -40,6 +41,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "ChecksFailed",
     "ParameterSet",
     "Result",
     "Scenario",
@@ -66,7 +68,7 @@ if TYPE_CHECKING:
     from exoforge.evidence.citations import print_citations
     from exoforge.evidence.meta import meta_analysis
     from exoforge.parameters import ParameterSet
-    from exoforge.result import Result
+    from exoforge.result import ChecksFailed, Result
     from exoforge.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
     from exoforge.simulation import evaluate, parameters_for, simulate
 

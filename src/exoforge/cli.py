@@ -1,7 +1,8 @@
 """Command-line interface: a thin shell over the library (parse -> call -> print).
 
 Exit codes: 0 success; 2 the input breaks a contract (one line per problem on
-standard error, never a traceback); 1 an unexpected failure.
+standard error, never a traceback); 1 an unexpected failure; 3 ``run --strict``:
+an engineering check failed (the output is still printed).
 
 Commands live in :mod:`exoforge.commands`, one module per group; each module's
 ``register(app)`` adds its commands here.

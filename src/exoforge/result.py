@@ -104,3 +104,33 @@ class Result:
 
     def dumps(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_json(), indent=indent)
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        """The engineering checks and scale limits this run fails (empty when every one passes)."""
+        return [c for c in self.checks if not c["ok"]]
+
+    def raise_for_checks(self) -> Result:
+        """Raise :class:`ChecksFailed` when a check fails; return the result otherwise (for chaining)."""
+        if self.failed_checks:
+            raise ChecksFailed(self)
+        return self
+
+
+def check_line(check: dict[str, Any]) -> str:
+    """One line naming a failed check: name, value against its limit, and what it means."""
+    return f"check failed: {check['name']} = {check['value']:.3g} (limit {check['limit']:.3g}): {check['description']}"
+
+
+class ChecksFailed(Exception):
+    """A run (``simulate(..., strict=True)`` or ``exoforge run --strict``) failed an engineering check.
+
+    ``result`` is the complete run, so its KPIs and checks can still be read;
+    ``failed`` lists the failed checks.
+    """
+
+    def __init__(self, result: Result):
+        self.result = result
+        self.failed = result.failed_checks
+        names = ", ".join(c["name"] for c in self.failed)
+        super().__init__(f"{result.scenario_name}: {len(self.failed)} engineering check(s) failed: {names}")

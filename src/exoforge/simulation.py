@@ -473,8 +473,13 @@ def simulate(
     *,
     exclude_refs: Sequence[str] = (),
     seed: int | None = None,
+    strict: bool = False,
 ) -> Result:
-    """Simulate one scenario at the central parameter values and build its :class:`Result`."""
+    """Simulate one scenario at the central parameter values and build its :class:`Result`.
+
+    With ``strict`` a failed engineering check raises
+    :class:`~exoforge.result.ChecksFailed` (which carries the full result).
+    """
     prepared = parameters_for(scn, exclude_refs) if params is None else PreparedParameters(params)
     ps = prepared.params
     ev = evaluate(scn, ps.nominal(1), record_series=True)
@@ -588,7 +593,7 @@ def simulate(
     up = ev.upstream
     series = {name: np.asarray(arr)[:, 0].tolist() for name, arr in up.series.items() if name != "time_day"}
     series["time_day"] = up.series["time_day"].tolist()
-    return Result(
+    result = Result(
         scenario_name=scn.name,
         kpis=k,
         currency=CURRENCY,
@@ -608,3 +613,4 @@ def simulate(
         seed=seed,
         version=__version__,
     )
+    return result.raise_for_checks() if strict else result

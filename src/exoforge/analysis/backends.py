@@ -184,6 +184,7 @@ class Probe:
     kpis: tuple[str, ...]
     checks: tuple[str, ...]
     nan_by_design: frozenset[str]
+    central: tuple[tuple[str, float], ...] = ()  # (KPI, value at the central parameter values)
 
 
 def probe(scn: Scenario, params: ParameterSet) -> Probe:
@@ -194,6 +195,7 @@ def probe(scn: Scenario, params: ParameterSet) -> Probe:
         tuple(ev.kpis),
         tuple(c.name for c in ev.checks),
         frozenset(k for k, v in ev.kpis.items() if np.isnan(v[0])),
+        tuple((k, float(v[0])) for k, v in ev.kpis.items()),
     )
 
 

@@ -120,6 +120,14 @@ class MonteCarloResult:
     workers: int = 1
     seconds: float = 0.0
     units: dict[str, str] = field(default_factory=dict)
+    central: dict[str, float] = field(default_factory=dict)  # KPIs at the central parameter values
+
+    def central_vs_median(self, kpi: str = "cost.per_dose") -> Any:
+        """Why the central run and the median differ for ``kpi``
+        (:class:`exoforge.analysis.central_median.CentralVsMedian`, None without central values)."""
+        from exoforge.analysis.central_median import central_vs_median
+
+        return central_vs_median(self, kpi)
 
     @property
     def kpis(self) -> dict[str, np.ndarray]:
@@ -214,7 +222,10 @@ class MonteCarloResult:
             "backend": self.backend,
             "workers": self.workers,
             "seconds": self.seconds,
+            "central": dict(self.central),
         }
+        explained = {k: self.central_vs_median(k) for k in ("cost.per_dose", "cost.per_dose_supplied")}
+        body["central_vs_median"] = {k: v.to_json() for k, v in explained.items() if v is not None}
         return _clean(body)
 
 
@@ -257,9 +268,8 @@ def monte_carlo(
     names = sampled_names(ps)
     design = make_design(names, n, seed, sampler)
     start = time.perf_counter()
-    outcomes = run_design(
-        scenario, ps, design, backend, chunk_rows=chunk_rows, progress=progress, expected=probe(scenario, ps)
-    )
+    expected = probe(scenario, ps)
+    outcomes = run_design(scenario, ps, design, backend, chunk_rows=chunk_rows, progress=progress, expected=expected)
     return MonteCarloResult(
         scenario_name=scenario.name,
         n=n,
@@ -271,4 +281,5 @@ def monte_carlo(
         backend=getattr(backend, "name", "local"),
         workers=getattr(backend, "workers", 1) if backend is not None else 1,
         seconds=time.perf_counter() - start,
+        central=dict(expected.central),
     )

@@ -9,6 +9,9 @@ import typer
 
 from exoforge.commands.common import fail, input_errors, load, message
 
+#: Exit code of ``run --strict`` when an engineering check fails (2 is reserved for bad input).
+CHECK_FAILED_EXIT = 3
+
 
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario file (.yaml or .toml)")],
@@ -20,6 +23,12 @@ def run(
     exclude_ref: Annotated[
         list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help=f"exit with code {CHECK_FAILED_EXIT} when an engineering check fails (output is printed)"
+        ),
+    ] = False,
 ) -> None:
     """Simulate one scenario at its central parameter values."""
     from exoforge.parameters import normalise_ref
@@ -39,12 +48,16 @@ def run(
         write_report(result, report)
     if json_out:
         typer.echo(result.dumps())
-        return
-    from exoforge.report.console import print_summary
+    else:
+        from exoforge.report.console import print_summary
 
-    print_summary(result)
-    if report is not None:
-        typer.echo(f"report written: {report}")
+        print_summary(result)
+        if report is not None:
+            typer.echo(f"report written: {report}")
+    if strict and result.failed_checks:
+        from exoforge.result import check_line
+
+        fail([check_line(c) for c in result.failed_checks], str(scenario), code=CHECK_FAILED_EXIT)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,11 @@ def print_monte_carlo(mc: MonteCarloResult, console: Console | None = None) -> N
     console.print(f"P(batch yields at least one dose)  {_pct(d['p_meets_dose_target'])}")
     console.print(f"P(one line meets the demand)       {_pct(d['p_meets_demand'])}")
     console.print(f"P(all engineering checks pass)     {_pct(d['p_all_checks_pass'])}")
+    explained = mc.central_vs_median("cost.per_dose")
+    if explained is not None:
+        console.print("[bold]central run vs Monte Carlo median[/bold]")
+        for line in explained.lines():
+            console.print(f"  {line}", highlight=False)
     failed = d["failed"]
     if failed["count"]:
         reasons = "; ".join(f"{r} ({c})" for r, c in failed["reasons"].items())
