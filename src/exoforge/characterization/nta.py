@@ -190,7 +190,6 @@ class NTAMeasurement:
 
     def record_entry(self, dilution: float | None = None) -> dict[str, Any]:
         """The particle part of a characterisation record (:mod:`exoforge.characterization.record`)."""
-        d50 = self.size.get("d50")
         entry: dict[str, Any] = {
             "method": "NTA",
             "instrument": self.instrument,
@@ -202,8 +201,9 @@ class NTAMeasurement:
             "size_nm": {k: v.average for k, v in self.size.items() if v.average is not None},
             "settings": {k: v for k, v in self.settings.items() if v is not None},
         }
-        if d50 is not None and d50.standard_error is not None:
-            entry["d50_standard_error_nm"] = d50.standard_error
+        errors = {k: v.standard_error for k, v in self.size.items() if v.standard_error is not None}
+        if errors:
+            entry["size_standard_error_nm"] = errors
         return entry
 
 

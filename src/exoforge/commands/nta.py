@@ -69,6 +69,10 @@ def import_command(
         typer.Option("--dilution", help="dilution of the measured suspension (200 for 1:200) if the file has none"),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="write the particle part into this characterisation record (YAML; created)"),
+    ] = None,
 ) -> None:
     """Read an NTA export: concentration per video and average, sizes (mean, mode, D10/D50/D90), settings."""
     from exoforge.characterization.nta import read_nta
@@ -84,10 +88,19 @@ def import_command(
         summary = m.summary(dilution)
     except ValueError as exc:
         fail([str(exc)])
+    if record is not None:
+        from exoforge.characterization.record import RecordError, fill_particles
+
+        try:
+            fill_particles(record, m, dilution)
+        except (DataFileError, RecordError) as exc:
+            fail(exc.problems)
     if json_out:
         typer.echo(json.dumps(summary, indent=2))
         return
     _print(summary)
+    if record is not None:
+        typer.echo(f"record written: {record}")
 
 
 def register(app: typer.Typer) -> None:

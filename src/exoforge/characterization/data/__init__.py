@@ -1,0 +1,1 @@
+"""Packaged characterisation data (the MISEV2023-derived checklist)."""
