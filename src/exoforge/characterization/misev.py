@@ -300,7 +300,7 @@ def _mrk_05(r: Record) -> str | None:
     for i, m in enumerate(r.markers):
         if m.method not in ("western_blot", "elisa", "bead_flow"):
             continue
-        need = {"antibody": m.antibody}
+        need: dict[str, object] = {"antibody": m.antibody}
         if m.method == "western_blot":
             need.update({"amount_loaded_ug": m.amount_loaded_ug, "lysis": m.lysis})
         gone = [k for k, v in need.items() if not v]

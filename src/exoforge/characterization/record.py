@@ -190,7 +190,7 @@ class RawFile(_M):
 class Record(_M):
     """The characterisation record of one batch (see the module docstring)."""
 
-    record_version: Literal[1] = RECORD_VERSION
+    record_version: Literal[1] = 1
     batch: str | None = None
     source: Source = Field(default_factory=Source)
     culture: Culture = Field(default_factory=Culture)
