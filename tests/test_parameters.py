@@ -150,6 +150,7 @@ def _isolation_variants():
         )
     lots = dict(big, demand={"doses_per_year": 5000, "lot_size_doses": 100})
     out.append(xf.parse_scenario(dict(lots, economics={"facility_use": "shared", "price_year": 2019})))
+    out.append(xf.parse_scenario(dict(lots, economics={"facility_use": "cdmo", "campaigns_per_year": 2})))
     return out
 
 

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import exoforge as xf
+from exoforge.analysis.ranking import tie_band_order
 from exoforge.analysis.selection import (
     SelectionSpace,
     demand_curves,
@@ -53,9 +54,11 @@ def brute_force(space: SelectionSpace):
                     why.append("days")
                 if d["ev"]["purity_grade"] < GRADES.index(c.min_purity_grade):
                     why.append("purity")
-                (rejected if why else feasible).append((key, why or d["cost"]["per_dose_supplied"]))
-    feasible.sort(key=lambda kv: kv[1])
-    return feasible, rejected
+                tie = (d["overproduction_fraction"], d["cost"]["per_dose"])
+                (rejected if why else feasible).append((key, why or (d["cost"]["per_dose_supplied"], tie)))
+    # the documented rule: cost per dose supplied, near-ties (1 %) by over-production, then cost per dose
+    order = tie_band_order([c for _, (c, _) in feasible], [[t[j] for _, (_, t) in feasible] for j in range(2)])
+    return [(feasible[i][0], feasible[i][1][0]) for i in order], rejected
 
 
 def _key(outcome):
@@ -121,10 +124,28 @@ def test_lot_size_and_lines_drive_feasibility() -> None:
 def test_cost_per_dose_against_demand_falls_for_a_dedicated_line() -> None:
     curves = demand_curves(load_space(SMALL), [50, 200])
     assert curves
-    some = [c for c in curves if all(math.isfinite(v) for v in c.cost_per_dose)]
+    pairs = [c for c in curves if not c.facility_use]
+    some = [c for c in pairs if all(math.isfinite(v) for v in c.cost_per_dose)]
     assert some, "at least one technology pair is feasible at both demands"
     for c in some:
         assert c.cost_per_dose[1] < c.cost_per_dose[0]
+    by_use = {c.facility_use: c for c in curves if c.facility_use}
+    assert set(by_use) == {"dedicated", "shared", "campaign", "cdmo"}
+    for level in range(2):  # a line paid all year never beats paying for the days a batch uses
+        assert by_use["shared"].cost_per_dose[level] <= by_use["dedicated"].cost_per_dose[level]
+
+
+def test_selection_costs_every_facility_use_and_names_the_cheapest() -> None:
+    sel = select(load_space(SMALL))
+    for o in sel.ranked:
+        uses = o.by_facility_use
+        assert set(uses) == {"dedicated", "shared", "campaign", "cdmo"}
+        assert uses["dedicated"] == pytest.approx(o.kpis["cost.per_dose_supplied"], rel=1e-12)  # the space's use
+        assert o.cheapest_use == min(uses, key=uses.get)
+    best = sel.best_by_facility_use()
+    assert sel.cheapest_use == min((u for u in best if best[u]), key=lambda u: best[u][1])
+    d = sel.to_json()
+    assert d["cheapest_facility_use"] == sel.cheapest_use and d["best_by_facility_use"]["cdmo"]["label"]
 
 
 def test_designs_enumerate_platform_scale_train() -> None:

@@ -79,6 +79,7 @@ class Result:
     removed: list[str] = field(default_factory=list)
     seed: int | None = None
     version: str = ""
+    facility_use: str = "dedicated"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the command-line contract (see DESIGN.md)."""
@@ -86,6 +87,7 @@ class Result:
         flat: dict[str, Any] = dict(self.kpis)
         flat["cost.currency"] = self.currency
         flat["cost.price_year"] = self.price_year
+        flat["cost.facility_use"] = self.facility_use
         flat["cost.breakdown"] = dict(self.cost_breakdown)
         flat["cost.by_step"] = dict(self.cost_by_step)
         body.update(nest(flat))

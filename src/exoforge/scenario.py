@@ -379,9 +379,16 @@ class Economics(_Model):
     price_year: Annotated[int, Field(ge=2013, le=2024)] = Field(
         default=2024, description="year of the currency: default prices are escalated to it by a price index"
     )
-    facility_use: Literal["dedicated", "shared"] = Field(
+    facility_use: Literal["dedicated", "shared", "campaign", "cdmo"] = Field(
         default="dedicated",
-        description="dedicated: the lines a demand needs are paid all year; shared: only the days a batch occupies",
+        description=(
+            "dedicated: the lines a demand needs are paid all year; shared: the days a batch occupies plus a "
+            "product changeover per batch; campaign: the days used plus one changeover per campaign; cdmo: a "
+            "contract manufacturer's day rate for the days booked (no own facility or equipment)"
+        ),
+    )
+    campaigns_per_year: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=1, description="campaigns the yearly batches run in (facility_use campaign or cdmo)"
     )
 
 

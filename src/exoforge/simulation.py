@@ -288,7 +288,8 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
         lot_size=scn.demand.lot_size_doses if scn.demand else None,
         price_year=scn.economics.price_year,
         user_prices=user_price_names(scn),
-        dedicated=scn.economics.facility_use == "dedicated",
+        facility_use=scn.economics.facility_use,
+        campaigns_per_year=scn.economics.campaigns_per_year,
     )
     tp, cogs, per_batch = econ.throughput, econ.cogs, econ.per_batch
 
@@ -325,8 +326,13 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
             "doses_per_batch_exact": tp.doses_exact,
             "lots_per_batch": tp.lots_per_batch,
             "doses_released_per_batch": tp.doses_released,
+            "demand.doses_per_year": np.full(n, tp.doses_per_year),
             "batches_per_year": tp.batches_per_year,
             "lines_needed": tp.lines_needed,
+            "doses_released_per_year": tp.doses_released_per_year,
+            "overproduction_fraction": tp.overproduction_fraction,
+            "line_utilisation": tp.line_utilisation(p.get("line_operating_days_per_year", "day")),
+            "facility_days_per_batch": tp.allocated_days,
             "batch_days": batch_days,
             "culture_days": np.full(n, culture_days),
             "isolation_hours": train.hours,
@@ -598,6 +604,7 @@ def simulate(
         kpis=k,
         currency=CURRENCY,
         price_year=scn.economics.price_year,
+        facility_use=scn.economics.facility_use,
         cost_breakdown={c: float(v[0]) for c, v in ev.cogs.by_category().items()},
         cost_by_step={s: float(v[0]) for s, v in ev.cogs.by_step().items()},
         ledger=ledger,

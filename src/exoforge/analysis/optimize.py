@@ -11,16 +11,26 @@ numbers (the probabilities ``p_meets_demand``, ``p_meets_dose_target``,
 tasks; a scenario the contract rejects, or that fails to evaluate, is an
 infeasible design with its reason, never an error.
 
-The pymoo problem is vectorised (one call per population). The state (the
-pymoo algorithm with its random generator, and every design evaluated so far)
-is saved after each generation; a run resumed from it continues exactly where
-it stopped.
+The pymoo problem is vectorised (one call per population). The state is a
+JSON file (it cannot run code when read) saved after each generation: the
+optimiser's settings and seed, the generations done, and every design
+evaluated so far with its metrics. A resumed run rebuilds the algorithm from
+its seed and replays the generations done against that archive (nothing is
+simulated again, and the optimiser's random draws repeat exactly), then
+continues: it ends exactly where an uninterrupted run would.
+
+With one objective the best design found is then polished: every design one
+variable away from it (the adjacent level of an ordered variable, every other
+option of a categorical one) is evaluated, and if one is better it becomes the
+best and its neighbours are tried in turn. The neighbours of the final best
+design are kept with the result, so the recommendation can say why it beats
+them (the objective each one gives, or the constraint it breaks).
 """
 
 from __future__ import annotations
 
+import json
 import math
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -33,6 +43,7 @@ from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
 
 from exoforge.analysis.backends import batch_from_design
+from exoforge.analysis.ranking import DEFAULT_TOLERANCE, TIE_BREAKS, tie_band_order
 from exoforge.analysis.space import (
     PROBABILITY_METRICS,
     DesignSpace,
@@ -46,17 +57,29 @@ from exoforge.engine.backends import Backend, LocalBackend
 from exoforge.parameters import ParameterBatch, ParameterSet
 from exoforge.scenario import Scenario, ScenarioError, parse_scenario
 
-STATE_VERSION = 1
+#: Version of the JSON state file (1 was a Python pickle, no longer read).
+STATE_VERSION = 2
+STATE_FORMAT = "exoforge optimiser state"
 #: KPIs listed with each recommendation.
 REPORTED_KPIS = (
+    "cost.per_dose_supplied",
     "cost.per_dose",
     "cost.per_batch",
     "ev.final_particles",
     "ev.particles_per_ug_protein",
     "batch_days",
     "doses_per_batch",
+    "doses_released_per_batch",
+    "lots_per_batch",
+    "batches_per_year",
+    "doses_released_per_year",
+    "overproduction_fraction",
     "lines_needed",
+    "line_utilisation",
 )
+
+#: Rounds of the final neighbourhood polish (each moves to a better neighbour, if any).
+POLISH_ROUNDS = 3
 #: Objective value and constraint violation of a design that could not be evaluated.
 INFEASIBLE = 1e30
 
@@ -77,10 +100,37 @@ class DesignMetrics:
     kpis: dict[str, float] = field(default_factory=dict)
     probabilities: dict[str, float | None] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)  # an encoded vector that decodes to this design
 
     @property
     def ok(self) -> bool:
         return not self.error
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (non-finite numbers as the strings 'nan', 'inf', '-inf')."""
+        return {
+            "key": self.key,
+            "summary": self.summary,
+            "scenario": self.scenario,
+            "error": self.error,
+            "kpis": {k: _jnum(v) for k, v in self.kpis.items()},
+            "probabilities": {k: None if v is None else _jnum(v) for k, v in self.probabilities.items()},
+            "failed_checks": list(self.failed_checks),
+            "x": [float(v) for v in self.x],
+        }
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> DesignMetrics:
+        return DesignMetrics(
+            key=str(d["key"]),
+            summary=str(d["summary"]),
+            scenario=dict(d["scenario"]),
+            error=str(d.get("error", "")),
+            kpis={str(k): _fnum(v) for k, v in d.get("kpis", {}).items()},
+            probabilities={str(k): None if v is None else _fnum(v) for k, v in d.get("probabilities", {}).items()},
+            failed_checks=[str(c) for c in d.get("failed_checks", [])],
+            x=[float(v) for v in d.get("x", [])],
+        )
 
     def value(self, key: str) -> float:
         """A KPI at central values, or one of the probabilities (NaN when undefined)."""
@@ -88,6 +138,15 @@ class DesignMetrics:
             p = self.probabilities.get(key)
             return float("nan") if p is None else float(p)
         return float(self.kpis.get(key, float("nan")))
+
+
+def _jnum(v: float) -> float | str:
+    v = float(v)
+    return v if math.isfinite(v) else str(v)
+
+
+def _fnum(v: float | str) -> float:
+    return float(v)
 
 
 def _stack(a: ParameterBatch, b: ParameterBatch) -> ParameterBatch:
@@ -241,13 +300,6 @@ class DesignEvaluator:
         self._parsed: dict[str, Scenario | str] = {}
         self._batches: dict[str, ParameterBatch] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["backend"] = None  # a backend (processes, a cluster) is attached anew on resume
-        state["_batches"] = {}  # rebuilt from the data files on resume
-        state["_parsed"] = {}
-        return state
-
     def _scenario(self, data: dict[str, Any]) -> Scenario | str:
         """The validated scenario of a decoded design, or why it is not one (parsed once per design)."""
         import json
@@ -274,6 +326,7 @@ class DesignEvaluator:
         """Metrics of every row of the encoded population ``x`` (repeated scenarios evaluated once)."""
         rows: list[DesignMetrics] = []
         todo: dict[str, tuple[Scenario, str]] = {}
+        first_x: dict[str, list[float]] = {}
         for vec in np.atleast_2d(x):
             data = self.space.decode(vec)
             scn = self._scenario(data)
@@ -283,12 +336,16 @@ class DesignEvaluator:
                 continue
             key = scenario_key(scn)
             if key not in self.archive and key not in todo:
+                first_x[key] = [float(v) for v in vec]
                 try:
                     todo[key] = (scn, self._batch(scn))
                 except (KeyError, ValueError) as exc:
                     self.archive[key] = _failed(key, scn, str(exc))
             rows.append(DesignMetrics(key, "", {}))
         self._run(todo)
+        for key, vec in first_x.items():
+            if not self.archive[key].x:
+                self.archive[key].x = vec
         self.evaluated += len(rows)
         return [self.archive[r.key] if r.key else r for r in rows]
 
@@ -477,6 +534,12 @@ class Recommendation:
     reason: str
 
 
+def _sort_key_value(n: Neighbour, o: Objective) -> float:
+    """A neighbour's objective (user's sense), for comparison with the best design's."""
+    v = n.metrics.value(o.key)
+    return v if o.sense == "min" else -v
+
+
 @dataclass
 class OptimizationResult:
     """Every design the optimiser evaluated, the Pareto front among the feasible ones, and recommendations."""
@@ -497,6 +560,10 @@ class OptimizationResult:
     history: list[tuple[int, float]] = field(default_factory=list)
     top: int = 5
     variable_keys: tuple[str, ...] = ()
+    neighbours: list[Neighbour] = field(default_factory=list)  # of the best design (single objective)
+    polish_evaluated: int = 0  # designs evaluated by the neighbourhood polish after the search
+    neighbours_of: str | None = None  # key of the design whose neighbours these are (recommendation #1)
+    space: DesignSpace | None = None
 
     @property
     def feasible(self) -> np.ndarray:
@@ -527,32 +594,85 @@ class OptimizationResult:
             return self._single(feas, f[:, 0])
         return self._multi(feas, points, f, front)
 
+    def ranked_single(self, feas: list[DesignMetrics], f: np.ndarray, count: int) -> list[int]:
+        """The first ``count`` feasible designs in recommendation order (one objective, minimised as ``f``).
+
+        Designs within the space's tie tolerance of the best remaining one are
+        tied; of them the one lowest on the objective's tie-break KPIs
+        (:data:`exoforge.analysis.ranking.TIE_BREAKS`) comes next.
+        """
+        prefs = TIE_BREAKS.get(self.objectives[0].key, ())
+        criteria = [[m.value(k) for m in feas] for k in prefs]
+        return tie_band_order(list(f), criteria, self.tolerance, count)
+
+    @property
+    def tolerance(self) -> float:
+        return self.space.optimizer.tie_tolerance if self.space is not None else DEFAULT_TOLERANCE
+
     def _single(self, feas: list[DesignMetrics], f: np.ndarray) -> list[Recommendation]:
         o = self.objectives[0]
-        order = np.argsort(f, kind="stable")
+        order = self.ranked_single(feas, f, max(self.top, 2))
         first = feas[order[0]]
         best = first.value(o.key)
+        lowest = float(np.min(f))
         word = "lowest" if o.sense == "min" else "highest"
+        tol = self.tolerance
+        prefs = TIE_BREAKS.get(o.key, ())
         out = []
         for rank, i in enumerate(order[: self.top], start=1):
             m = feas[i]
             v = m.value(o.key)
             if rank == 1:
-                reason = f"{word} {o.key} of {len(feas)} feasible designs: {v:.4g}{self._context(m)}"
+                tied = [j for j in range(len(feas)) if f[j] <= lowest + tol * abs(lowest)]
+                if len(tied) > 1 and prefs:
+                    low_value = lowest if o.sense == "min" else -lowest
+                    reason = (
+                        f"{o.key} {v:.4g}{self._context(m)}: one of {len(tied)} feasible designs within "
+                        f"{tol:.0%} of the {word} ({low_value:.4g}), and of those the lowest on "
+                        f"{', then '.join(prefs)}"
+                    )
+                else:
+                    reason = f"{word} {o.key} of {len(feas)} feasible designs: {v:.4g}{self._context(m)}"
                 if len(order) > 1:
                     runner = feas[order[1]]
                     rv = runner.value(o.key)
                     reason += f"; the runner-up ({self.difference(runner, m)}) gives {rv:.4g}, {_gap(rv, v)}"
+                    extra = [
+                        f"{k} {runner.value(k):.3g} vs {m.value(k):.3g}"
+                        for k in prefs
+                        if math.isfinite(runner.value(k)) and runner.value(k) != m.value(k)
+                    ]
+                    if prefs and extra:
+                        reason += f" ({'; '.join(extra[:1])})"
+                if self.neighbours and self.neighbours_of == m.key:
+                    own = v if o.sense == "min" else -v
+                    worse = sum(1 for n in self.neighbours if not n.feasible or _sort_key_value(n, o) > own)
+                    reason += (
+                        f"; of its {len(self.neighbours)} one-variable neighbours {worse} are worse or infeasible"
+                    )
             else:
                 reason = f"{o.key} {v:.4g}, {_gap(v, best)} than #1{self._context(m)}; {self.difference(m, first)}"
             out.append(Recommendation(rank, m, reason))
         return out
 
     def _context(self, m: DesignMetrics) -> str:
-        """What a cost per dose is made of: cost per batch over doses per batch."""
-        if self.objectives[0].key != "cost.per_dose":
+        """What the objective is made of: cost per batch over doses, or the batches the demand takes."""
+        key = self.objectives[0].key
+        if key == "cost.per_dose":
+            return f" ({m.value('cost.per_batch'):,.0f} per batch over {m.value('doses_per_batch'):,.0f} doses)"
+        if key != "cost.per_dose_supplied":
             return ""
-        return f" ({m.value('cost.per_batch'):,.0f} per batch over {m.value('doses_per_batch'):,.0f} doses)"
+        bpy, lines = m.value("batches_per_year"), m.value("lines_needed")
+        demand = m.value("demand.doses_per_year")
+        made, over = m.value("doses_released_per_year"), m.value("overproduction_fraction")
+        util = m.value("line_utilisation")
+        if not all(math.isfinite(v) for v in (bpy, lines, demand, made, over)):
+            return ""
+        return (
+            f" ({bpy:.0f} batch{'es' if bpy != 1 else ''} a year of {m.value('cost.per_batch'):,.0f} for "
+            f"{demand:,.0f} doses demanded; releases {made:,.0f} doses a year, {over:.0%} beyond the demand; "
+            f"{lines:.0f} line{'s' if lines != 1 else ''}, {util:.0%} utilised)"
+        )
 
     def difference(self, m: DesignMetrics, ref: DesignMetrics) -> str:
         """The design variables in which ``m`` differs from ``ref``, as 'key value (vs value)'."""
@@ -604,6 +724,15 @@ class OptimizationResult:
             out.append(Recommendation(len(out) + 1, feas[i], reason))
         return out[: max(self.top, len(self.objectives) + 1)]
 
+    def neighbours_json(self) -> list[dict[str, Any]]:
+        """The best design's one-variable neighbours (single objective), best first."""
+        best = next((m for m in self.designs if m.key == self.neighbours_of), None)
+        if best is None:
+            return []
+        o = self.objectives[0]
+        rows = [n.to_json(o, best) for n in self.neighbours]
+        return sorted(rows, key=lambda r: (not r["feasible"], r["relative_to_best"] or 0.0))
+
     def recommended_indices(self) -> list[int]:
         """Rows of :meth:`objective_table` that are recommended."""
         feas = self._feasible_designs()
@@ -650,6 +779,7 @@ class OptimizationResult:
                 "generations": self.generations,
                 "population": self.population,
                 "designs_evaluated": self.evaluated,
+                "neighbourhood_designs_evaluated": self.polish_evaluated,
                 "distinct_designs": len(self.designs),
                 "feasible": int(self.feasible.sum()),
                 "infeasible_reasons": dict(reasons.most_common()),
@@ -662,6 +792,7 @@ class OptimizationResult:
                 if len(self.objectives) > 1
                 else [],
                 "history": [{"designs": n, "best": b} for n, b in self.history],
+                "neighbours": self.neighbours_json(),
                 "seconds": self.seconds,
                 "state": self.state_path,
             }
@@ -673,56 +804,73 @@ class OptimizationResult:
 
 @dataclass
 class OptimizerState:
-    """What a resumed run needs: the algorithm (with its random generator and population) and the archive."""
+    """What a resumed run needs (all plain JSON): settings, generations done and every design evaluated."""
 
     version: int
     digest: str
-    algorithm: Any
+    algorithm: str  # 'ga' | 'nsga2'
+    population: int
+    seed: int
+    generations_done: int
     history: list[tuple[int, float]]
     seconds: float
+    archive: list[DesignMetrics]
 
-
-def resolve_global(module: str, name: str) -> Any:
-    """The module-level object ``module.name`` (what a pickled decorated function refers to)."""
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
-
-class _StatePickler(pickle.Pickler):
-    """Pickles module-level functions that a decorator replaced by a closure (pymoo's operators) by name."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        import importlib
-        import types
-
-        if isinstance(obj, types.FunctionType) and "<locals>" in obj.__qualname__ and obj.__closure__:
-            for cell in obj.__closure__:
-                inner = cell.cell_contents
-                if isinstance(inner, types.FunctionType):
-                    module = importlib.import_module(inner.__module__)
-                    if getattr(module, inner.__name__, None) is obj:
-                        return resolve_global, (inner.__module__, inner.__name__)
-        return NotImplemented
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "version": self.version,
+            "digest": self.digest,
+            "algorithm": self.algorithm,
+            "population": self.population,
+            "seed": self.seed,
+            "generations_done": self.generations_done,
+            "history": [[n, _jnum(b)] for n, b in self.history],
+            "seconds": self.seconds,
+            "archive": [m.to_json() for m in self.archive],
+        }
 
 
 def save_state(state: OptimizerState, path: Path) -> None:
-    """Write the state atomically (a pickle: load only state files you wrote)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write the state as JSON, atomically (a temporary file renamed over the old one)."""
+    tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tmp.open("wb") as fh:
-        _StatePickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    tmp.write_text(json.dumps(state.to_json(), separators=(",", ":")), encoding="utf-8")
     tmp.replace(path)
 
 
 def load_state(path: Path, space: DesignSpace) -> OptimizerState:
-    with path.open("rb") as fh:
-        state = pickle.load(fh)
-    if not isinstance(state, OptimizerState) or state.version != STATE_VERSION:
-        raise ValueError(f"{path}: not an optimiser state of this exoforge version")
-    if state.digest != space.digest:
+    """Read a JSON state file saved for ``space``; refuse pickles and anything else with a clear reason."""
+    raw = path.read_bytes()
+    if raw[:1] == b"\x80":
+        raise ValueError(
+            f"{path}: an optimiser state saved as a Python pickle by an earlier exoforge version; pickles can run "
+            "code when loaded, so they are no longer read. Start afresh without --resume (the state is now JSON)"
+        )
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{path}: not an exoforge optimiser state (expected a JSON file)") from None
+    if not isinstance(d, dict) or d.get("format") != STATE_FORMAT:
+        raise ValueError(f"{path}: not an exoforge optimiser state (no '{STATE_FORMAT}' format key)")
+    if d.get("version") != STATE_VERSION:
+        raise ValueError(f"{path}: optimiser state version {d.get('version')}; this exoforge reads {STATE_VERSION}")
+    if d.get("digest") != space.digest:
         raise ValueError(f"{path}: saved for a different design space (or a changed base scenario); start afresh")
-    return state
+    try:
+        return OptimizerState(
+            version=int(d["version"]),
+            digest=str(d["digest"]),
+            algorithm=str(d["algorithm"]),
+            population=int(d["population"]),
+            seed=int(d["seed"]),
+            generations_done=int(d["generations_done"]),
+            history=[(int(n), _fnum(b)) for n, b in d["history"]],
+            seconds=float(d["seconds"]),
+            archive=[DesignMetrics.from_json(m) for m in d["archive"]],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: a damaged optimiser state ({type(exc).__name__}: {exc})") from None
 
 
 def _best(space: DesignSpace, evaluator: DesignEvaluator) -> float:
@@ -733,6 +881,127 @@ def _best(space: DesignSpace, evaluator: DesignEvaluator) -> float:
     if not vals:
         return float("nan")
     return min(vals) if o.sense == "min" else max(vals)
+
+
+# --------------------------------------------------------------------------- neighbours
+
+
+def _feasible(space: DesignSpace, m: DesignMetrics) -> bool:
+    return m.ok and bool(np.all(constraint_values(space, m) <= 0))
+
+
+def neighbour_vectors(space: DesignSpace, x: Sequence[float]) -> list[tuple[str, str, np.ndarray]]:
+    """Designs one variable away from ``x``: ``(variable, its new value, encoded vector)``.
+
+    Ordered variables (values, integers, stepped ranges) move one level either
+    way, categorical ones (options) take every other option, continuous ranges
+    move a tenth of their span either way. Variables left out of ``x`` by their
+    ``when`` are not moved.
+    """
+    base = space.decode(x)
+    out: list[tuple[str, str, np.ndarray]] = []
+    for j, var in enumerate(space.variables):
+        if var.when and not all(_when_matches(get_key(base, k), want) for k, want in var.when.items()):
+            continue
+        levels = var.levels
+        if levels is None:
+            moves = [min(max(x[j] + d, 0.0), 0.999999) for d in (-0.1, 0.1)]
+            moves = [m for m in moves if abs(m - x[j]) > 1e-9]
+        else:
+            i = min(int(x[j] * levels), levels - 1)
+            others = range(levels) if var.options is not None else (i - 1, i + 1)
+            moves = [(k + 0.5) / levels for k in others if 0 <= k < levels and k != i]
+        for m in moves:
+            vec = np.array(x, dtype=float)
+            vec[j] = m
+            out.append((var.name, _short(var.decode(m)), vec))
+    return out
+
+
+def _when_matches(value: Any, want: Any) -> bool:
+    return value in want if isinstance(want, list) else bool(value == want)
+
+
+@dataclass
+class Neighbour:
+    """A design one variable away from the recommended one, and how it compares."""
+
+    variable: str
+    value: str
+    metrics: DesignMetrics
+    feasible: bool
+    broken: list[str]
+
+    def to_json(self, objective: Objective, best: DesignMetrics) -> dict[str, Any]:
+        v, b = self.metrics.value(objective.key), best.value(objective.key)
+        return {
+            "variable": self.variable,
+            "value": self.value,
+            "summary": self.metrics.summary,
+            "feasible": self.feasible,
+            "objective": v if self.feasible else None,
+            "relative_to_best": (v / b - 1) if self.feasible and b and math.isfinite(v) else None,
+            "breaks": self.broken,
+            "why": why_different(self, best, objective),
+        }
+
+
+def why_different(n: Neighbour, best: DesignMetrics, objective: Objective) -> str:
+    """In a few words, what makes a neighbour worse (or better) than the best design."""
+    if not n.metrics.ok:
+        return n.metrics.error
+    if not n.feasible:
+        return "breaks " + "; ".join(n.broken)
+    m, parts = n.metrics, []
+    for key, label in (("batches_per_year", "batches a year"), ("lines_needed", "lines")):
+        a, b = m.value(key), best.value(key)
+        if math.isfinite(a) and math.isfinite(b) and a != b:
+            parts.append(f"{a:.0f} {label} (vs {b:.0f})")
+    for key, label in (("cost.per_batch", "cost per batch"), ("doses_released_per_batch", "doses per batch")):
+        a, b = m.value(key), best.value(key)
+        if math.isfinite(a) and math.isfinite(b) and b and abs(a / b - 1) > 0.005:
+            parts.append(f"{label} {_gap(a, b)}")
+    over_a, over_b = m.value("overproduction_fraction"), best.value("overproduction_fraction")
+    if math.isfinite(over_a) and math.isfinite(over_b) and abs(over_a - over_b) > 0.05:
+        parts.append(f"releases {over_a:.0%} beyond the demand (vs {over_b:.0%})")
+    return "; ".join(parts) or f"{objective.key} {_gap(m.value(objective.key), best.value(objective.key))}"
+
+
+def _primary(space: DesignSpace, m: DesignMetrics) -> float:
+    """The single objective as minimised (undefined: the worst)."""
+    o = space.objectives[0]
+    return float(to_minimised([o], np.array([m.value(o.key)]))[0])
+
+
+def evaluate_neighbours(space: DesignSpace, evaluator: DesignEvaluator, m: DesignMetrics) -> list[Neighbour]:
+    """Every design one variable away from ``m``, evaluated, with the constraints each breaks."""
+    moves = neighbour_vectors(space, m.x)
+    if not moves:
+        return []
+    names = constraint_names(space)
+    out = []
+    for (var, value, _), nm in zip(moves, evaluator.evaluate(np.array([v for _, _, v in moves])), strict=True):
+        broken = [name for name, gi in zip(names, constraint_values(space, nm), strict=True) if gi > 0]
+        out.append(Neighbour(var, value, nm, not broken, broken))
+    return out
+
+
+def polish(space: DesignSpace, evaluator: DesignEvaluator) -> DesignMetrics | None:
+    """Move the best feasible design to a strictly better neighbour while there is one; return the last best."""
+    feasible = [m for m in evaluator.archive.values() if _feasible(space, m) and m.x]
+    if not feasible:
+        return None
+    best = min(feasible, key=lambda m: _primary(space, m))
+    for _ in range(POLISH_ROUNDS):
+        better = [
+            n.metrics
+            for n in evaluate_neighbours(space, evaluator, best)
+            if n.feasible and _primary(space, n.metrics) < _primary(space, best)
+        ]
+        if not better:
+            break
+        best = min(better, key=lambda m: _primary(space, m))
+    return best
 
 
 def optimize(
@@ -752,7 +1021,7 @@ def optimize(
     Parameters
     ----------
     generations, population, seed : override the space file's optimizer settings
-    state_path : where the state is saved after every generation
+    state_path : where the state is saved (JSON) after every generation
     resume : continue from ``state_path`` (same space), up to ``generations`` in total
     on_generation : ``on_generation(generation, generations, designs evaluated)``
     """
@@ -764,46 +1033,65 @@ def optimize(
     rng_seed = cfg.seed if seed is None else seed
     path = Path(state_path) if state_path is not None else None
     start = time.perf_counter()
+    evaluator = DesignEvaluator(space, backend)
+    replay, spent = 0, 0.0
+    saved_history: list[tuple[int, float]] = []
     if resume:
         if path is None or not path.exists():
             raise ValueError(f"nothing to resume: no state file at {path}")
         state = load_state(path, space)
-        algorithm = state.algorithm
-        algorithm.termination = MaximumGenerationTermination(gens)
-        evaluator: DesignEvaluator = algorithm.problem.evaluator
-        evaluator.backend = backend
-        history, spent = state.history, state.seconds
-    else:
-        evaluator = DesignEvaluator(space, backend)
-        algorithm = _algorithm(space, pop, rng_seed)
-        algorithm.setup(DesignProblem(evaluator), termination=("n_gen", gens), seed=rng_seed, verbose=False)
-        history, spent = [], 0.0
+        pop, rng_seed, replay, spent = state.population, state.seed, state.generations_done, state.seconds
+        evaluator.archive = {m.key: m for m in state.archive}
+        saved_history = state.history
+    algorithm = _algorithm(space, pop, rng_seed)
+    algorithm.setup(DesignProblem(evaluator), termination=("n_gen", gens), seed=rng_seed, verbose=False)
+    algorithm.termination = MaximumGenerationTermination(max(gens, replay))
+    kind = "ga" if type(algorithm).__name__ == "GA" else "nsga2"
+    history: list[tuple[int, float]] = []
+    done = 0
     while algorithm.has_next():
         algorithm.next()
+        done += 1
+        if done <= replay:  # replayed against the saved archive: its history as it was recorded
+            history.append(saved_history[done - 1])
+            continue
         history.append((evaluator.evaluated, _best(space, evaluator)))
         if path is not None:
             save_state(
-                OptimizerState(STATE_VERSION, space.digest, algorithm, history, spent + time.perf_counter() - start),
+                OptimizerState(
+                    STATE_VERSION,
+                    space.digest,
+                    kind,
+                    pop,
+                    rng_seed,
+                    done,
+                    history,
+                    spent + time.perf_counter() - start,
+                    list(evaluator.archive.values()),
+                ),
                 path,
             )
         if on_generation is not None:
             on_generation(algorithm.n_iter - 1, gens, evaluator.evaluated)
+    searched = evaluator.evaluated
+    if len(space.objectives) == 1:
+        polish(space, evaluator)
     designs = list(evaluator.archive.values())
     violations = (
         np.array([constraint_values(space, m) for m in designs])
         if designs
         else np.zeros((0, len(constraint_names(space))))
     )
-    algo_name = "GA" if type(algorithm).__name__ == "GA" else "NSGA-II"
-    return OptimizationResult(
+    result = OptimizationResult(
         space_name=space.name,
         objectives=space.objectives,
         constraints=constraint_names(space),
-        algorithm=algo_name,
+        algorithm="GA" if kind == "ga" else "NSGA-II",
         seed=rng_seed,
-        generations=gens,
+        generations=max(gens, replay),
         population=algorithm.pop_size,
-        evaluated=evaluator.evaluated,
+        evaluated=searched,
+        polish_evaluated=evaluator.evaluated - searched,
         designs=designs,
         violations=violations,
         invalid=dict(evaluator.invalid),
@@ -812,4 +1100,12 @@ def optimize(
         history=history,
         top=top,
         variable_keys=tuple(v.key for v in space.variables),
+        space=space,
     )
+    if len(space.objectives) == 1:
+        recs = result.recommendations()
+        if recs and recs[0].metrics.x:
+            result.neighbours = evaluate_neighbours(space, evaluator, recs[0].metrics)
+            result.neighbours_of = recs[0].metrics.key
+            result.polish_evaluated = evaluator.evaluated - searched
+    return result

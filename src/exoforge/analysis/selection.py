@@ -27,9 +27,17 @@ rejected with every reason that applies (the scenario is invalid, the platform
 or an operation cannot be simulated, a check or scale limit fails, a batch does
 not fill a lot, the demand needs more lines than allowed, the batch is too long,
 the product is not pure enough); the others are ranked by cost per dose supplied
-(the yearly cost of the batches the demand needs over the doses demanded).
-Designs with the same platform and scale share one culture simulation; each
-train is then run on its harvest (one scenario per design, vectorised inside).
+(the yearly cost of the batches the demand needs over the doses demanded), with
+designs within ``tie_tolerance`` of each other ranked by the doses they release
+beyond the demand, then by cost per released dose
+(:func:`exoforge.analysis.ranking.tie_band_order`). Designs with the same
+platform and scale share one culture simulation; each train is then run on its
+harvest (one scenario per design, vectorised inside).
+
+Every feasible design is also costed under each way of using a line
+(:data:`exoforge.economics.demand.FACILITY_USES`: a dedicated line, a suite
+shared batch by batch, campaigns, a CDMO's day rate): the selection names the
+cheapest use for the demand and the best design under each.
 """
 
 from __future__ import annotations
@@ -44,7 +52,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from exoforge.analysis.ranking import DEFAULT_TOLERANCE, TIE_BREAKS, tie_band_order
 from exoforge.downstream.purity import GRADES
+from exoforge.economics.demand import FACILITY_USES
 from exoforge.parameters import UsageLog
 from exoforge.scenario import Demand, Scenario, ScenarioError, parse_scenario, read_mapping
 from exoforge.simulation import Evaluation, evaluate_after_upstream, parameters_for
@@ -62,6 +72,10 @@ REPORTED_KPIS = (
     "lots_per_batch",
     "batches_per_year",
     "lines_needed",
+    "line_utilisation",
+    "doses_released_per_year",
+    "overproduction_fraction",
+    "facility_days_per_batch",
     "batch_days",
     "ev.final_particles",
     "ev.recovery_fraction",
@@ -108,6 +122,7 @@ class SelectionSpace(_Model):
     trains: list[TrainOption] = Field(min_length=1)
     constraints: Constraints = Field(default_factory=Constraints)
     demands: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    tie_tolerance: Annotated[float, Field(ge=0, le=0.5)] = DEFAULT_TOLERANCE
     base_mapping: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
 
@@ -155,6 +170,12 @@ class DesignOutcome:
     reasons: tuple[str, ...]
     kpis: dict[str, float] = field(default_factory=dict)
     rank: int | None = None
+    by_facility_use: dict[str, float] = field(default_factory=dict)  # cost per dose supplied under each use
+
+    @property
+    def cheapest_use(self) -> str | None:
+        finite = {u: c for u, c in self.by_facility_use.items() if math.isfinite(c)}
+        return min(finite, key=lambda u: finite[u]) if finite else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,6 +187,10 @@ class DesignOutcome:
             "rank": self.rank,
             "reasons": list(self.reasons),
             "kpis": {k: (v if math.isfinite(v) else None) for k, v in self.kpis.items()},
+            "cost_per_dose_supplied_by_facility_use": {
+                u: (c if math.isfinite(c) else None) for u, c in self.by_facility_use.items()
+            },
+            "cheapest_facility_use": self.cheapest_use,
         }
 
 
@@ -176,6 +201,7 @@ class Selection:
     name: str
     demand: Demand
     outcomes: tuple[DesignOutcome, ...]
+    facility_use: str = "dedicated"  # the base scenario's, which the ranking uses
 
     @property
     def ranked(self) -> list[DesignOutcome]:
@@ -190,11 +216,32 @@ class Selection:
         ranked = self.ranked
         return ranked[0] if ranked else None
 
+    def best_by_facility_use(self) -> dict[str, tuple[DesignOutcome, float] | None]:
+        """For each way of using a line, the feasible design with the lowest cost per dose supplied."""
+        out: dict[str, tuple[DesignOutcome, float] | None] = {}
+        for use in FACILITY_USES:
+            costs = [(o, o.by_facility_use.get(use, math.inf)) for o in self.ranked]
+            costs = [(o, c) for o, c in costs if math.isfinite(c)]
+            out[use] = min(costs, key=lambda oc: oc[1]) if costs else None
+        return out
+
+    @property
+    def cheapest_use(self) -> str | None:
+        """The facility use under which the demand is met most cheaply (by its best design)."""
+        best = {u: v[1] for u, v in self.best_by_facility_use().items() if v is not None}
+        return min(best, key=lambda u: best[u]) if best else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "selection_version": SELECTION_VERSION,
             "name": self.name,
             "demand": self.demand.model_dump(exclude_none=True),
+            "facility_use": self.facility_use,
+            "cheapest_facility_use": self.cheapest_use,
+            "best_by_facility_use": {
+                u: None if v is None else {"label": v[0].design.label, "cost_per_dose_supplied": v[1]}
+                for u, v in self.best_by_facility_use().items()
+            },
             "designs": len(self.outcomes),
             "feasible": len(self.ranked),
             "ranked": [o.to_json() for o in self.ranked],
@@ -269,12 +316,15 @@ def _failed(ev: Evaluation) -> list[tuple[str, float, float]]:
     return [(c.name, float(c.value[0]), float(c.limit[0])) for c in ev.checks if not bool(np.asarray(c.ok)[0])]
 
 
-def _rank(outcomes: list[DesignOutcome]) -> tuple[DesignOutcome, ...]:
-    order = sorted((i for i, o in enumerate(outcomes) if o.feasible), key=lambda i: (outcomes[i].kpis[RANK_KPI], i))
+def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -> tuple[DesignOutcome, ...]:
+    """Rank the feasible designs by cost per dose supplied; near-ties by over-production, then cost per dose."""
+    feasible = [i for i, o in enumerate(outcomes) if o.feasible]
+    values = [outcomes[i].kpis[RANK_KPI] for i in feasible]
+    criteria = [[outcomes[i].kpis.get(k, math.nan) for i in feasible] for k in TIE_BREAKS[RANK_KPI]]
     ranked = list(outcomes)
-    for r, i in enumerate(order, start=1):
-        o = outcomes[i]
-        ranked[i] = DesignOutcome(o.design, True, (), o.kpis, r)
+    for r, j in enumerate(tie_band_order(values, criteria, tolerance), start=1):
+        o = outcomes[feasible[j]]
+        ranked[feasible[j]] = DesignOutcome(o.design, True, (), o.kpis, r, o.by_facility_use)
     return tuple(ranked)
 
 
@@ -311,6 +361,16 @@ def _evaluate_group(
     return out
 
 
+def costs_by_facility_use(scn: Scenario, batch: Any, up: Any) -> dict[str, float]:
+    """Cost per dose supplied of one design under every facility use (the culture is not simulated again)."""
+    out = {}
+    for use in FACILITY_USES:
+        variant = scn.model_copy(update={"economics": scn.economics.model_copy(update={"facility_use": use})})
+        ev = evaluate_after_upstream(variant, UsageLog(batch), up)
+        out[use] = float(ev.kpis[RANK_KPI][0])
+    return out
+
+
 def _culture_key(scn: Scenario) -> str:
     data = scn.to_dict()
     for key in ("isolation", "demand", "name", "economics"):
@@ -318,10 +378,16 @@ def _culture_key(scn: Scenario) -> str:
     return repr(sorted(data.items()))
 
 
-def select(space: SelectionSpace, demand: Demand | None = None, cache: CultureCache | None = None) -> Selection:
+def select(
+    space: SelectionSpace,
+    demand: Demand | None = None,
+    cache: CultureCache | None = None,
+    with_facility_uses: bool = True,
+) -> Selection:
     """Evaluate every design of ``space`` and rank the feasible ones by cost per dose supplied.
 
-    ``cache`` keeps the culture simulations between calls (the demand does not change them).
+    ``cache`` keeps the culture simulations between calls (the demand does not change them);
+    ``with_facility_uses`` also costs every feasible design under each facility use.
     """
     cache = {} if cache is None else cache
     demand = demand or space.demand
@@ -345,24 +411,42 @@ def select(space: SelectionSpace, demand: Demand | None = None, cache: CultureCa
         k = _kpis(ev)
         reasons = rejection_reasons(k, _failed(ev), space.constraints, demand)
         kept = {key: k[key] for key in REPORTED_KPIS if key in k}
-        outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept))
-    return Selection(space.name, demand, _rank(outcomes))
+        uses: dict[str, float] = {}
+        if not reasons and with_facility_uses:
+            batch, up, _ = cache[_culture_key(d.scenario)]
+            uses = costs_by_facility_use(d.scenario, batch, up)
+        outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept, None, uses))
+    facility_use = str(space.base_mapping.get("economics", {}).get("facility_use", "dedicated"))
+    return Selection(space.name, demand, _rank(outcomes, space.tie_tolerance), facility_use)
 
 
 @dataclass(frozen=True)
 class DemandCurve:
-    """Cheapest feasible cost per dose of one platform + train pair at each demand (NaN: none feasible)."""
+    """Cheapest feasible cost per dose supplied at each demand (NaN: none feasible).
+
+    Either of one platform + train pair at the space's facility use
+    (``facility_use`` empty), or of the cheapest design of the whole space under
+    one facility use (``platform`` is then ``"any design"``).
+    """
 
     platform: str
     train: str
     demands: tuple[float, ...]
     cost_per_dose: tuple[float, ...]
     best_scale: tuple[str | None, ...]
+    facility_use: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.facility_use:
+            return f"{self.facility_use} line, cheapest design"
+        return f"{self.platform} + {self.train}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "platform": self.platform,
             "train": self.train,
+            "facility_use": self.facility_use or None,
             "points": [
                 {"doses_per_year": d, "cost_per_dose": c if math.isfinite(c) else None, "scale": s}
                 for d, c, s in zip(self.demands, self.cost_per_dose, self.best_scale, strict=True)
@@ -371,11 +455,13 @@ class DemandCurve:
 
 
 def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None) -> list[DemandCurve]:
-    """For each technology pair (platform, train), the cheapest feasible scale's cost per dose per demand."""
+    """Cost per dose supplied against demand: for each technology pair (platform, train), its cheapest
+    feasible scale at the space's facility use; and for each facility use, the cheapest feasible design."""
     levels = tuple(float(d) for d in (demands or space.demands))
     if not levels:
         raise ValueError("no demands given: list them under `demands:` in the space or pass them")
     table: dict[tuple[str, str], list[tuple[float, str | None]]] = {}
+    by_use: dict[str, list[tuple[float, str | None]]] = {u: [] for u in FACILITY_USES}
     cache: CultureCache = {}
     for level in levels:
         sel = select(space, space.demand.model_copy(update={"doses_per_year": level}), cache)
@@ -387,7 +473,9 @@ def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None)
                 best[key] = (cost, o.design.scale_label if o.feasible else None)
         for key, value in best.items():
             table.setdefault(key, []).append(value)
-    return [
+        for use, found in sel.best_by_facility_use().items():
+            by_use[use].append((found[1], found[0].design.label) if found else (math.inf, None))
+    curves = [
         DemandCurve(
             plat,
             train,
@@ -397,3 +485,15 @@ def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None)
         )
         for (plat, train), pts in table.items()
     ]
+    curves += [
+        DemandCurve(
+            "any design",
+            "",
+            levels,
+            tuple(c if math.isfinite(c) else math.nan for c, _ in pts),
+            tuple(s for _, s in pts),
+            use,
+        )
+        for use, pts in by_use.items()
+    ]
+    return curves

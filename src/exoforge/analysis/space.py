@@ -33,10 +33,10 @@ variables an optimiser may set, each a key of the scenario contract::
       max: {cost.per_batch: 5.0e5}        # any KPI bound
       min: {}
     objectives:                           # one: single-objective GA; several: NSGA-II
-      - cost.per_dose                     # minimised
+      - cost.per_dose_supplied            # minimised (the default with a demand; cost.per_dose without)
       - {maximize: ev.particles_per_ug_protein}
     uncertainty: {samples: 32, seed: 1}   # parameter sets behind the probabilities
-    optimizer: {population: 64, generations: 40, seed: 1}
+    optimizer: {population: 64, generations: 40, seed: 1, tie_tolerance: 0.01}
 
 Variables are applied in file order (so a whole ``expansion`` block comes
 before the keys that refine it); a variable whose ``when`` does not match the
@@ -178,10 +178,13 @@ class OptimizerSettings(_Model):
     population: Annotated[int, Field(ge=4)] = 64
     generations: Annotated[int, Field(ge=1)] = 40
     seed: int = 1
-
-
-def _default_objectives() -> list[str | ObjectiveSpec]:
-    return ["cost.per_dose"]
+    tie_tolerance: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        default=0.01,
+        description=(
+            "designs within this relative distance of the best single objective count as tied; ties go to the "
+            "design that over-produces least, then to the lowest cost per released dose (cost.per_dose_supplied)"
+        ),
+    )
 
 
 class SpaceFile(_Model):
@@ -191,7 +194,7 @@ class SpaceFile(_Model):
     scenario: dict[str, Any] | None = None
     variables: list[Variable] = Field(min_length=1)
     constraints: Constraints = Field(default_factory=Constraints)
-    objectives: list[str | ObjectiveSpec] = Field(default_factory=_default_objectives, min_length=1)
+    objectives: list[str | ObjectiveSpec] | None = Field(default=None, min_length=1)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     optimizer: OptimizerSettings = Field(default_factory=OptimizerSettings)
 
@@ -359,7 +362,9 @@ def build_space(raw: dict[str, Any], root: Path | None = None, source: str | Non
     except ScenarioError as exc:
         raise ScenarioError([f"base: {p}" for p in exc.problems], source) from None
     problems = []
-    objectives = tuple(parse_objective(o) for o in spec.objectives)
+    # default: the cost of meeting the stated demand (a design that over-produces pays for it), else per dose
+    default = "cost.per_dose_supplied" if base_scn.demand is not None else "cost.per_dose"
+    objectives = tuple(parse_objective(o) for o in (spec.objectives or [default]))
     c = spec.constraints
     needs_demand = (
         c.demand_met or c.min_p_meets_demand is not None or any(o.key == "p_meets_demand" for o in objectives)

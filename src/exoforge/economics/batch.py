@@ -49,9 +49,14 @@ def batch_economics(
     lot_size: float | None = None,
     price_year: int = 2024,
     user_prices: Iterable[str] = (),
-    dedicated: bool = True,
+    facility_use: str = "dedicated",
+    campaigns_per_year: int = 1,
 ) -> BatchEconomics:
-    """Price a batch: process resources, supporting labour, release testing, capital and facility."""
+    """Price a batch: process resources, supporting labour, release testing, capital and facility.
+
+    ``facility_use`` and ``campaigns_per_year`` say how the line is used (see :mod:`.demand`).
+    """
+    changeover = 0.0 if facility_use == "dedicated" else p.get("facility.product_changeover_days", "day")
     tp = throughput(
         final_amount,
         dose_amount,
@@ -59,12 +64,14 @@ def batch_economics(
         doses_per_year,
         p.get("line_operating_days_per_year", "day"),
         lot_size,
-        dedicated,
+        facility_use,
+        changeover,
+        campaigns_per_year,
     )
     res = list(resources)
     res += supporting_roles(res, tp.lots_per_batch, p)
     res += release_testing(tp.lots_per_batch, p)
-    res += capital_charges(equipment, vessels, tp.allocated_days, p)
+    res += capital_charges(equipment, vessels, tp.allocated_days, p, facility_use)
     esc = escalation_factors((f"price.{r.item}" for r in res), price_year, user_prices)
     cogs = price_resources(res, p, esc)
     per_batch = cogs.per_batch

@@ -91,6 +91,23 @@ def print_optimization(opt: OptimizationResult, console: Console | None = None) 
         console.print(f"\n[bold]#{r['rank']}[/bold] {escape(r['summary'])}")
         console.print(f"   {escape(objectives)}")
         console.print(f"   [dim]why:[/dim] {escape(r['reason'])}")
+    if d.get("neighbours"):
+        key = opt.objectives[0].key
+        console.print(f"\n[bold]why #1 beats its neighbours[/bold] (one variable changed; {key})")
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("change", overflow="fold", max_width=28)
+        table.add_column("value", justify="right")
+        table.add_column("vs #1", justify="right")
+        table.add_column("why", overflow="fold")
+        for n in d["neighbours"]:
+            rel = n["relative_to_best"]
+            table.add_row(
+                escape(f"{n['variable']} -> {n['value']}"),
+                fmt(n["objective"]) if n["feasible"] else "-",
+                f"{rel:+.1%}" if rel is not None else "infeasible",
+                escape(n["why"]),
+            )
+        console.print(table)
     if not d["recommendations"]:
         console.print("[yellow]no feasible design: every design breaks a constraint[/yellow]")
     if d["infeasible_reasons"]:

@@ -41,12 +41,29 @@ SUMMARY_ROWS = (
     ("ev.final_volume_ml", "product volume", "mL"),
     ("doses_per_batch", "doses per batch", ""),
     ("batch_days", "batch duration", "days"),
-    ("batches_per_year", "batches per year for the demand", ""),
-    ("lines_needed", "parallel lines for the demand", ""),
     ("cost.per_batch", "cost per batch", "USD"),
-    ("cost.per_dose", "cost per dose", "USD"),
+    ("cost.per_dose", "cost per released dose", "USD"),
     ("cost.per_1e9_particles", "cost per 1e9 particles", "USD"),
 )
+#: Rows shown when the scenario states a demand: what meeting it takes and costs.
+DEMAND_ROWS = (
+    ("demand.doses_per_year", "demand", "doses/year"),
+    ("cost.per_dose_supplied", "cost per dose supplied", "USD"),
+    ("doses_released_per_batch", "doses released per batch", "doses"),
+    ("batches_per_year", "batches per year", ""),
+    ("doses_released_per_year", "doses released per year", "doses"),
+    ("overproduction_fraction", "released beyond the demand", "%"),
+    ("lines_needed", "parallel lines", ""),
+    ("line_utilisation", "line utilisation", "%"),
+    ("facility_days_per_batch", "facility days charged per batch", "days"),
+)
+
+
+def summary_value(key: str, value: Any, unit: str) -> str:
+    """A summary cell: percentages for the '%' rows, compact numbers otherwise."""
+    if unit == "%" and isinstance(value, int | float) and value == value and abs(value) != float("inf"):
+        return f"{100 * value:,.0f}"
+    return fmt(value)
 
 
 def print_summary(result: Result, console: Console | None = None) -> None:
@@ -58,6 +75,15 @@ def print_summary(result: Result, console: Console | None = None) -> None:
     for key, label, unit in SUMMARY_ROWS:
         t.add_row(label, fmt(result.kpis.get(key)), unit.replace("USD", result.currency))
     console.print(t)
+    demand = result.kpis.get("demand.doses_per_year")
+    if demand is not None and demand == demand:
+        d = Table(title=f"meeting the demand ({result.facility_use} facility)", title_justify="left")
+        d.add_column("output")
+        d.add_column("value", justify="right")
+        d.add_column("unit")
+        for key, label, unit in DEMAND_ROWS:
+            d.add_row(label, summary_value(key, result.kpis.get(key), unit), unit.replace("USD", result.currency))
+        console.print(d)
     c = Table(title="cost breakdown per batch", title_justify="left")
     c.add_column("category")
     c.add_column(result.currency, justify="right")

@@ -99,7 +99,7 @@ def cost_per_dose_vs_demand(curves: Sequence[DemandCurve], currency: str = "USD"
         pts = [(d, y) for d, y in zip(c.demands, c.cost_per_dose, strict=True) if math.isfinite(y)]
         if not pts:
             continue
-        ax.plot(*zip(*pts, strict=True), marker=style, lw=1.3, label=f"{c.platform} + {c.train}", color=f"C{i % 10}")
+        ax.plot(*zip(*pts, strict=True), marker=style, lw=1.3, label=c.label, color=f"C{i % 10}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("demand (doses per year)")

@@ -9,41 +9,59 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from exoforge.analysis.selection import DemandCurve, Selection
 from exoforge.report.console import fmt
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None or x != x or abs(x) == float("inf") else f"{100 * x:,.0f} %"
+
+
 def print_selection(sel: Selection, console: Console | None = None, top: int = 10) -> None:
-    """The ranked designs (cheapest first) and every rejected design with its reasons."""
+    """The ranked designs (cheapest first), the cost under each facility use, and every rejected design."""
     console = console or Console()
     demand = sel.demand
     lot = f", lots of {demand.lot_size_doses:g}" if demand.lot_size_doses else ""
-    t = Table(
-        title=f"{sel.name}: {len(sel.ranked)} of {len(sel.outcomes)} designs feasible "
-        f"({demand.doses_per_year:g} doses a year{lot})",
-        title_justify="left",
+    console.print(
+        f"[bold]{escape(sel.name)}[/]: {len(sel.ranked)} of {len(sel.outcomes)} designs feasible "
+        f"({demand.doses_per_year:g} doses a year{lot}; {sel.facility_use} line)",
+        highlight=False,
     )
-    for col in ("rank", "design", "USD/dose supplied", "USD/batch", "doses/batch", "batches/yr", "lines", "batch days"):
-        t.add_column(col, justify="left" if col == "design" else "right")
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("#", justify="right")
+    t.add_column("design", overflow="fold", ratio=1)
+    for col in ("USD/dose\nsupplied", "USD/dose\nreleased", "batches\n/year", "beyond\ndemand"):
+        t.add_column(col, justify="right", no_wrap=True)
     for o in sel.ranked[:top]:
         k = o.kpis
         t.add_row(
             str(o.rank),
-            o.design.label,
+            escape(o.design.label),
             fmt(k.get("cost.per_dose_supplied")),
-            fmt(k.get("cost.per_batch")),
-            fmt(k.get("doses_released_per_batch")),
+            fmt(k.get("cost.per_dose")),
             fmt(k.get("batches_per_year")),
-            fmt(k.get("lines_needed")),
-            fmt(k.get("batch_days")),
+            _pct(k.get("overproduction_fraction")),
         )
     console.print(t)
+    best = sel.best_by_facility_use()
+    if any(v is not None for v in best.values()):
+        console.print(
+            f"[bold]cost per dose supplied by how the line is used[/] (cheapest: {sel.cheapest_use})", highlight=False
+        )
+        u = Table(show_edge=False, pad_edge=False)
+        u.add_column("facility use")
+        u.add_column("USD/dose supplied", justify="right", no_wrap=True)
+        u.add_column("best design", overflow="fold", ratio=1)
+        for use, found in best.items():
+            u.add_row(use, fmt(found[1]) if found else "-", escape(found[0].design.label) if found else "none feasible")
+        console.print(u)
     if sel.rejected:
         console.print(f"[bold]rejected ({len(sel.rejected)})[/]")
         for o in sel.rejected:
-            console.print(f"  - {o.design.label}: {'; '.join(o.reasons)}", highlight=False)
+            console.print(f"  - {escape(o.design.label)}: {escape('; '.join(o.reasons))}", highlight=False)
 
 
 def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:

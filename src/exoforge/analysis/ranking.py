@@ -1,0 +1,58 @@
+"""Ranking designs on one objective with near-ties broken by further criteria.
+
+Two designs whose cost per dose supplied differs by a fraction of a percent
+are, for a decision, equally cheap (the cost model's own uncertainty is far
+larger); what should then decide is what else differs, above all the doses a
+design makes that nobody takes. :func:`tie_band_order` ranks by the objective,
+treating values within ``tolerance`` (relative) of the best remaining value as
+tied and picking among them by the tie-break criteria in turn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: The default relative tolerance within which objective values count as tied.
+DEFAULT_TOLERANCE = 0.01
+#: Tie-breaks of an objective: KPIs minimised in turn among near-tied designs. Of designs that cost
+#: about the same per dose supplied, the one that releases fewest doses beyond the demand, then the
+#: one with the lowest cost per released dose.
+TIE_BREAKS: dict[str, tuple[str, ...]] = {"cost.per_dose_supplied": ("overproduction_fraction", "cost.per_dose")}
+
+
+def _finite(v: float) -> float:
+    return v if math.isfinite(v) else math.inf
+
+
+def tie_band_order(
+    objective: Sequence[float],
+    tie_breaks: Sequence[Sequence[float]] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+    count: int | None = None,
+) -> list[int]:
+    """Indices in rank order (the objective is minimised).
+
+    Repeatedly, the items whose objective lies within ``tolerance`` × |lowest|
+    of the lowest remaining one are tied; the next in rank is the tied item
+    lowest on ``tie_breaks[0]``, then ``tie_breaks[1]``, ..., then on the
+    objective itself. Non-finite values rank last.
+
+    Parameters
+    ----------
+    objective : one value per item (minimised)
+    tie_breaks : criteria, each one value per item (minimised)
+    tolerance : relative width of a tie (0: exact order with ties broken by the criteria)
+    count : rank only the first ``count`` items (default: all)
+    """
+    values = [_finite(v) for v in objective]
+    remaining = sorted(range(len(values)), key=lambda i: (values[i], i))
+    order: list[int] = []
+    limit = len(values) if count is None else min(count, len(values))
+    while remaining and len(order) < limit:
+        low = values[remaining[0]]
+        band = [i for i in remaining if values[i] <= low + tolerance * abs(low)] if math.isfinite(low) else remaining
+        pick = min(band, key=lambda i: (*(_finite(c[i]) for c in tie_breaks), values[i], i))
+        order.append(pick)
+        remaining.remove(pick)
+    return order
