@@ -14,7 +14,8 @@ BASE = xf.scenario.read_mapping(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
 
 
 def _run(use: str, doses: float = 500, campaigns: int = 1, changes: dict | None = None):
-    data = dict(BASE, demand={"doses_per_year": doses}, economics={"facility_use": use, "campaigns_per_year": campaigns})
+    economics = {"facility_use": use, "campaigns_per_year": campaigns}
+    data = dict(BASE, demand={"doses_per_year": doses}, economics=economics)
     scn = xf.parse_scenario(data)
     ps = parameters_for(scn).params
     if changes:
@@ -48,7 +49,8 @@ def test_a_dedicated_line_at_low_utilisation_costs_more_than_paying_for_the_days
     k = {use: _run(use)[0] for use in ("dedicated", "shared", "campaign", "cdmo")}
     assert k["dedicated"]["line_utilisation"] < 0.2
     assert k["shared"]["cost.per_dose_supplied"] < k["dedicated"]["cost.per_dose_supplied"]
-    assert k["dedicated"]["facility_days_per_batch"] == pytest.approx(DAYS_PER_YEAR / k["dedicated"]["batches_per_year"])
+    ded = k["dedicated"]
+    assert ded["facility_days_per_batch"] == pytest.approx(DAYS_PER_YEAR / ded["batches_per_year"])
     # the process itself is the same whatever the facility
     for use in ("shared", "campaign", "cdmo"):
         assert k[use]["ev.final_particles"] == k["dedicated"]["ev.final_particles"]

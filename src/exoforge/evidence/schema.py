@@ -211,7 +211,8 @@ class Record(BaseModel):
     )
     derivation: str | None = Field(default=None, description="how a derived number was computed from the reported ones")
     arms: Arms | None = Field(
-        default=None, description="the two arms of a fold-change, for the emulation that turns it into a per-cell effect"
+        default=None,
+        description="the two arms of a fold-change, for the emulation that turns it into a per-cell effect",
     )
     arms_unknown: str | None = Field(
         default=None,
