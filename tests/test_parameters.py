@@ -4,6 +4,7 @@ parameter moves an output when changed (or is declared inert)."""
 from __future__ import annotations
 
 import itertools
+import typing
 
 import numpy as np
 
@@ -45,6 +46,8 @@ def _variants():
         out.append(xf.parse_scenario(dict(planar, cell_source=src)))
     for med in ("hpl", "serum_free", "xeno_free"):
         out.append(xf.parse_scenario(dict(planar, expansion=dict(planar["expansion"], medium=med))))
+    for basal in typing.get_args(xf.scenario.BasalMedium):
+        out.append(xf.parse_scenario(dict(planar, expansion=dict(planar["expansion"], basal_medium=basal))))
     out.append(
         xf.parse_scenario(
             dict(

@@ -43,6 +43,15 @@ Platform = Literal[
     "spheroid",
 ]
 ExpansionMedium = Literal["fbs", "hpl", "serum_free", "xeno_free"]
+#: Basal media of the catalogue (glucose and glutamine per formulation: ``exoforge parameters basal_``).
+BasalMedium = Literal[
+    "dmem_low_glucose",
+    "dmem_high_glucose",
+    "alpha_mem",
+    "mem",
+    "dmem_f12",
+    "proprietary_serum_free",
+]
 ConditioningMedium = Literal["serum_free", "ev_depleted_fbs", "ev_depleted_hpl", "same"]
 MicrocarrierType = Literal["cytodex1", "cytodex3", "hillex2", "synthemax2"]
 
@@ -144,6 +153,14 @@ class Expansion(_Model):
     cells_per_aggregate: PositiveFloat | None = Field(default=None, description="spheroid: cells per aggregate")
     seeding: Seeding
     medium: ExpansionMedium
+    basal_medium: BasalMedium | None = Field(
+        default=None,
+        description=(
+            "basal medium formulation the supplement is added to; sets the glucose and glutamine of expansion "
+            "(and, unless conditioning.basal_medium says otherwise, conditioning) medium. Default: not stated, "
+            "the 5.5 mM glucose usual for MSC media"
+        ),
+    )
     feeding: Feeding | None = None
     days: PositiveFloat
 
@@ -211,6 +228,10 @@ def _platform_specific_keys(exp: Expansion) -> list[str]:
 
 class Conditioning(_Model):
     medium: ConditioningMedium = "serum_free"
+    basal_medium: BasalMedium | None = Field(
+        default=None,
+        description="basal medium of the conditioning medium (default: expansion.basal_medium)",
+    )
     days: PositiveFloat = 2
     collections: Annotated[int, Field(ge=1, le=60)] = 1
     strategies: list[str] = Field(default_factory=list)

@@ -267,13 +267,32 @@ class Media:
     background: np.ndarray  # particle/L
 
     @classmethod
-    def of(cls, medium: str, p: UsageLog) -> Media:
+    def of(cls, medium: str, p: UsageLog, basal: str | None = None) -> Media:
+        """The medium of supplement ``medium`` on basal formulation ``basal``.
+
+        Glucose and glutamine come from the basal medium of the catalogue (``basal_glucose.*``,
+        ``basal_glutamine.*``) when one is named, else from the supplement's usual medium
+        (``medium_glucose.*``, ``medium_glutamine.*``); protein and particles from the supplement.
+        """
+        glucose = f"basal_glucose.{basal}" if basal else f"medium_glucose.{medium}"
+        glutamine = f"basal_glutamine.{basal}" if basal else f"medium_glutamine.{medium}"
         return cls(
-            p.get(f"medium_glucose.{medium}", "mM"),
-            p.get(f"medium_glutamine.{medium}", "mM"),
+            p.get(glucose, "mM"),
+            p.get(glutamine, "mM"),
             p.get(f"medium_protein.{medium}", "ug/L"),
             p.get(f"medium_background_particles.{medium}", "particle/L"),
         )
+
+
+def culture_media(scn: Scenario, p: UsageLog) -> tuple[Media, Media]:
+    """(expansion medium, conditioning medium) of the scenario, basal formulation included."""
+    exp, cond = scn.expansion, scn.conditioning
+    cond_medium: str
+    if cond.medium == "same":
+        cond_medium, cond_basal = exp.medium, exp.basal_medium
+    else:
+        cond_medium, cond_basal = cond.medium, cond.basal_medium or exp.basal_medium
+    return Media.of(exp.medium, p, exp.basal_medium), Media.of(cond_medium, p, cond_basal)
 
 
 def _replace_fraction(y: np.ndarray, f: np.ndarray | float, fresh: Media, product_too: bool, vp: np.ndarray) -> None:
@@ -294,8 +313,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     geo = vessel_geometry(exp, p)
     vol, vp = geo.volume_l, geo.product_volume_l
     kp = kinetic_parameters(scn, geo, p)
-    cond_medium = exp.medium if scn.conditioning.medium == "same" else scn.conditioning.medium
-    m_exp, m_cond = Media.of(exp.medium, p), Media.of(cond_medium, p)
+    m_exp, m_cond = culture_media(scn, p)
     carryover = p.get("medium_carryover_fraction", "")
     ev_exp, ev_cond, growth_cond = phase_multipliers(scn, p)
     death_cond = conditioning_death_factor(scn, p)
