@@ -193,12 +193,40 @@ def resolve_variants(entries: Iterable[Parameter], context: Mapping[str, str]) -
 
 
 @dataclass(frozen=True)
+class JointNormal:
+    """Parameters drawn together from a multivariate normal on their transformed scales (a fit's covariance).
+
+    ``transforms[i]`` is ``log``, ``logit`` or ``identity``; ``center`` and ``chol`` (the lower Cholesky
+    factor of the covariance) are on those scales. Each parameter's own distribution is the matching
+    marginal, so a sampler that takes one of them alone still draws it correctly.
+    """
+
+    names: tuple[str, ...]
+    transforms: tuple[str, ...]
+    center: np.ndarray
+    chol: np.ndarray
+
+    def values(self, z: np.ndarray) -> np.ndarray:
+        """Natural values (n, k) for standard-normal draws ``z`` (n, k)."""
+        y = self.center[None, :] + z @ self.chol.T
+        out = np.empty_like(y)
+        for i, t in enumerate(self.transforms):
+            out[:, i] = np.exp(y[:, i]) if t == "log" else 1 / (1 + np.exp(-y[:, i])) if t == "logit" else y[:, i]
+        return out
+
+
+@dataclass(frozen=True)
 class ParameterSet(Mapping[str, Parameter]):
-    """An immutable set of parameters resolved for one scenario context."""
+    """An immutable set of parameters resolved for one scenario context.
+
+    ``joint`` holds groups of parameters sampled together (:class:`JointNormal`, from a fitted
+    parameter file); every other parameter is sampled independently.
+    """
 
     params: Mapping[str, Parameter]
     excluded_refs: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    joint: tuple[JointNormal, ...] = ()
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Parameter:
@@ -300,13 +328,26 @@ class ParameterSet(Mapping[str, Parameter]):
         )
 
     def from_uniform(self, u: np.ndarray, names: list[str]) -> ParameterBatch:
-        """A batch where parameter ``names[j]`` takes ``ppf(u[:, j])``; others stay central."""
+        """A batch where parameter ``names[j]`` takes ``ppf(u[:, j])``; others stay central.
+
+        Parameters of a :class:`JointNormal` group whose names are all in ``names`` are drawn together
+        (their columns of ``u`` through the normal quantile and the group's Cholesky factor).
+        """
         u = np.atleast_2d(u)
         batch = self.nominal(u.shape[0])
         values = dict(batch.values)
         for j, name in enumerate(names):
             p = self[name]
             values[name] = p.distribution.ppf(u[:, j], p.value)
+        for group in self.joint:
+            if all(n in names for n in group.names):
+                from exoforge.special import ndtri
+
+                cols = [names.index(n) for n in group.names]
+                z = ndtri(np.clip(u[:, cols], 1e-12, 1 - 1e-12))
+                drawn = group.values(np.asarray(z))
+                for i, n in enumerate(group.names):
+                    values[n] = drawn[:, i]
         return ParameterBatch(batch.n, values, batch.units)
 
     def sample(self, n: int, rng: np.random.Generator, names: list[str] | None = None) -> ParameterBatch:
