@@ -205,6 +205,8 @@ class JointNormal:
     transforms: tuple[str, ...]
     center: np.ndarray
     chol: np.ndarray
+    lower: np.ndarray | None = None  # natural bounds of each parameter (-inf/inf where none)
+    upper: np.ndarray | None = None
 
     def values(self, z: np.ndarray) -> np.ndarray:
         """Natural values (n, k) for standard-normal draws ``z`` (n, k)."""
@@ -212,6 +214,8 @@ class JointNormal:
         out = np.empty_like(y)
         for i, t in enumerate(self.transforms):
             out[:, i] = np.exp(y[:, i]) if t == "log" else 1 / (1 + np.exp(-y[:, i])) if t == "logit" else y[:, i]
+        if self.lower is not None and self.upper is not None:
+            out = np.clip(out, self.lower[None, :], self.upper[None, :])
         return out
 
 

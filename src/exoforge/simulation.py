@@ -475,7 +475,7 @@ def _driving_assumptions(scn: Scenario, ps: ParameterSet, used: set[str]) -> lis
 
 def simulate(
     scn: Scenario,
-    params: ParameterSet | None = None,
+    params: ParameterSet | PreparedParameters | None = None,
     *,
     exclude_refs: Sequence[str] = (),
     seed: int | None = None,
@@ -486,7 +486,10 @@ def simulate(
     With ``strict`` a failed engineering check raises
     :class:`~exoforge.result.ChecksFailed` (which carries the full result).
     """
-    prepared = parameters_for(scn, exclude_refs) if params is None else PreparedParameters(params)
+    if params is None:
+        prepared = parameters_for(scn, exclude_refs)
+    else:  # a ParameterSet, or one with its warnings (e.g. fitted parameters applied)
+        prepared = params if isinstance(params, PreparedParameters) else PreparedParameters(params)
     ps = prepared.params
     ev = evaluate(scn, ps.nominal(1), record_series=True)
     k = {key: float(v[0]) for key, v in ev.kpis.items()}

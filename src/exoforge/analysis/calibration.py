@@ -226,7 +226,7 @@ class CalibrationProblem:
         for k, batches in keys.items():
             ps = params[batches[0]] if params is not None and batches[0] in params else parameters_for(scn_of[k]).params
             if fit_secretion:
-                ps = neutral_secretion_multipliers(ps, "EV secretion fitted on this process (measured_on: this_process)")
+                ps = neutral_secretion_multipliers(ps, "EV secretion fitted on this process (measured_on this_process)")
             base[k] = ps
         first = next(iter(base.values()))
         for n in names:
@@ -254,8 +254,9 @@ class CalibrationProblem:
         for n in names:
             p = first[n]
             transform, center, sd, lo, hi = prior_of(n, p)
-            for b in data.batches if n in per_batch else [None]:
-                self.parameters.append(FitParameter(n, b, p.unit, transform, center, sd, lo, hi))
+            owners: list[str | None] = list(data.batches) if n in per_batch else [None]
+            for owner in owners:
+                self.parameters.append(FitParameter(n, owner, p.unit, transform, center, sd, lo, hi))
         # observations
         ms = data.measurements
         self.n_obs = len(ms)
@@ -410,7 +411,7 @@ class CalibrationProblem:
         p, nb = self.n_theta, self.n_bias
         rows = np.repeat(x[None, :p], p + 1, axis=0)
         steps = np.full(p, FD_STEP)
-        lower, upper = self.bounds
+        upper = self.bounds[1]
         for j in range(p):  # step inwards at an upper bound
             if rows[0, j] + steps[j] > upper[j]:
                 steps[j] = -steps[j]
@@ -453,8 +454,13 @@ class CalibrationProblem:
         names = {p.name for p in self.parameters}
         if {"ev_secretion_rate", "ev_loss_rate"} <= names:
             for b in self.data.batches:
-                times = sorted({self.time[i] for i in range(self.n_obs) if self.batch[i] == b
-                                and self.variable[i] == "ev_concentration"})
+                times = sorted(
+                    {
+                        self.time[i]
+                        for i in range(self.n_obs)
+                        if self.batch[i] == b and self.variable[i] == "ev_concentration"
+                    }
+                )
                 if len(times) < 3:
                     out.append(
                         f"batch {b}: EV concentration at {len(times)} time(s) only: secretion and loss rate are not "
@@ -481,6 +487,23 @@ class FitResult:
     success: bool
     message: str
     warnings: list[str] = field(default_factory=list)
+    jacobian: np.ndarray | None = None  # d residuals / d x at the estimates (data rows first, then priors)
+
+    def data_only_correlation(self) -> np.ndarray | None:
+        """Correlation of the model parameters from the data alone (parameter priors left out, assay-bias
+        priors kept); None when the data alone cannot determine every parameter (singular)."""
+        if self.jacobian is None:
+            return None
+        prob = self.problem
+        p = prob.n_theta
+        n_prior_theta = sum(1 for fp in prob.parameters if fp.prior_sd)
+        rows = np.vstack([self.jacobian[: prob.n_obs], self.jacobian[prob.n_obs + n_prior_theta :]])
+        h = rows.T @ rows
+        if np.linalg.matrix_rank(h, tol=1e-10 * np.max(np.abs(h))) < h.shape[0]:
+            return None
+        cov = np.linalg.inv(h)[:p, :p]
+        se = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+        return np.clip(cov / np.outer(se, se), -1.0, 1.0)
 
     @property
     def parameters(self) -> list[FitParameter]:
@@ -519,6 +542,8 @@ class FitResult:
         lo, hi = self.x[j] - z * self.stderr[j], self.x[j] + z * self.stderr[j]
         if j < self.problem.n_theta:
             p = self.parameters[j]
+            if p.transform == "identity":  # a bounded prior (uniform, triangular): the interval stays inside
+                lo, hi = max(lo, p.lower), min(hi, p.upper)
             return float(p.natural(lo)), float(p.natural(hi))
         return float(lo), float(hi)
 
@@ -586,12 +611,26 @@ def fit_warnings(result: FitResult) -> list[str]:
     p = result.problem.n_theta
     corr = result.correlation()
     keys = result.keys
+    params = result.parameters
+    data_corr = result.data_only_correlation()
+    if result.jacobian is not None and data_corr is None:
+        out.append(
+            "the data alone cannot determine every fitted parameter (their information matrix is singular): "
+            "the priors (literature defaults) decide the confounded ones"
+        )
     for i in range(p):
         for j in range(i + 1, p):
+            if params[i].name == params[j].name:
+                continue  # one parameter per batch: correlated through shared assay biases, not confounded
             if abs(corr[i, j]) > CORRELATION_WARNING:
                 out.append(
                     f"{keys[i]} and {keys[j]} are not separable with these data (correlation {corr[i, j]:+.3f}): "
                     "their product or ratio is determined, not each"
+                )
+            elif data_corr is not None and abs(data_corr[i, j]) > CORRELATION_WARNING:
+                out.append(
+                    f"{keys[i]} and {keys[j]} are not separable by the data alone (correlation {data_corr[i, j]:+.3f} "
+                    "without the priors): their intervals rest on the literature priors"
                 )
     for row in result.table()[:p]:
         ratio = row["posterior_to_prior_sd"]
@@ -669,11 +708,16 @@ def fit(
     r_data = problem.data_residuals(f[None, :], x[None, p:])[0]
     chi2 = float(np.sum(r_data**2))
     dof = max(problem.n_obs - p, 0)
-    result = FitResult(problem, x, cov, f, r_data, chi2, dof, int(out.nfev), bool(out.success), str(out.message))
+    result = FitResult(
+        problem, x, cov, f, r_data, chi2, dof, int(out.nfev), bool(out.success), str(out.message), jacobian=jac
+    )
     result.warnings = fit_warnings(result)
     if not ok:
-        result.warnings.insert(0, "the fitted parameters are not identifiable from these data together "
-                               "(singular information matrix): intervals of the confounded ones are unreliable")
+        result.warnings.insert(
+            0,
+            "the fitted parameters are not identifiable from these data together "
+            "(singular information matrix): intervals of the confounded ones are unreliable",
+        )
     return result
 
 
@@ -728,8 +772,12 @@ def fit_many(problems: Sequence[CalibrationProblem], max_nfev: int = 200) -> lis
         return []
     first = problems[0]
     for q in problems[1:]:
-        if (q.keys != first.keys or q.variable != first.variable or q.batch != first.batch
-                or not np.array_equal(q.time, first.time)):
+        if (
+            q.keys != first.keys
+            or q.variable != first.variable
+            or q.batch != first.batch
+            or not np.array_equal(q.time, first.time)
+        ):
             raise ValueError("fit_many needs problems of one design (same parameters, batches, times, variables)")
     lock = _Lockstep(first, len(problems))
     results: list[FitResult | None] = [None] * len(problems)

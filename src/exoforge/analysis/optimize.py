@@ -289,8 +289,15 @@ class DesignEvaluator:
     over the backend in tasks.
     """
 
-    def __init__(self, space: DesignSpace, backend: Backend | None = None, cultures_per_task: int | None = None):
+    def __init__(
+        self,
+        space: DesignSpace,
+        backend: Backend | None = None,
+        cultures_per_task: int | None = None,
+        parameter_file: Any = None,
+    ):
         self.space = space
+        self.parameter_file = parameter_file  # fitted parameters (analysis.parameter_file.ParameterFile)
         self.backend: Backend | None = backend
         self.cultures_per_task = cultures_per_task
         self.archive: dict[str, DesignMetrics] = {}
@@ -319,7 +326,12 @@ class DesignEvaluator:
         pk = parameters_key(scn)
         if pk not in self._batches:
             u = self.space.uncertainty
-            self._batches[pk] = design_batch(parameters_for(scn).params, u.samples, u.seed)
+            ps = parameters_for(scn).params
+            if getattr(self, "parameter_file", None) is not None:
+                from exoforge.analysis.parameter_file import apply_parameter_file
+
+                ps = apply_parameter_file(ps, self.parameter_file, scn)[0]
+            self._batches[pk] = design_batch(ps, u.samples, u.seed)
         return pk
 
     def evaluate(self, x: np.ndarray) -> list[DesignMetrics]:
@@ -1015,6 +1027,7 @@ def optimize(
     resume: bool = False,
     on_generation: GenerationCallback | None = None,
     top: int = 5,
+    parameter_file: Any = None,
 ) -> OptimizationResult:
     """Search ``space`` for the designs that best meet its objectives under its constraints.
 
@@ -1024,6 +1037,7 @@ def optimize(
     state_path : where the state is saved (JSON) after every generation
     resume : continue from ``state_path`` (same space), up to ``generations`` in total
     on_generation : ``on_generation(generation, generations, designs evaluated)``
+    parameter_file : fitted parameters (:class:`exoforge.analysis.parameter_file.ParameterFile`) for every design
     """
     from pymoo.termination.max_gen import MaximumGenerationTermination
 
@@ -1033,7 +1047,7 @@ def optimize(
     rng_seed = cfg.seed if seed is None else seed
     path = Path(state_path) if state_path is not None else None
     start = time.perf_counter()
-    evaluator = DesignEvaluator(space, backend)
+    evaluator = DesignEvaluator(space, backend, parameter_file=parameter_file)
     replay, spent = 0, 0.0
     saved_history: list[tuple[int, float]] = []
     if resume:

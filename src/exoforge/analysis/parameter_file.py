@@ -69,6 +69,7 @@ class FittedEntry:
     scale: str  # log | logit | identity
     sd: float  # on the scale
     measured_on: str | None = None
+    bounds: tuple[float, float] | None = None  # identity scale: the prior's range
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ def parameter_file_data(result: Any, scenario_files: dict[str, str] | None = Non
             "interval_95": [lo, hi],
             "prior_median": float(fp.natural(fp.center)),
         }
+        if fp.transform == "identity":
+            entry["bounds"] = [float(fp.lower), float(fp.upper)]
+            entry["interval_95"] = [max(lo, fp.lower), min(hi, fp.upper)]
         if n == "ev_secretion_rate":
             entry["measured_on"] = "this_process"
         if len(js) > 1 or fp.batch is not None:
@@ -146,6 +150,7 @@ def parameter_file_data(result: Any, scenario_files: dict[str, str] | None = Non
             "data_sha256": prob.data_sha256,
             "data_files": [{"path": s.path, "sha256": s.sha256} for s in prob.data.sources],
             "batches": prob.data.batches,
+            "platforms": sorted({s.expansion.platform for s in prob.scenarios.values()}),
             "scenarios": scenario_files or {b: s.name for b, s in prob.scenarios.items()},
             "observations": prob.n_obs,
             "method": METHOD,
@@ -187,7 +192,7 @@ def load_parameter_file(path: str | Path) -> ParameterFile:
     if not isinstance(raw, dict) or raw.get("parameter_file") != PARAMETER_FILE_VERSION:
         raise ParameterFileError([f"{where}: parameter_file: expected 1 (a file written by `exoforge fit`)"])
     problems: list[str] = []
-    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+    source: dict[str, Any] = raw["source"] if isinstance(raw.get("source"), dict) else {}
     if not source.get("data_sha256"):
         problems.append(f"{where}: source.data_sha256: missing (the data the parameters were fitted to)")
     entries: list[FittedEntry] = []
@@ -209,24 +214,31 @@ def load_parameter_file(path: str | Path) -> ParameterFile:
         scale = str(e.get("scale", "log"))
         if scale not in ("log", "logit", "identity"):
             problems.append(f"{at}.scale: '{scale}' is not log, logit or identity")
-        elif scale == "log" and value <= 0 or scale == "logit" and not 0 < value < 1:
+        elif (scale == "log" and value <= 0) or (scale == "logit" and not 0 < value < 1):
             problems.append(f"{at}.value: {value:g} is outside the {scale} scale")
         if not math.isfinite(sd) or sd < 0:
             problems.append(f"{at}.sd: {sd!r} is not a non-negative number")
         measured = e.get("measured_on")
         if measured not in (None, "planar", "this_process"):
             problems.append(f"{at}.measured_on: '{measured}' is not planar or this_process")
-        entries.append(FittedEntry(str(e.get("name")), unit, value, scale, sd, measured))
+        bounds = e.get("bounds")
+        pair = (float(bounds[0]), float(bounds[1])) if isinstance(bounds, list) and len(bounds) == 2 else None
+        entries.append(FittedEntry(str(e.get("name")), unit, value, scale, sd, measured, pair))
     names = [e.name for e in entries]
     cov_raw = raw.get("covariance") or {}
     cov = np.diag([e.sd**2 for e in entries])
     if cov_raw:
+        listed = list(cov_raw.get("names") or [])
+        absent = [n for n in names if n not in listed]
         try:
+            if absent:
+                raise ValueError
             m = np.array(cov_raw["matrix"], dtype=float)
-            order = [list(cov_raw["names"]).index(n) for n in names]
+            order = [listed.index(n) for n in names]
             cov = m[np.ix_(order, order)]
         except (KeyError, ValueError, TypeError, IndexError):
-            problems.append(f"{where}: covariance: expected names and a square matrix over every parameter")
+            missing = f" (not in covariance.names: {', '.join(absent)})" if absent else ""
+            problems.append(f"{where}: covariance: expected names and a square matrix over every parameter{missing}")
         else:
             if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh((cov + cov.T) / 2) < -1e-12):
                 problems.append(f"{where}: covariance: not a symmetric positive semi-definite matrix")
@@ -235,14 +247,17 @@ def load_parameter_file(path: str | Path) -> ParameterFile:
     return ParameterFile(where, dict(source), tuple(entries), cov)
 
 
-def _distribution(e: FittedEntry, sd: float) -> Distribution:
+def _distribution(e: FittedEntry, sd: float, factor: float) -> Distribution:
     if sd <= 0:
         return Distribution()
     if e.scale == "log":
         return Distribution("lognormal", {"sigma": sd})
     if e.scale == "logit":
         return Distribution("logitnormal", {"sigma": sd})
-    return Distribution("normal", {"sd": sd})
+    spec = {"sd": sd}
+    if e.bounds is not None:  # truncated to the prior's range
+        spec.update({"lower": e.bounds[0] * factor, "upper": e.bounds[1] * factor})
+    return Distribution("normal", spec)
 
 
 def apply_parameter_file(ps: ParameterSet, pf: ParameterFile, scenario: Any = None) -> tuple[ParameterSet, list[str]]:
@@ -269,7 +284,7 @@ def apply_parameter_file(ps: ParameterSet, pf: ParameterFile, scenario: Any = No
         params[e.name] = replace(
             old,
             value=e.value * f,
-            distribution=_distribution(e, sd),
+            distribution=_distribution(e, sd, f),
             estimates=(
                 Estimate(
                     value=e.value * f,
@@ -293,8 +308,7 @@ def apply_parameter_file(ps: ParameterSet, pf: ParameterFile, scenario: Any = No
 
             out = neutral_secretion_multipliers(out, f"ev_secretion_rate measured on this process ({pf.ref})")
             warnings.append(
-                f"ev_secretion_rate was fitted on this process ({pf.path}): not multiplied by "
-                f"{', '.join(multipliers)}"
+                f"ev_secretion_rate was fitted on this process ({pf.path}): not multiplied by {', '.join(multipliers)}"
             )
         if scenario is not None:
             fitted = pf.source.get("platforms") or []
@@ -315,15 +329,29 @@ def apply_parameter_file(ps: ParameterSet, pf: ParameterFile, scenario: Any = No
     if len(uncertain) > 1:
         sub = cov[np.ix_(uncertain, uncertain)]
         try:
-            chol = np.linalg.cholesky(sub + 1e-15 * np.eye(len(uncertain)))
+            chol: np.ndarray = np.linalg.cholesky(sub + 1e-15 * np.eye(len(uncertain)))
         except np.linalg.LinAlgError:
-            w, v = np.linalg.eigh(sub)
-            chol = v @ np.diag(np.sqrt(np.maximum(w, 0.0)))
+            eigval, eigvec = np.linalg.eigh(sub)
+            chol = eigvec @ np.diag(np.sqrt(np.maximum(eigval, 0.0)))
+        bounds = [pf.entries[i].bounds for i in uncertain]
         joint = JointNormal(
             tuple(pf.entries[i].name for i in uncertain),
             tuple(scales[i] for i in uncertain),
             np.array([center[i] for i in uncertain]),
             chol,
+            np.array([b[0] * factors[i] if b else -np.inf for b, i in zip(bounds, uncertain, strict=True)]),
+            np.array([b[1] * factors[i] if b else np.inf for b, i in zip(bounds, uncertain, strict=True)]),
         )
         out = replace(out, joint=(*out.joint, joint))
     return out, warnings
+
+
+def fitted_parameters(scenario: Any, parameter_file: ParameterFile | str | Path, exclude_refs: Any = ()) -> Any:
+    """The scenario's parameters (:func:`exoforge.simulation.parameters_for`) with a parameter file applied,
+    as :class:`~exoforge.simulation.PreparedParameters` carrying the warnings of both."""
+    from exoforge.simulation import PreparedParameters, parameters_for
+
+    pf = parameter_file if isinstance(parameter_file, ParameterFile) else load_parameter_file(parameter_file)
+    prepared = parameters_for(scenario, exclude_refs)
+    ps, warnings = apply_parameter_file(prepared.params, pf, scenario)
+    return PreparedParameters(ps, (*prepared.warnings, *warnings))

@@ -332,10 +332,17 @@ def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -
 CultureCache = dict[str, tuple[Any, Any, str | None]]
 
 
-def _culture(first: Scenario, key: str, cache: CultureCache) -> tuple[Any, Any, str | None]:
+def _culture(
+    first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None
+) -> tuple[Any, Any, str | None]:
     if key not in cache:
         try:
-            batch = parameters_for(first).params.nominal(1)
+            ps = parameters_for(first).params
+            if parameter_file is not None:  # fitted parameters (exoforge fit): analysis.parameter_file
+                from exoforge.analysis.parameter_file import apply_parameter_file
+
+                ps = apply_parameter_file(ps, parameter_file, first)[0]
+            batch = ps.nominal(1)
             cache[key] = (batch, simulate_upstream(first, UsageLog(batch)), None)
         except (KeyError, ValueError, ArithmeticError) as exc:
             cache[key] = (None, None, f"culture cannot be simulated: {exc.args[0] if exc.args else exc}")
@@ -343,12 +350,12 @@ def _culture(first: Scenario, key: str, cache: CultureCache) -> tuple[Any, Any, 
 
 
 def _evaluate_group(
-    key: str, designs: list[Design], cache: CultureCache
+    key: str, designs: list[Design], cache: CultureCache, parameter_file: Any = None
 ) -> dict[int, tuple[Evaluation | None, str | None]]:
     """Evaluate designs that share a culture: one upstream run, then each train on its harvest."""
     first = designs[0].scenario
     assert first is not None
-    batch, up, error = _culture(first, key, cache)
+    batch, up, error = _culture(first, key, cache, parameter_file)
     if error is not None:
         return {id(d): (None, error) for d in designs}
     out: dict[int, tuple[Evaluation | None, str | None]] = {}
@@ -383,11 +390,13 @@ def select(
     demand: Demand | None = None,
     cache: CultureCache | None = None,
     with_facility_uses: bool = True,
+    parameter_file: Any = None,
 ) -> Selection:
     """Evaluate every design of ``space`` and rank the feasible ones by cost per dose supplied.
 
     ``cache`` keeps the culture simulations between calls (the demand does not change them);
-    ``with_facility_uses`` also costs every feasible design under each facility use.
+    ``with_facility_uses`` also costs every feasible design under each facility use;
+    ``parameter_file`` (:class:`exoforge.analysis.parameter_file.ParameterFile`) applies fitted parameters.
     """
     cache = {} if cache is None else cache
     demand = demand or space.demand
@@ -398,7 +407,7 @@ def select(
             groups.setdefault(_culture_key(d.scenario), []).append(d)
     results: dict[int, tuple[Evaluation | None, str | None]] = {}
     for key, group in groups.items():
-        results.update(_evaluate_group(key, group, cache))
+        results.update(_evaluate_group(key, group, cache, parameter_file))
     outcomes = []
     for d in designs:
         if d.scenario is None:
@@ -454,7 +463,9 @@ class DemandCurve:
         }
 
 
-def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None) -> list[DemandCurve]:
+def demand_curves(
+    space: SelectionSpace, demands: Sequence[float] | None = None, parameter_file: Any = None
+) -> list[DemandCurve]:
     """Cost per dose supplied against demand: for each technology pair (platform, train), its cheapest
     feasible scale at the space's facility use; and for each facility use, the cheapest feasible design."""
     levels = tuple(float(d) for d in (demands or space.demands))
@@ -464,7 +475,9 @@ def demand_curves(space: SelectionSpace, demands: Sequence[float] | None = None)
     by_use: dict[str, list[tuple[float, str | None]]] = {u: [] for u in FACILITY_USES}
     cache: CultureCache = {}
     for level in levels:
-        sel = select(space, space.demand.model_copy(update={"doses_per_year": level}), cache)
+        sel = select(
+            space, space.demand.model_copy(update={"doses_per_year": level}), cache, parameter_file=parameter_file
+        )
         best: dict[tuple[str, str], tuple[float, str | None]] = {}
         for o in sel.outcomes:
             key = (o.design.platform, o.design.train)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, load, message
+from exoforge.commands.common import fail, input_errors, load, message, parameter_file, parameters_from_file
 
 BackendOpt = Annotated[str, typer.Option("--backend", help="local (this machine) or dask")]
 SchedulerOpt = Annotated[
@@ -20,6 +20,7 @@ WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="worker processes (local) or LocalCluster workers (dask)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+ParamsOpt = Annotated[Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the design (same seed, same numbers on every backend)")]
 
@@ -97,13 +98,19 @@ def mc(
     ] = None,
     json_out: JsonOpt = False,
     report: ReportOpt = None,
+    params: ParamsOpt = None,
 ) -> None:
-    """Monte Carlo: sample every uncertain parameter N times; median, 5th-95th percentile, probabilities."""
+    """Monte Carlo: sample every uncertain parameter N times; median, 5th-95th percentile, probabilities.
+
+    With --params, the fitted parameters are sampled jointly from the fit's covariance."""
     from exoforge.analysis.uncertainty import SAMPLERS, monte_carlo
 
     if sampler not in SAMPLERS:
         fail([f"--sampler: '{sampler}' is not one of {', '.join(SAMPLERS)}"])
     scn = load(scenario)
+    fitted = parameters_from_file(scn, params, exclude_ref) if params is not None else None
+    for w in fitted.warnings if fitted is not None else ():
+        typer.echo(f"note: {w}", err=True)
     with backend_for(backend, scheduler, workers, n) as be, progress_bar(f"{n:,} samples") as update:
         try:
             result = monte_carlo(
@@ -111,6 +118,7 @@ def mc(
                 n=n,
                 seed=seed,
                 sampler=sampler,
+                params=fitted.params if fitted is not None else None,
                 exclude_refs=exclude_ref or (),
                 backend=be,
                 chunk_rows=chunk_rows,
@@ -188,6 +196,7 @@ def optimize(
     workers: WorkersOpt = None,
     json_out: JsonOpt = False,
     report: ReportOpt = None,
+    params: ParamsOpt = None,
 ) -> None:
     """Optimise a design space: cost per dose (GA) or several objectives (NSGA-II), with recommendations."""
     import math
@@ -217,6 +226,7 @@ def optimize(
                 resume=resume,
                 on_generation=lambda g, total, n: update(g, total),
                 top=top,
+                parameter_file=parameter_file(params),
             )
         except (ValueError, OSError) as exc:
             fail([message(exc)], str(space))

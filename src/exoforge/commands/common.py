@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -40,3 +40,25 @@ def message(exc: BaseException) -> str:
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
     return str(exc)
+
+
+def parameters_from_file(scenario: Scenario, path: Path, exclude_refs: list[str] | None = None) -> Any:
+    """A scenario's parameters with a fitted parameter file applied, or exit with one line per problem."""
+    from exoforge.analysis.parameter_file import ParameterFileError, fitted_parameters
+
+    try:
+        return fitted_parameters(scenario, path, exclude_refs or ())
+    except ParameterFileError as exc:
+        fail(exc.problems)
+
+
+def parameter_file(path: Path | None) -> Any:
+    """A fitted parameter file (``--params``), or exit with one line per problem; None when not given."""
+    if path is None:
+        return None
+    from exoforge.analysis.parameter_file import ParameterFileError, load_parameter_file
+
+    try:
+        return load_parameter_file(path)
+    except ParameterFileError as exc:
+        fail(exc.problems)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, load, message
+from exoforge.commands.common import fail, input_errors, load, message, parameters_from_file
 
 #: Exit code of ``run --strict`` when an engineering check fails (2 is reserved for bad input).
 CHECK_FAILED_EXIT = 3
@@ -29,6 +29,9 @@ def run(
             "--strict", help=f"exit with code {CHECK_FAILED_EXIT} when an engineering check fails (output is printed)"
         ),
     ] = False,
+    params: Annotated[
+        Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
+    ] = None,
 ) -> None:
     """Simulate one scenario at its central parameter values."""
     from exoforge.parameters import normalise_ref
@@ -36,7 +39,8 @@ def run(
 
     scn = load(scenario)
     try:
-        result = simulate(scn, exclude_refs=exclude_ref or (), seed=seed)
+        fitted = parameters_from_file(scn, params, exclude_ref) if params is not None else None
+        result = simulate(scn, fitted, exclude_refs=exclude_ref or (), seed=seed)
     except input_errors() as exc:
         fail([message(exc)], str(scenario))
     for ref in exclude_ref or ():

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, message
+from exoforge.commands.common import fail, input_errors, message, parameter_file
 
 
 def select_command(
@@ -19,6 +19,9 @@ def select_command(
         str | None, typer.Option("--demands", help="comma-separated doses per year for cost-per-dose curves")
     ] = None,
     top: Annotated[int, typer.Option("--top", help="ranked designs shown in the table")] = 10,
+    params: Annotated[
+        Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
+    ] = None,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
     from exoforge.analysis.selection import demand_curves, load_space, select
@@ -33,8 +36,9 @@ def select_command(
     except ValueError:
         fail([f"--demands: '{demands}' is not a comma-separated list of numbers"])
     try:
-        sel = select(sp)
-        curves = demand_curves(sp, levels) if levels and (report is not None or json_out) else []
+        pf = parameter_file(params)
+        sel = select(sp, parameter_file=pf)
+        curves = demand_curves(sp, levels, parameter_file=pf) if levels and (report is not None or json_out) else []
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:
