@@ -80,6 +80,7 @@ class Result:
     seed: int | None = None
     version: str = ""
     facility_use: str = "dedicated"
+    size_distributions: dict[str, Any] = field(default_factory=dict)  # measured and predicted EV sizes (ev_size)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the command-line contract (see DESIGN.md)."""
@@ -102,6 +103,8 @@ class Result:
         body["removed_by_exclusion"] = self.removed
         body["seed"] = self.seed
         body["exoforge_version"] = self.version
+        if self.size_distributions:
+            body["ev_size"] = self.size_distributions
         return _clean(body)
 
     def dumps(self, indent: int | None = 2) -> str:

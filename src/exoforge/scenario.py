@@ -12,6 +12,7 @@ rename or remove one only with a new ``schema_version`` and a migration.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import tomllib
 from pathlib import Path
@@ -375,6 +376,53 @@ _OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotati
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
 
 
+class MeasuredSize(_Model):
+    """A measured number size distribution of EVs: an NTA export, or its bins."""
+
+    nta_file: str | None = Field(
+        default=None,
+        description="NanoSight ExperimentSummary.csv or ZetaView .txt export; a relative path starts at the scenario "
+        "file's folder (read when the scenario is loaded)",
+    )
+    diameters_nm: list[Annotated[float, Field(gt=0, le=10_000)]] | None = Field(
+        default=None, description="bin centres, increasing [nm] (0-10,000 nm)"
+    )
+    fractions: list[NonNegFloat] | None = Field(
+        default=None, description="number of particles per bin, any scale (normalised to fractions) [-]"
+    )
+    source: str | None = Field(default=None, description="where the distribution comes from (file and its SHA-256)")
+
+    @model_validator(mode="after")
+    def _bins(self) -> MeasuredSize:
+        given = (self.diameters_nm is not None, self.fractions is not None)
+        if given[0] != given[1]:
+            raise ValueError("give diameters_nm and fractions together (one number per bin)")
+        if not any(given) and self.nta_file is None:
+            raise ValueError("give nta_file, or diameters_nm and fractions")
+        if self.diameters_nm is not None and self.fractions is not None:
+            d, f = self.diameters_nm, self.fractions
+            if len(d) != len(f) or len(d) < 3:
+                raise ValueError(f"diameters_nm and fractions need one number per bin, 3 or more ({len(d)}, {len(f)})")
+            if any(b <= a for a, b in itertools.pairwise(d)):
+                raise ValueError("diameters_nm must increase")
+            if sum(f) <= 0:
+                raise ValueError("fractions must not all be 0")
+        return self
+
+
+class EVSize(_Model):
+    """Measured EV size distributions (NTA) of the process."""
+
+    harvest: MeasuredSize | None = Field(
+        default=None,
+        description="EVs in the conditioned medium: replaces the default lognormal size of the product EVs, so "
+        "size-dependent isolation steps act on this population",
+    )
+    product: MeasuredSize | None = Field(
+        default=None, description="EVs after isolation, measured: compared with the predicted distribution (report)"
+    )
+
+
 class Dose(_Model):
     particles: PositiveFloat | None = None
     protein_ug: PositiveFloat | None = None
@@ -445,6 +493,7 @@ class Scenario(_Model):
     demand: Demand | None = None
     economics: Economics = Field(default_factory=Economics)
     parameters: dict[str, ParameterOverride] = Field(default_factory=dict)
+    ev_size: EVSize | None = Field(default=None, description="measured EV size distributions (NTA exports or bins)")
 
     @field_validator("parameters")
     @classmethod
@@ -674,5 +723,13 @@ def parse_scenario(data: dict[str, Any], source: str | None = None) -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.toml``)."""
-    return parse_scenario(read_mapping(path), str(path))
+    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.toml``).
+
+    NTA exports named under ``ev_size`` are read here (relative to the file's folder) into bins.
+    """
+    scn = parse_scenario(read_mapping(path), str(path))
+    if scn.ev_size is not None:
+        from exoforge.characterization.size import read_size_files
+
+        scn = read_size_files(scn, Path(path).parent, str(path))
+    return scn

@@ -19,7 +19,13 @@ import numpy as np
 from exoforge._version import __version__
 from exoforge.distributions import Distribution
 from exoforge.downstream.purity import GRADES, purity_grade, purity_score
-from exoforge.downstream.train import TrainResult, containers, harvest_stream, simulate_downstream
+from exoforge.downstream.train import (
+    TrainResult,
+    containers,
+    harvest_stream,
+    simulate_downstream,
+    size_distributions,
+)
 from exoforge.economics.batch import BatchEconomics, batch_economics
 from exoforge.economics.cogs import CURRENCY, CostOfGoods
 from exoforge.economics.demand import Throughput
@@ -620,6 +626,7 @@ def simulate(
         evidence_effects=_evidence_effects(ps, ev.used),
         excluded_refs=list(ps.excluded_refs),
         removed=list(ps.removed),
+        size_distributions=size_distributions(scn, ev.train),
         seed=seed,
         version=__version__,
     )

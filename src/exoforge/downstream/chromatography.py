@@ -97,12 +97,23 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     vol = s.volume_l * p.get("sec.dilution_factor", "")
     excl = p.get(f"sec.exclusion_diameter.{cfg.resin}", "nm")
     k = p.get("sec.partition_exponent", "")
-    median, gsd = ev_size(p)
-    ev_pool = size_average(_coeluting(size_nodes(median, gsd), excl, k))
+    per_size = None
+    if s.size is not None:  # a measured distribution: the sizes the pool keeps shape what follows
+        per_size = _coeluting(s.size.nodes, excl, k)
+        ev_pool = s.size.average(per_size)
+    else:
+        median, gsd = ev_size(p)
+        ev_pool = size_average(_coeluting(size_nodes(median, gsd), excl, k))
     lipo_pool = _coeluting(p.get("lipoprotein.diameter", "nm"), excl, k)
     base = p.get("sec.recovery", "")
     out = separate(
-        s, p, base * ev_pool, p.get("sec.free_protein_retention", ""), vol, lipoprotein_recovery=base * lipo_pool
+        s,
+        p,
+        base * ev_pool,
+        p.get("sec.free_protein_retention", ""),
+        vol,
+        lipoprotein_recovery=base * lipo_pool,
+        size_kept=per_size,
     )
     return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "SEC")
 

@@ -19,6 +19,7 @@ def separate(
     *,
     background_recovery: np.ndarray | None = None,
     lipoprotein_recovery: np.ndarray | None = None,
+    size_kept: np.ndarray | None = None,
 ) -> Stream:
     """The outlet of a step that keeps fractions of each species.
 
@@ -26,7 +27,9 @@ def separate(
     free protein keeps ``free_retention``; medium vesicles follow the product
     unless ``background_recovery`` is given; lipoprotein particles keep
     ``lipoprotein_recovery`` (default: as the product). Fractions are clipped
-    to [0, 1], so no step creates material.
+    to [0, 1], so no step creates material. A measured size distribution
+    passes on reweighted by ``size_kept`` (N, K), the fraction each size keeps
+    (unchanged when the step does not select by size).
     """
     recovery = np.clip(recovery, 0.0, 1.0)
     purity = p.get("ev_intrinsic_purity", "particle/ug")
@@ -35,7 +38,8 @@ def separate(
     particles = s.particles * recovery
     bg = s.background_particles * (recovery if background_recovery is None else np.clip(background_recovery, 0, 1))
     lipo = s.lipoprotein_particles * (recovery if lipoprotein_recovery is None else np.clip(lipoprotein_recovery, 0, 1))
-    return Stream(np.maximum(volume_out, 1e-9), particles, bg, ev_protein * recovery + free, lipo)
+    size = s.size.after(size_kept) if s.size is not None and size_kept is not None else s.size
+    return Stream(np.maximum(volume_out, 1e-9), particles, bg, ev_protein * recovery + free, lipo, size)
 
 
 def runs(volume_l: np.ndarray, capacity_l: np.ndarray) -> np.ndarray:

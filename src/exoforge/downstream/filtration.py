@@ -38,21 +38,33 @@ def _area(cfg_area: float | None, s: Stream, p: UsageLog, prefix: str) -> np.nda
     return s.volume_l / p.get(f"{prefix}.loading", "L/m**2")
 
 
-def _passing_fraction(p: UsageLog, pore_um: float, like: np.ndarray) -> np.ndarray:
-    """Number fraction of product EVs smaller than a filter's pore rating."""
+def _passing_fraction(p: UsageLog, pore_um: float, s: Stream) -> tuple[np.ndarray, np.ndarray | None]:
+    """Number fraction of product EVs smaller than a filter's pore rating, and (for a measured
+    distribution) which sizes pass."""
+    pore = full(s.volume_l, pore_um * 1000.0)
+    if s.size is not None:
+        per_size = s.size.below(pore)
+        return s.size.average(per_size), per_size
     median, gsd = ev_size(p)
-    return fraction_below(full(like, pore_um * 1000.0), median, gsd)
+    return fraction_below(pore, median, gsd), None
 
 
 def _normal_flow(
-    cfg: Any, s: Stream, p: UsageLog, name: str, prefix: str, item: str, passing: np.ndarray
+    cfg: Any,
+    s: Stream,
+    p: UsageLog,
+    name: str,
+    prefix: str,
+    item: str,
+    passing: np.ndarray,
+    size_kept: np.ndarray | None = None,
 ) -> StepOutcome:
     area = _area(getattr(cfg, "area_m2", None), s, p, prefix)
     setup = p.get(f"{prefix}.setup_hours", "h")
     hours = s.volume_l / (p.get(f"{prefix}.flux", "L/m**2/h") * area) + setup
     adsorbed = p.get(f"{prefix}.recovery", "")
     free_ret = p.get(f"{prefix}.free_protein_retention", "") if prefix == "depth_filtration" else np.ones_like(area)
-    out = separate(s, p, passing * adsorbed, free_ret, s.volume_l, lipoprotein_recovery=adsorbed)
+    out = separate(s, p, passing * adsorbed, free_ret, s.volume_l, lipoprotein_recovery=adsorbed, size_kept=size_kept)
     return StepOutcome(
         name,
         cfg.op,
@@ -80,8 +92,8 @@ def depth_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome
 
 def microfiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Microfiltration (0.45-0.8 µm): large vesicles and aggregates above the pore rating are removed."""
-    passing = _passing_fraction(p, cfg.pore_um, s.volume_l)
-    return _normal_flow(cfg, s, p, name, "microfiltration", "microfilter_per_m2", passing)
+    passing, per_size = _passing_fraction(p, cfg.pore_um, s)
+    return _normal_flow(cfg, s, p, name, "microfiltration", "microfilter_per_m2", passing, per_size)
 
 
 def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
@@ -93,9 +105,11 @@ def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutco
     cap = p.get("sterile_filtration.capacity_per_filter", "L")
     filters = runs(s.volume_l, cap)
     hours = p.get("sterile_filtration.hours_per_filter", "h") * filters
-    passing = _passing_fraction(p, cfg.pore_um, s.volume_l)
+    passing, per_size = _passing_fraction(p, cfg.pore_um, s)
     adsorbed = p.get("sterile_filtration.recovery", "")
-    out = separate(s, p, passing * adsorbed, np.ones_like(filters), s.volume_l, lipoprotein_recovery=adsorbed)
+    out = separate(
+        s, p, passing * adsorbed, np.ones_like(filters), s.volume_l, lipoprotein_recovery=adsorbed, size_kept=per_size
+    )
     return StepOutcome(
         name,
         cfg.op,
@@ -116,13 +130,19 @@ def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutco
     )
 
 
-def _membrane_retention(p: UsageLog, mwco_kda: float, cf: float, ndv: float) -> tuple[np.ndarray, np.ndarray]:
-    """Size-resolved retention of product EVs and of lipoprotein particles by an ultrafiltration membrane."""
+def _membrane_retention(
+    p: UsageLog, mwco_kda: float, cf: float, ndv: float, s: Stream
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Size-resolved retention of product EVs and of lipoprotein particles by an ultrafiltration membrane,
+    and (for a measured distribution) the retention of each size."""
     pore = mwco_pore_nm(mwco_kda, p)
+    lipo = retained_through_membrane(ferry_sieving(p.get("lipoprotein.diameter", "nm"), pore), cf, ndv)
+    if s.size is not None:
+        per_size = retained_through_membrane(ferry_sieving(s.size.nodes, pore), cf, ndv)
+        return s.size.average(per_size), lipo, per_size
     median, gsd = ev_size(p)
     ev = size_average(retained_through_membrane(ferry_sieving(size_nodes(median, gsd), pore), cf, ndv))
-    lipo = retained_through_membrane(ferry_sieving(p.get("lipoprotein.diameter", "nm"), pore), cf, ndv)
-    return ev, lipo
+    return ev, lipo, None
 
 
 def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
@@ -148,9 +168,11 @@ def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     hours = permeate / (flux * area) + setup
     sieving = p.get("tff.protein_sieving_coefficient", "")
     free_ret = retained_through_membrane(sieving, cf, ndv)
-    ev_ret, lipo_ret = _membrane_retention(p, cfg.mwco_kda, cf, ndv)
+    ev_ret, lipo_ret, per_size = _membrane_retention(p, cfg.mwco_kda, cf, ndv, s)
     module = p.get("tff.recovery", "")
-    out = separate(s, p, module * ev_ret, free_ret, retentate, lipoprotein_recovery=module * lipo_ret)
+    out = separate(
+        s, p, module * ev_ret, free_ret, retentate, lipoprotein_recovery=module * lipo_ret, size_kept=per_size
+    )
     return StepOutcome(
         name,
         cfg.op,
@@ -189,9 +211,11 @@ def ultrafiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     handling = p.get("ultrafiltration.handling_hours_per_run", "h")
     hours = n * (p.get("ultrafiltration.spin_minutes", "h") + handling)
     free_ret = retained_through_membrane(p.get("ultrafiltration.protein_sieving_coefficient", ""), cf, 0.0)
-    ev_ret, lipo_ret = _membrane_retention(p, cfg.mwco_kda, cf, 0.0)
+    ev_ret, lipo_ret, per_size = _membrane_retention(p, cfg.mwco_kda, cf, 0.0, s)
     trap = p.get("ultrafiltration.recovery", "")
-    out = separate(s, p, trap * ev_ret, free_ret, s.volume_l / cf, lipoprotein_recovery=trap * lipo_ret)
+    out = separate(
+        s, p, trap * ev_ret, free_ret, s.volume_l / cf, lipoprotein_recovery=trap * lipo_ret, size_kept=per_size
+    )
     return StepOutcome(
         name,
         cfg.op,

@@ -25,6 +25,8 @@ by Gauss-Hermite quadrature on ``K`` nodes, giving (N, K) arrays. Formulas:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
@@ -110,6 +112,49 @@ def mwco_pore_nm(mwco_kda: float | np.ndarray, p: UsageLog) -> np.ndarray:
 def ev_size(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
     """Median diameter [nm] and geometric SD of the product EV number distribution."""
     return p.get("ev_size.median_diameter", "nm"), p.get("ev_size.geometric_sd", "")
+
+
+@dataclass(frozen=True)
+class SizePopulation:
+    """A measured EV number distribution carried by a stream: diameters (K,) and fractions (N, K) per row.
+
+    Replaces the default lognormal (``ev_size.*`` parameters) when a scenario gives a measured
+    distribution; every size-resolved step averages over it and passes on the population it keeps
+    (the fractions reweighted by what it keeps of each size), so later steps act on what is left.
+    """
+
+    diameters_nm: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, diameters_nm: list[float] | np.ndarray, fractions: list[float] | np.ndarray, n: int) -> SizePopulation:
+        d = np.asarray(diameters_nm, dtype=float)
+        f = np.asarray(fractions, dtype=float)
+        f = f / f.sum()
+        return cls(d, np.broadcast_to(f, (n, d.size)).copy())
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """Diameters (N, K), as :func:`size_nodes` gives for the lognormal."""
+        return np.broadcast_to(self.diameters_nm, self.weights.shape)
+
+    def average(self, values: np.ndarray) -> np.ndarray:
+        """Number-weighted average of per-size values (N, K) (or (K,)) over the population."""
+        return np.sum(np.broadcast_to(values, self.weights.shape) * self.weights, axis=-1)
+
+    def below(self, diameter_nm: np.ndarray) -> np.ndarray:
+        """Per-size indicator (N, K) of the sizes below ``diameter_nm`` (N,)."""
+        return (self.nodes < np.asarray(diameter_nm, dtype=float)[:, None]).astype(float)
+
+    def after(self, kept: np.ndarray) -> SizePopulation:
+        """The population left when each size keeps the fraction ``kept`` (N, K) of its particles."""
+        w = self.weights * np.clip(np.broadcast_to(kept, self.weights.shape), 0.0, None)
+        total = w.sum(axis=-1, keepdims=True)
+        w = np.where(total > 0, w / np.where(total > 0, total, 1.0), self.weights)
+        return SizePopulation(self.diameters_nm, w)
+
+    def subset(self, index: np.ndarray | slice) -> SizePopulation:
+        return SizePopulation(self.diameters_nm, self.weights[index])
 
 
 def retained_through_membrane(sieving: np.ndarray, concentration_factor: float, diavolumes: float) -> np.ndarray:

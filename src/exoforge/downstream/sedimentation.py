@@ -31,12 +31,21 @@ def _media(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
     return p.get("medium_density", "kg/m**3"), p.get("medium_viscosity", "Pa*s")
 
 
-def _ev_pelleted(p: UsageLog, g: np.ndarray, seconds: np.ndarray, r_start: np.ndarray, r_max: np.ndarray) -> np.ndarray:
-    """Size-averaged fraction of product EVs pelleted in one spin."""
+def _ev_pelleted(
+    p: UsageLog, g: np.ndarray, seconds: np.ndarray, r_start: np.ndarray, r_max: np.ndarray, stream: Stream
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Size-averaged fraction of product EVs pelleted in one spin, and (for a measured distribution) the
+    fraction of each size."""
     rho_m, mu = _media(p)
+    rho_ev = p.get("ev_density", "kg/m**3")
+    if stream.size is not None:
+        per_size = pelleted_fraction(
+            sedimentation_coefficient(stream.size.nodes, rho_ev, rho_m, mu), g, seconds, r_start, r_max
+        )
+        return stream.size.average(per_size), per_size
     median, gsd = ev_size(p)
-    s = sedimentation_coefficient(size_nodes(median, gsd), p.get("ev_density", "kg/m**3"), rho_m, mu)
-    return size_average(pelleted_fraction(s, g, seconds, r_start, r_max))
+    s = sedimentation_coefficient(size_nodes(median, gsd), rho_ev, rho_m, mu)
+    return size_average(pelleted_fraction(s, g, seconds, r_start, r_max)), None
 
 
 def _lipoprotein_pelleted(
@@ -64,9 +73,18 @@ def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     r_max = p.get("centrifugation.rotor_r_max", "m")
     r_min = p.get("centrifugation.rotor_r_min", "m")
     decant = p.get("centrifugation.decant_recovery", "")
-    ev_kept = (1.0 - _ev_pelleted(p, g, t, r_min, r_max)) * decant
+    pelleted, per_size = _ev_pelleted(p, g, t, r_min, r_max, s)
+    ev_kept = (1.0 - pelleted) * decant
     lipo_kept = (1.0 - _lipoprotein_pelleted(p, g, t, r_min, r_max)) * decant
-    out = separate(s, p, ev_kept, np.ones_like(ev_kept), s.volume_l, lipoprotein_recovery=lipo_kept)
+    out = separate(
+        s,
+        p,
+        ev_kept,
+        np.ones_like(ev_kept),
+        s.volume_l,
+        lipoprotein_recovery=lipo_kept,
+        size_kept=None if per_size is None else 1.0 - per_size,
+    )
     max_runs = p.get("centrifugation.max_runs_per_batch", "")
     return StepOutcome(
         name,
@@ -119,12 +137,18 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
         vol = p.get("ultracentrifugation.resuspension_volume", "L") * np.ones_like(s.volume_l)
     kept = p.get("ultracentrifugation.pellet_recovery", "")
     n_pellets = 1 + cfg.washes
-    ev_rec = (_ev_pelleted(p, g, seconds, r_start, r_max) * kept) ** n_pellets
+    pelleted, per_size = _ev_pelleted(p, g, seconds, r_start, r_max, s)
+    size_kept: np.ndarray | None = None
+    if per_size is not None and s.size is not None:  # each pellet keeps the sizes it pellets, spin after spin
+        size_kept = (per_size * kept[:, None]) ** n_pellets
+        ev_rec = s.size.average(size_kept)
+    else:
+        ev_rec = (pelleted * kept) ** n_pellets
     lipo_pel = _lipoprotein_pelleted(p, g, seconds, r_start, r_max)
     trap = p.get("ultracentrifugation.lipoprotein_trapping", "")
     lipo_rec = ((lipo_pel + trap * (1.0 - lipo_pel)) * kept) ** n_pellets
     free_ret = p.get("ultracentrifugation.free_protein_retention", "")
-    out = separate(s, p, ev_rec, free_ret, vol, lipoprotein_recovery=lipo_rec)
+    out = separate(s, p, ev_rec, free_ret, vol, lipoprotein_recovery=lipo_rec, size_kept=size_kept)
     return StepOutcome(
         name,
         cfg.op,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exoforge.downstream.physics import SizePopulation
 from exoforge.resources import Resource
 
 
@@ -39,6 +40,7 @@ class Stream:
     background_particles: np.ndarray
     protein_ug: np.ndarray
     lipoprotein_particles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    size: SizePopulation | None = None  # a measured EV size distribution (None: the default lognormal)
 
     def __post_init__(self) -> None:
         if self.lipoprotein_particles.shape != np.shape(self.particles):
@@ -70,6 +72,7 @@ class Stream:
             self.background_particles * factor,
             self.protein_ug * factor,
             self.lipoprotein_particles * factor,
+            self.size,
         )
 
 

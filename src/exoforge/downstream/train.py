@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from exoforge.downstream.common import runs
 from exoforge.downstream.operations import OPERATIONS, step_name
+from exoforge.downstream.physics import SizePopulation
 from exoforge.downstream.stream import Limit, StepOutcome, Stream
 from exoforge.parameters import UsageLog
 from exoforge.resources import Resource
@@ -96,7 +98,70 @@ def harvest_stream(
 ) -> Stream:
     """The harvest as a stream: medium-derived particles split into vesicles and lipoproteins."""
     share = p.get(f"medium_lipoprotein_share.{lipoprotein_source_medium(scn)}", "")
-    return Stream(volume_l, particles, background_particles * (1 - share), protein_ug, background_particles * share)
+    measured = scn.ev_size.harvest if scn.ev_size is not None else None
+    size = None
+    if measured is not None:
+        if measured.diameters_nm is None or measured.fractions is None:
+            raise ValueError(
+                "ev_size.harvest.nta_file was not read: load the scenario from its file (load_scenario) "
+                "or give diameters_nm and fractions"
+            )
+        size = SizePopulation.of(measured.diameters_nm, measured.fractions, np.size(volume_l))
+    return Stream(
+        volume_l, particles, background_particles * (1 - share), protein_ug, background_particles * share, size
+    )
+
+
+def size_percentile(diameters_nm: np.ndarray, fractions: np.ndarray, q: float) -> float:
+    """Diameter [nm] below which a fraction ``q`` of a binned number distribution lies (log-linear in bins)."""
+    d = np.asarray(diameters_nm, dtype=float)
+    f = np.asarray(fractions, dtype=float)
+    f = f / f.sum()
+    edges = np.sqrt(d[:-1] * d[1:])
+    edges = np.concatenate([[d[0] ** 2 / edges[0]], edges, [d[-1] ** 2 / edges[-1]]])
+    cum = np.concatenate([[0.0], np.cumsum(f)])
+    return float(np.exp(np.interp(q, cum, np.log(edges))))
+
+
+def size_distributions(scn: Scenario, train: TrainResult) -> dict[str, Any]:
+    """Measured and predicted EV size distributions of a run (row 0 of the batch), when the scenario gives
+    measured ones: the harvest as measured, the product as predicted after the train, the product as measured,
+    and the D10/D50/D90 of each."""
+    if scn.ev_size is None or train.feed.size is None:
+        return {}
+
+    def entry(d: np.ndarray, f: np.ndarray, source: str) -> dict[str, Any]:
+        f = np.asarray(f, dtype=float) / np.sum(f)
+        return {
+            "diameters_nm": [float(x) for x in d],
+            "fractions": [float(x) for x in f],
+            "d10_nm": size_percentile(d, f, 0.1),
+            "d50_nm": size_percentile(d, f, 0.5),
+            "d90_nm": size_percentile(d, f, 0.9),
+            "source": source,
+        }
+
+    harvest = scn.ev_size.harvest
+    assert harvest is not None and harvest.fractions is not None
+    out: dict[str, Any] = {
+        "harvest_measured": entry(train.feed.size.diameters_nm, train.feed.size.weights[0], harvest.source or "")
+    }
+    product = train.product.size
+    if product is not None:
+        out["product_predicted"] = entry(
+            product.diameters_nm, product.weights[0], "predicted after the isolation train"
+        )
+        out["steps"] = [
+            {"step": s.name, "d50_nm": size_percentile(s.outlet.size.diameters_nm, s.outlet.size.weights[0], 0.5)}
+            for s in train.steps
+            if s.outlet.size is not None
+        ]
+    measured = scn.ev_size.product
+    if measured is not None and measured.diameters_nm is not None and measured.fractions is not None:
+        out["product_measured"] = entry(
+            np.array(measured.diameters_nm), np.array(measured.fractions), measured.source or ""
+        )
+    return out
 
 
 def simulate_downstream(scn: Scenario, feed: Stream, p: UsageLog) -> TrainResult:

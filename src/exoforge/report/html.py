@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
-from exoforge.report import economics_plots, plots
+from exoforge.report import economics_plots, plots, size_plots
 from exoforge.report.console import SUMMARY_ROWS, fmt
 from exoforge.result import Result
 
@@ -30,6 +30,7 @@ def render_report(result: Result) -> str:
         fig_cost=plots.cost_breakdown(result),
         fig_train=economics_plots.train_waterfall(result) if result.steps else "",
         fig_cost_steps=economics_plots.cost_by_step_and_category(result) if result.ledger else "",
+        fig_size=size_plots.size_comparison_html(result),
         labour_roles=_labour_by_role(result),
         forests=_forest_plots(result),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
