@@ -109,6 +109,17 @@ class Feeding(_Model):
     glucose_setpoint_mM: PositiveFloat | None = Field(
         default=None, description="fed-batch: glucose topped up to this level every every_days (no medium removed)"
     )
+    lactate_setpoint_mM: PositiveFloat | None = Field(
+        default=None,
+        description=(
+            "perfusion that follows the culture: the rate rises to hold lactate at this level, from "
+            "perfusion_min_vvd up to perfusion_vvd (a hollow fibre's feed: from its starting to its "
+            "largest feed rate)"
+        ),
+    )
+    perfusion_min_vvd: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="lowest perfusion rate under lactate control, vessel volumes per day (default 0)"
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> Feeding:
@@ -120,12 +131,25 @@ class Feeding(_Model):
                 "give one feeding mode: exchange_fraction + every_days, perfusion_vvd, "
                 "or glucose_setpoint_mM + every_days"
             )
-        if modes == 0:
+        controlled = self.lactate_setpoint_mM is not None
+        if modes == 0 and not controlled:
             raise ValueError("give exchange_fraction + every_days, perfusion_vvd, or glucose_setpoint_mM + every_days")
         if (exchange or fed) and self.every_days is None:
             raise ValueError("exchange and fed-batch feeding need every_days")
         if self.perfusion_vvd is not None and self.every_days is not None:
             raise ValueError("every_days does not apply to perfusion")
+        if controlled and (exchange or fed):
+            raise ValueError("lactate_setpoint_mM controls perfusion: give it with perfusion_vvd, not with exchanges")
+        if self.perfusion_min_vvd is not None and not controlled:
+            raise ValueError("perfusion_min_vvd applies to lactate-controlled perfusion (lactate_setpoint_mM)")
+        if (
+            self.perfusion_min_vvd is not None
+            and self.perfusion_vvd is not None
+            and self.perfusion_min_vvd > self.perfusion_vvd
+        ):
+            raise ValueError(
+                f"perfusion_min_vvd {self.perfusion_min_vvd:g} exceeds perfusion_vvd {self.perfusion_vvd:g}"
+            )
         return self
 
 
@@ -190,6 +214,11 @@ class Expansion(_Model):
         if self.seeding.cells_per_cm2 is not None and p == "spheroid":
             problems.append("seeding.cells_per_cm2 does not apply to spheroids; use cells_per_ml or cells")
         problems += _platform_specific_keys(self)
+        fd = self.feeding
+        if fd is not None and fd.lactate_setpoint_mM is not None and fd.perfusion_vvd is None and p != "hollow_fiber":
+            problems.append(
+                "feeding.lactate_setpoint_mM needs perfusion_vvd (the largest perfusion rate) except on a hollow fibre"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -338,8 +338,10 @@ def stirred_checks(scn: Scenario, geo: VesselGeometry, peak_cells: np.ndarray, p
 def hollow_fiber_checks(
     geo: VesselGeometry, peak_cells: np.ndarray, glucose_in: np.ndarray, p: UsageLog
 ) -> list[Check]:
-    """Medium supply of a hollow fibre: peak glucose demand against the glucose the feed brings."""
-    feed_l_per_day = geo.feed_dilution_per_day * geo.volume_l
+    """Medium supply of a hollow fibre: peak glucose demand against the glucose the feed brings (at its
+    largest rate when the feed follows lactate)."""
+    feed = geo.feed_max_per_day if geo.feed_max_per_day is not None else geo.feed_dilution_per_day
+    feed_l_per_day = feed * geo.volume_l
     demand = p.get("glucose_uptake_rate", "mmol/cell/day") * peak_cells  # mmol/day
     supply = feed_l_per_day * glucose_in
     with np.errstate(divide="ignore"):

@@ -15,6 +15,7 @@ row                  meaning                                            unit
 ``CELL_DAYS``        integral of viable cells over time                  cell·day
 ``EV_OUTFLOW``       particles carried out by perfusion                  particle
 ``PROTEIN_OUTFLOW``  protein carried out by perfusion                    µg
+``FED``              medium fed by perfusion or feed, integral of D dt   volumes of V
 ===================  =================================================  ==========
 
 Dead cells and secreted particles are integrals of ``k_d f_death X`` and
@@ -36,7 +37,11 @@ equal to D unless a membrane retains EVs and protein, as in a hollow fibre)::
     dA/dt   =  Y_AQ q_Q X Q / (K_Q + Q) / V + k_Q Q - D A
     dE/dt   = q_EV f_EV X - k_EV E - D_p E
     dP/dt   = q_P X + D_p (P_in V_p - P)
+    dF/dt   = D
     X_cap(t) = X_cap,total - X_add exp(-k_b2b (t - t_add))   (after a microcarrier addition)
+
+    lactate-controlled perfusion (feed that follows the culture):
+    D = min(D_max, max(D_min, Y_LG q_G X G / (K_G + G) / (V L*)))
 
 * ``mu_max`` and ``q_O2`` enter as the rates reported for MSC in fresh, air-saturated
   medium: the glucose and oxygen saturation terms are scaled by their values there
@@ -58,6 +63,12 @@ equal to D unless a membrane retains EVs and protein, as in a hollow fibre)::
   (Ozturk & Palsson 1990, Biotechnol Prog 6:121, doi:10.1021/bp00002a005).
 * After microcarriers are added, the colonised surface relaxes to the total at
   the bead-to-bead transfer rate; the capacity is that explicit function of time.
+* Lactate-controlled perfusion sets the dilution rate at which the lactate the cells
+  make leaves with the outflow at the set-point L* (at steady state L = L*), bounded by
+  the lowest and highest rates: the medium supply rises with the cell number, as
+  perfusion and hollow-fibre feeds are run in practice (the rate is raised as lactate
+  climbs), instead of a fixed rate that either starves a dense culture or wastes medium
+  on a sparse one.
 """
 
 from __future__ import annotations
@@ -77,8 +88,9 @@ import numpy as np
     CELL_DAYS,
     EV_OUTFLOW,
     PROTEIN_OUTFLOW,
-) = range(10)
-N_STATES = 10
+    FED,
+) = range(11)
+N_STATES = 11
 STATE_NAMES = (
     "viable_cells",
     "glucose_mM",
@@ -90,6 +102,7 @@ STATE_NAMES = (
     "cell_days",
     "ev_outflow",
     "protein_outflow",
+    "fed_volumes",
 )
 
 
@@ -169,12 +182,21 @@ class PhaseInputs:
     t_seed: float  # time of seeding [day]
     capacity_added: np.ndarray | None = None  # surface added at t_added, not yet colonised [cell]
     t_added: float = 0.0  # time of the microcarrier addition [day]
+    # lactate-controlled perfusion: set-point [mM] and largest dilution [1/day]; ``dilution`` is then the
+    # lowest rate and ``product_dilution`` its share that drains the product compartment (0 or 1 x D)
+    lactate_setpoint: np.ndarray | None = None
+    dilution_max: np.ndarray | None = None
+    product_share: float = 1.0
     # no member is fed, perfused or drained continuously: every dilution term is zero
     undiluted: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        undiluted = not (np.any(self.dilution) or np.any(self.product_dilution))
+        undiluted = self.lactate_setpoint is None and not (np.any(self.dilution) or np.any(self.product_dilution))
         object.__setattr__(self, "undiluted", undiluted)
+
+    @property
+    def controlled(self) -> bool:
+        return self.lactate_setpoint is not None
 
 
 def capacity(t: float, k: KineticParameters, ph: PhaseInputs) -> np.ndarray:
@@ -271,8 +293,16 @@ def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) ->
         dy[GLUTAMINE] -= decay
         dy[EV_OUTFLOW] = 0.0
         dy[PROTEIN_OUTFLOW] = 0.0
+        dy[FED] = 0.0
     else:
-        d = ph.dilution
+        if ph.lactate_setpoint is not None:
+            # the dilution that carries the lactate made now out at the set-point, within the bounds
+            d = dy[LACTATE] / ph.lactate_setpoint
+            np.clip(d, ph.dilution, ph.dilution_max, out=d)
+            dp = d * ph.product_share
+        else:
+            d, dp = ph.dilution, ph.product_dilution
+        dy[FED] = d
         np.subtract(ph.glucose_in, g, out=dy[GLUCOSE])
         dy[GLUCOSE] *= d
         dy[GLUCOSE] -= glc
@@ -282,7 +312,6 @@ def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) ->
         dy[GLUTAMINE] -= uptake
         dy[GLUTAMINE] -= decay
         dy[AMMONIA] -= d * amm
-        dp = ph.product_dilution
         np.multiply(dp, y[EV], out=dy[EV_OUTFLOW])
         dy[EV] -= dy[EV_OUTFLOW]
         np.multiply(dp, y[PROTEIN], out=dy[PROTEIN_OUTFLOW])

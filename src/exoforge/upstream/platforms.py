@@ -16,7 +16,8 @@ spinner,          ``working_volume_l`` + ``microcarrier``      surface aeration 
 stirred_tank,     (surface = g/L x V x cm²/g)
 vertical_wheel
 hollow_fiber      ``surface_area_m2``, ``ic_volume_ml``,        membrane gas exchanger of the loop
-                  ``ec_volume_ml``, ``feed_ml_per_min``
+                  ``ec_volume_ml``, ``feed_ml_per_min`` (the feed
+                  follows lactate unless a fixed rate is given)
 fixed_bed         ``surface_area_m2``, ``bed_volume_l``,       aerated reservoir in series with the
                   ``working_volume_l``, linear velocity        medium carried through the bed, 2 Q / V
 spheroid          ``working_volume_l``, ``cells_per_aggregate``  as stirred vessels with agitation,
@@ -77,7 +78,10 @@ class VesselGeometry:
     aggregates : number of aggregates (spheroid culture), else 0
     aggregate_capacity : coefficient of the oxygen-limited capacity [cell mM^-1.5], else 0
     harvest_efficiency : fraction of cells recovered when the cells are harvested [-]
-    feed_dilution_per_day : continuous feed of ``volume_l`` set by the platform [1/day] (hollow fibre)
+    feed_dilution_per_day : continuous feed of ``volume_l`` set by the platform [1/day] (hollow fibre); the
+        starting (lowest) rate when the feed follows lactate
+    feed_max_per_day : largest feed rate when the feed follows lactate [1/day], else None
+    feed_lactate_setpoint_mM : lactate the feed holds the culture at [mM], else None (constant feed)
     retains_product : EVs and protein stay in the cell compartment under feeding or perfusion
     addition : microcarrier addition, if any
     """
@@ -98,6 +102,8 @@ class VesselGeometry:
     feed_dilution_per_day: np.ndarray
     retains_product: bool = False
     addition: MicrocarrierAddition | None = field(default=None)
+    feed_max_per_day: np.ndarray | None = None
+    feed_lactate_setpoint_mM: np.ndarray | None = None
 
     @property
     def surface_per_volume(self) -> np.ndarray:
@@ -119,6 +125,8 @@ class _Layout:
     product_volume: np.ndarray | None = None
     diameter: np.ndarray | None = None
     feed: np.ndarray | None = None
+    feed_max: np.ndarray | None = None
+    feed_setpoint: np.ndarray | None = None
     retains: bool = False
     addition: MicrocarrierAddition | None = None
 
@@ -217,10 +225,24 @@ def _hollow_fiber(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     ic, ec = hollow_fiber_volumes(exp, p, ones)
     system = ic + ec
     cells_in = ec if exp.cell_compartment == "ec" else ic
-    if exp.feed_ml_per_min is not None:
+    fd = exp.feeding
+    # the feed follows lactate by default, as hollow-fibre runs are operated, or when the scenario asks
+    follows = fd is None and exp.feed_ml_per_min is None
+    follows |= fd is not None and fd.lactate_setpoint_mM is not None and fd.perfusion_vvd is None
+    feed_max = setpoint = None
+    if follows:
+        feed_l_per_day = exp.surface_area_m2 * p.get("hollow_fiber_feed_start_per_area", "L/day/m**2")
+        if exp.feed_ml_per_min is not None:
+            top = ones * exp.feed_ml_per_min * 1e-3 * 60 * PER_DAY
+        else:
+            top = exp.surface_area_m2 * p.get("hollow_fiber_feed_max_per_area", "L/day/m**2")
+        feed_max = np.maximum(top, feed_l_per_day) / system
+        if fd is not None and fd.lactate_setpoint_mM is not None:
+            setpoint = ones * fd.lactate_setpoint_mM
+        else:
+            setpoint = p.get("hollow_fiber_lactate_setpoint", "mM")
+    elif exp.feed_ml_per_min is not None:
         feed_l_per_day = ones * exp.feed_ml_per_min * 1e-3 * 60 * PER_DAY
-    elif exp.feeding is None:
-        feed_l_per_day = exp.surface_area_m2 * p.get("hollow_fiber_feed_rate_per_area", "L/day/m**2")
     else:
         feed_l_per_day = ones * 0.0  # the scenario's feeding block sets exchange or perfusion instead
     return _Layout(
@@ -233,6 +255,8 @@ def _hollow_fiber(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
         kla=p.get("hollow_fiber_oxygen_transfer", "1/day") * ones,
         supply="membrane gas exchanger of the circulation loop",
         feed=feed_l_per_day / system,
+        feed_max=feed_max,
+        feed_setpoint=setpoint,
         retains=True,
     )
 
@@ -377,4 +401,6 @@ def vessel_geometry(exp: Expansion, p: UsageLog) -> VesselGeometry:
         feed_dilution_per_day=g.feed if g.feed is not None else np.zeros(n),
         retains_product=g.retains,
         addition=g.addition,
+        feed_max_per_day=g.feed_max,
+        feed_lactate_setpoint_mM=g.feed_setpoint,
     )

@@ -306,6 +306,25 @@ def _replace_fraction(y: np.ndarray, f: np.ndarray | float, fresh: Media, produc
         y[kin.PROTEIN] = (1 - f) * y[kin.PROTEIN] + f * fresh.protein * vp
 
 
+def feed_control(
+    scn: Scenario, geo: VesselGeometry, sched: Schedule, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(lactate set-point [mM], lowest and highest dilution [1/day]) of a feed that follows lactate, or None.
+
+    A hollow fibre's own feed follows lactate unless the scenario fixes its rate; perfusion follows it
+    when ``feeding.lactate_setpoint_mM`` is given with ``perfusion_vvd`` (the highest rate).
+    """
+    ones = np.ones(n)
+    fd = scn.expansion.feeding
+    if fd is not None and fd.lactate_setpoint_mM is not None and fd.perfusion_vvd is not None:
+        low = (fd.perfusion_min_vvd or 0.0) * ones + geo.feed_dilution_per_day
+        high = sched.perfusion_expansion * ones + geo.feed_dilution_per_day
+        return fd.lactate_setpoint_mM * ones, low, high
+    if geo.feed_lactate_setpoint_mM is not None and geo.feed_max_per_day is not None:
+        return geo.feed_lactate_setpoint_mM, geo.feed_dilution_per_day, geo.feed_max_per_day
+    return None
+
+
 def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -> UpstreamResult:
     """Integrate the culture of ``scn`` for every parameter set in ``p``."""
     n = p.n
@@ -319,9 +338,15 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     death_cond = conditioning_death_factor(scn, p)
     sched = build_schedule(scn)
     ones = np.ones(n)
-    dilution_exp = sched.perfusion_expansion * ones + geo.feed_dilution_per_day
-    dilution_cond = sched.perfusion_conditioning * ones + geo.feed_dilution_per_day
     product_factor = 0.0 if geo.retains_product else 1.0
+    control = feed_control(scn, geo, sched, n)
+    if control is None:
+        dilution_exp = sched.perfusion_expansion * ones + geo.feed_dilution_per_day
+        dilution_cond = sched.perfusion_conditioning * ones + geo.feed_dilution_per_day
+        setpoint, dilution_max = None, None
+    else:
+        setpoint, dilution_exp, dilution_max = control
+        dilution_cond = dilution_exp
     expansion = kin.PhaseInputs(
         growth_factor=ones,
         death_factor=ones,
@@ -333,6 +358,9 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
         protein_in=m_exp.protein,
         capacity_total=geo.capacity_cells,
         t_seed=0.0,
+        lactate_setpoint=setpoint,
+        dilution_max=dilution_max,
+        product_share=product_factor,
     )
     inputs = expansion
 
@@ -380,6 +408,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
     t = 0.0
     conditioning = False
     cells_end_expansion = y[kin.VIABLE].copy()
+    fed_expansion = np.zeros(n)
     cond_start = {k: np.zeros(n) for k in ("secreted", "cell_days", "outflow", "protein_outflow")}
     exchanged_volume = np.zeros(n)  # per vessel, expansion
     added_grams = np.zeros(n)
@@ -399,6 +428,7 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
             inputs = replace(inputs, capacity_total=inputs.capacity_total + added, capacity_added=added, t_added=ev.t)
         elif ev.kind == "start_conditioning":
             cells_end_expansion = y[kin.VIABLE].copy()
+            fed_expansion = y[kin.FED].copy()
             y[kin.GLUCOSE] = m_cond.glucose
             y[kin.GLUTAMINE] = m_cond.glutamine
             y[kin.LACTATE] = 0.0
@@ -437,10 +467,15 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
             record(t, y)
     assert conditioning
 
-    cond_days = sched.conditioning_days * sched.collections
     perfused_out = y[kin.EV_OUTFLOW] - cond_start["outflow"]
-    feed_exp_l = dilution_exp * vol * sched.expansion_days
-    feed_cond_l = dilution_cond * vol * cond_days
+    # medium fed continuously (perfusion or a hollow fibre's feed): rate x time at a fixed rate, else the
+    # integral of the dilution rate that followed lactate
+    if control is None:
+        feed_exp_l = dilution_exp * vol * sched.expansion_days
+        feed_cond_l = dilution_cond * vol * sched.conditioning_days * sched.collections
+    else:
+        feed_exp_l = fed_expansion * vol
+        feed_cond_l = (y[kin.FED] - fed_expansion) * vol
     perfusate_cond_l = feed_cond_l * product_factor
     # perfusion outflow during conditioning is collected with the medium
     harvested = collected["ev"] + perfused_out
