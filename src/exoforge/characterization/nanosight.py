@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,9 @@ def _graph(f: _File, block: list[Row], n: int) -> SizeDistribution | None:
         k += 1
     else:
         assert per_video is not None
-        average = np.nanmean(per_video, axis=1)
+        with warnings.catch_warnings():  # a row without any number is already a reported problem
+            warnings.simplefilter("ignore", RuntimeWarning)
+            average = np.nanmean(per_video, axis=1)
     se = arr[:, k] if se_col is not None else None
     return SizeDistribution(np.array(centres), np.nan_to_num(average), per_video, se)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -80,15 +81,17 @@ def fit_command(
     except DataFileError as exc:
         fail(exc.problems)
     scenarios, files = _scenarios(scenario, batch_data.batches)
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    busy = f"fitting {len(batch_data.batches)} batch(es) ..."
+    status = console.status(busy) if console.is_terminal else contextlib.nullcontext()
     try:
-        problem = CalibrationProblem(
-            batch_data,
-            scenarios,
-            fit=parameter or None,
-            per_batch=per_batch or (),
-            assays=assays,
-        )
-        result = fit(problem)
+        with status:
+            problem = CalibrationProblem(
+                batch_data, scenarios, fit=parameter or None, per_batch=per_batch or (), assays=assays
+            )
+            result = fit(problem)
     except CalibrationError as exc:
         fail(exc.problems)
     if out is not None:

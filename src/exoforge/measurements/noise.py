@@ -65,6 +65,9 @@ def _parse(raw: dict[str, Any], where: str) -> dict[str, AssayNoise]:
             continue
         values: dict[str, float] = {}
         for key in ("random_sd_log", "systematic_sd_log"):
+            if key not in spec:
+                problems.append(f"{where}: assays.{name}.{key}: required key is missing")
+                continue
             v = _float(spec.get(key))
             if not isinstance(v, int | float) or not 0 <= v <= 3:
                 problems.append(f"{where}: assays.{name}.{key}: {v!r} is not allowed; give an SD of ln between 0 and 3")
