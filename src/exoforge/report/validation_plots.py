@@ -110,12 +110,9 @@ def comparison_figure(results: Sequence[CaseResult]) -> Any:
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(
-            type="log", range=[math.log10(lo), math.log10(hi)], title_text=f"reported [{unit}]", row=1, col=col
-        )
-        fig.update_yaxes(
-            type="log", range=[math.log10(lo), math.log10(hi)], title_text=f"predicted [{unit}]", row=1, col=col
-        )
+        axis = {"type": "log", "range": [math.log10(lo), math.log10(hi)], "exponentformat": "power"}
+        fig.update_xaxes(**axis, title_text=f"reported [{unit}]", row=1, col=col)
+        fig.update_yaxes(**axis, title_text=f"predicted [{unit}]", row=1, col=col)
     fig.update_layout(
         title="Validation: the culture model against published MSC cultures (bars: reported range, 95 % interval)",
         height=480,
