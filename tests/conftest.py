@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.workspace_fixtures import db_url, postgres_admin_url, sqlite_url  # noqa: F401  (workspace databases)
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Files in examples/ that are not scenarios: design spaces (optimize) and selection spaces (select).
 SPACE_PREFIXES = ("space_", "select_")

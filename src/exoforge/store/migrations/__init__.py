@@ -1,0 +1,1 @@
+"""Alembic migration environment of the workspace store (found as ``exoforge.store:migrations``)."""
