@@ -23,7 +23,20 @@ app = typer.Typer(
 )
 
 #: Command modules, registered in this order (``exoforge --help`` lists them so).
-COMMAND_MODULES = ("run", "evidence", "parameters", "schema", "analysis", "upstream", "select", "nta", "misev", "fit")
+COMMAND_MODULES = (
+    "run",
+    "evidence",
+    "parameters",
+    "schema",
+    "analysis",
+    "upstream",
+    "select",
+    "nta",
+    "misev",
+    "fit",
+    "runs",
+    "db",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"exoforge.commands.{_name}").register(app)

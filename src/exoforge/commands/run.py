@@ -32,12 +32,18 @@ def run(
     params: Annotated[
         Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="record the run in the workspace database (see `exoforge runs`)")
+    ] = False,
+    project: Annotated[str, typer.Option("--project", help="workspace project of a saved run")] = "default",
 ) -> None:
     """Simulate one scenario at its central parameter values."""
     from exoforge.parameters import normalise_ref
     from exoforge.simulation import simulate
 
     scn = load(scenario)
+    if save and params is not None:
+        fail(["--save: a run with --params cannot be recorded yet (a re-run from the record could not repeat it)"])
     try:
         fitted = parameters_from_file(scn, params, exclude_ref) if params is not None else None
         result = simulate(scn, fitted, exclude_refs=exclude_ref or (), seed=seed)
@@ -50,6 +56,10 @@ def run(
         from exoforge.report.html import write_report
 
         write_report(result, report)
+    if save:
+        from exoforge.commands.workspace_common import save_run
+
+        save_run(scenario, result, project, seed, exclude_ref or [])
     if json_out:
         typer.echo(result.dumps())
     else:
