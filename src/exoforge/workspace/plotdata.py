@@ -191,6 +191,7 @@ def histogram(samples: np.ndarray, bins: int = 40) -> dict[str, Any]:
         edges = np.array([lo, lo + max(abs(lo) * 1e-9, 1e-300)])
     elif log:
         edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
+        edges[0], edges[-1] = lo, hi  # exactly, so that the extremes fall inside
     else:
         edges = np.linspace(lo, hi, bins + 1)
     counts, edges = np.histogram(x, bins=edges)
@@ -243,10 +244,12 @@ def tornado(result: dict[str, Any]) -> PlotData:
 
 
 def sobol(result: dict[str, Any]) -> PlotData:
+    """First-order and total Sobol indices of each KPI (a sensitivity job with the sobol method)."""
     rows = []
-    for kpi, table in (result.get("sobol") or {}).items():
-        for r in table:
-            rows.append([kpi, r["parameter"], r["S1"], r["S1_conf"], r["ST"], r["ST_conf"]])
+    for kpi, entry in (result.get("kpis") or {}).items():
+        if isinstance(entry, dict):
+            for name, r in (entry.get("sobol") or {}).items():
+                rows.append([kpi, name, r["S1"], r["S1_conf"], r["ST"], r["ST_conf"]])
     return PlotData(
         "sobol",
         "Sobol indices",

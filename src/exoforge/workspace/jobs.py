@@ -1,0 +1,264 @@
+"""Analyses as background jobs: queued in the store, run in worker processes, polled and cancellable.
+
+A job row is created by :func:`start_job` (checked against the caps); a :class:`JobRunner` hands
+its id to a worker, which claims it (queued -> running, so two servers never run one job twice),
+reports progress into the row as chunks finish, stops when a cancellation was requested, and
+stores the result document or the reason it failed. Workers open the database themselves, so the
+same code runs in a thread, a worker process of this server, or any process that can reach the
+database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exoforge._version import __version__
+from exoforge.store import repository as repo
+from exoforge.store.access import Actor
+from exoforge.store.engine import Store, open_store
+from exoforge.store.models import Job
+from exoforge.workspace.plotdata import histogram
+from exoforge.workspace.records import data_hash
+
+JOB_KINDS = ("monte_carlo", "sensitivity")
+SAMPLERS = ("random", "lhs", "sobol")
+SENSITIVITY_METHODS = ("tornado", "morris", "sobol")
+#: KPIs a tornado is drawn for in a Monte Carlo job, and the default KPIs of a sensitivity job.
+TORNADO_KPIS = ("cost.per_dose", "ev.final_particles")
+#: Least time between two progress writes of one job, s.
+PROGRESS_INTERVAL_S = 0.25
+
+
+class JobCancelled(Exception):
+    """Raised inside a running analysis when its cancellation was requested."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps applied when a job is started."""
+
+    mc_max_n: int = 20_000
+    sensitivity_max_n: int = 1024
+    max_active_per_user: int = 2
+    max_active: int = 8
+
+
+def kpi_unit(key: str, currency: str = "USD") -> str:
+    """The unit of a KPI key (as the terminal summary states it)."""
+    from exoforge.report.console import SUMMARY_ROWS
+
+    units = {k: u.replace("USD", currency) for k, _label, u in SUMMARY_ROWS}
+    units.setdefault("doses_per_batch_exact", "doses")
+    return units.get(key, "")
+
+
+def validate_settings(kind: str, settings: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """The settings of a job with defaults filled in; ValueError names the first problem."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"kind: '{kind}' is not one of {', '.join(JOB_KINDS)}")
+    s = dict(settings)
+    s.setdefault("seed", 1)
+    if kind == "monte_carlo":
+        s.setdefault("n", 1000)
+        s.setdefault("sampler", "random")
+        if not 1 <= int(s["n"]) <= limits.mc_max_n:
+            raise ValueError(f"n: {s['n']} is outside 1-{limits.mc_max_n} (the cap on one Monte Carlo job)")
+        if s["sampler"] not in SAMPLERS:
+            raise ValueError(f"sampler: '{s['sampler']}' is not one of {', '.join(SAMPLERS)}")
+    else:
+        s.setdefault("n", 64)
+        s.setdefault("methods", ["tornado"])
+        s.setdefault("kpis", list(TORNADO_KPIS))
+        if not 2 <= int(s["n"]) <= limits.sensitivity_max_n or int(s["n"]) & (int(s["n"]) - 1):
+            raise ValueError(f"n: {s['n']} must be a power of two in 2-{limits.sensitivity_max_n}")
+        bad = [m for m in s["methods"] if m not in SENSITIVITY_METHODS]
+        if bad or not s["methods"]:
+            raise ValueError(f"methods: choose from {', '.join(SENSITIVITY_METHODS)}")
+    return s
+
+
+def start_job(
+    store: Store,
+    actor: Actor,
+    scenario_id: str,
+    kind: str,
+    settings: dict[str, Any],
+    limits: Limits,
+    revision: int | None = None,
+) -> Job:
+    """Queue an analysis of a scenario revision (default: the newest) after checking its settings and the caps."""
+    from exoforge.scenario import parse_scenario
+
+    checked = validate_settings(kind, settings, limits)
+    with store.read() as s:
+        repo.get_scenario(s, actor, scenario_id, "editor")
+        rev = repo.get_revision(s, actor, scenario_id, revision)
+    parse_scenario(rev.content)
+    digest = data_hash()
+    return store.write(
+        lambda s: repo.create_job(
+            s,
+            actor,
+            rev,
+            kind,
+            checked,
+            exoforge_version=__version__,
+            evidence_hash=digest,
+            max_active_per_user=limits.max_active_per_user,
+            max_active=limits.max_active,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def monte_carlo_document(mc: Any, tornado_rows: dict[str, Any]) -> dict[str, Any]:
+    """The stored result of a Monte Carlo job: ``mc --json`` plus histograms and a tornado."""
+    doc = mc.to_json()
+    valid = mc.valid
+    doc["histograms"] = {}
+    for key in mc.headline_keys():
+        h = histogram(np.asarray(mc.kpis[key])[valid])
+        h["unit"] = kpi_unit(key)
+        doc["histograms"][key] = h
+    doc["tornado"] = tornado_rows
+    return doc
+
+
+def tornado_document(scn: Any, params: Any, kpis: tuple[str, ...] = TORNADO_KPIS) -> dict[str, Any]:
+    """One-at-a-time swings of ``kpis`` over the parameters the scenario reads (top 12 each)."""
+    from exoforge.analysis.sensitivity import influential_names, tornado
+
+    names = influential_names(scn, params)
+    out: dict[str, Any] = {}
+    for kpi, t in tornado(scn, params, names, kpis).items():
+        out[kpi] = {"base": t.base, "unit": kpi_unit(kpi), "rows": [list(r) for r in t.rows[:12]]}
+    return out
+
+
+def _run_analysis(job: Job, content: dict[str, Any], progress: Callable[[int, int], None], chunk_rows: int) -> Any:
+    from exoforge.result import _clean
+    from exoforge.scenario import parse_scenario
+    from exoforge.simulation import parameters_for
+
+    scn = parse_scenario(content)
+    s = job.settings
+    params = parameters_for(scn).params
+    if job.kind == "monte_carlo":
+        from exoforge.analysis.uncertainty import monte_carlo
+
+        mc = monte_carlo(
+            scn,
+            n=int(s["n"]),
+            seed=int(s["seed"]),
+            sampler=s["sampler"],
+            params=params,
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
+        return _clean(monte_carlo_document(mc, tornado_document(scn, params)))
+    from exoforge.analysis.sensitivity import sensitivity
+
+    sa = sensitivity(
+        scn,
+        methods=tuple(s["methods"]),
+        n=int(s["n"]),
+        seed=int(s["seed"]),
+        kpis=tuple(s["kpis"]),
+        params=params,
+        progress=progress,
+    )
+    doc = sa.to_json()
+    doc["tornado"] = {
+        kpi: {"base": t.base, "unit": kpi_unit(kpi), "rows": [list(r) for r in t.rows[:12]]}
+        for kpi, t in sa.tornado.items()
+    }
+    return _clean(doc)
+
+
+def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024) -> str:
+    """Claim and run one job to its end; return its final status (``skipped`` if not claimable).
+
+    Runs in a worker thread or process: opens its own connection to the database.
+    """
+    store = open_store(database_url, upgrade=False)
+    try:
+        job = store.write(lambda s: repo.claim_job(s, job_id))
+        if job is None:
+            return "skipped"
+        with store.read() as s:
+            content = repo.revision_of(s, job).content
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < PROGRESS_INTERVAL_S:
+                return
+            last[0] = now
+            fraction = 0.99 * done / total if total else 0.0
+            if store.write(lambda s: repo.report_progress(s, job_id, fraction)):
+                raise JobCancelled
+
+        try:
+            if store.write(lambda s: repo.report_progress(s, job_id, 0.0)):
+                raise JobCancelled
+            result = _run_analysis(job, content, progress, chunk_rows)
+        except JobCancelled:
+            store.write(lambda s: repo.finish_job(s, job_id, "cancelled"))
+            return "cancelled"
+        except Exception as exc:  # the job's outcome, recorded; the worker lives on
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            store.write(lambda s: repo.finish_job(s, job_id, "failed", error=reason))
+            return "failed"
+        store.write(lambda s: repo.finish_job(s, job_id, "succeeded", result=result))
+        return "succeeded"
+    finally:
+        store.dispose()
+
+
+class JobRunner:
+    """Runs queued jobs of one server on a pool of worker processes (or threads).
+
+    ``submit(job_id)`` hands a job to a worker; on start-up, :meth:`resume` fails jobs a stopped
+    server left running and submits those still queued.
+    """
+
+    def __init__(self, database_url: str, workers: int = 1, backend: str = "process", chunk_rows: int = 1024):
+        self.database_url = database_url
+        self.chunk_rows = chunk_rows
+        self._pool: Executor
+        if backend == "thread":
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exoforge-job")
+        elif backend == "process":
+            import multiprocessing
+
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        else:
+            raise ValueError(f"job backend '{backend}' is not one of process, thread")
+        self.futures: dict[str, Future[str]] = {}
+
+    def submit(self, job_id: str) -> Future[str]:
+        future = self._pool.submit(execute_job, self.database_url, job_id, self.chunk_rows)
+        self.futures[job_id] = future
+        return future
+
+    def resume(self, store: Store) -> list[str]:
+        """Fail jobs left running by a stopped server; submit the queued ones. Returns the submitted ids."""
+        from sqlalchemy import select
+
+        store.write(repo.fail_interrupted_jobs)
+        with store.read() as s:
+            queued = list(s.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.created_at)))
+        for job_id in queued:
+            self.submit(job_id)
+        return queued
+
+    def shutdown(self, wait: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
