@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "fit",
     "runs",
     "db",
+    "serve",
 )
 
 for _name in COMMAND_MODULES:
