@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml requirements-lock.txt
 demo: $(STAMP)
 	$(BIN)/exoforge run examples/stirred_tank_tff_sec.yaml --report reports/stirred_tank_tff_sec.html
 	@echo "open reports/stirred_tank_tff_sec.html"
+	@echo "the team workspace on the example data: $(BIN)/exoforge serve --examples examples  (then http://127.0.0.1:8000/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -321,3 +321,28 @@ def test_jobs_queue_run_report_progress_and_cancel(store: Store, team) -> None:
         assert [k for k, _ in reversed(kinds)] == ["create", "start", "cancel", "finish"]
         with pytest.raises(NotFound):
             repo.get_job(s, team["out"], j1.id)
+
+
+def test_migrations_and_web_files_are_package_data() -> None:
+    """Every folder of the store, API and web code is a package, and every non-Python file in them
+    matches a package-data pattern of pyproject.toml (so a wheel carries the migrations and pages)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["exoforge"]
+    src = root / "src" / "exoforge"
+    for area in ("store", "api", "web", "workspace"):
+        for path in (src / area).rglob("*"):
+            if "__pycache__" in path.parts:
+                continue
+            if path.is_dir():
+                assert (path / "__init__.py").exists() or not any(path.glob("*.py")), f"{path} is not a package"
+                continue
+            if path.suffix == ".py":
+                continue
+            rel = path.relative_to(src).as_posix()
+            assert any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.replace("**/", "")) for p in patterns), rel
+    assert (src / "store" / "migrations" / "script.py.mako").exists()

@@ -136,3 +136,25 @@ def test_pages_of_another_project_are_not_found(site) -> None:
     project = store.write(lambda s: repo.create_project(s, actor, "Secret"))
     r = client.get(f"/projects/{project.id}")
     assert r.status_code == 404 and "Secret" not in r.text
+
+
+def test_the_example_folder_loads_into_a_project_once(tmp_path) -> None:
+    import shutil
+
+    from exoforge.store.engine import open_store
+    from exoforge.workspace.demo import load_folder
+
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    for name in ("stirred_tank_tff_sec.yaml", "platform_planar.yaml", "space_clinical_cost.yaml"):
+        shutil.copy(ROOT / "examples" / name, folder / name)
+    (folder / "broken.yaml").write_text("schema_version: 1\nname: broken\n")
+    store = open_store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store.write(repo.bootstrap_admin)
+    first = load_folder(store, folder)
+    assert (first.scenarios, first.runs, first.skipped) == (2, 2, ["broken.yaml"])
+    again = load_folder(store, folder)
+    assert (again.project_id, again.scenarios, again.runs) == (first.project_id, 2, 0)
+    store.dispose()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "exoforge serve --examples examples" in makefile

@@ -84,11 +84,12 @@ def test_create_fix_run_analyse_and_compare_in_chromium(server: dict[str, str]) 
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=120_000)  # a loaded 2-core machine: simulations take seconds
     base = server["base"]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(120_000)
         page.goto(f"{base}/login")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"

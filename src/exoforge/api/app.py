@@ -150,7 +150,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = None
         if start_jobs:
-            runner = JobRunner(url, settings.job_workers, settings.job_backend, settings.job_chunk_rows)
+            runner = JobRunner(
+                url, settings.job_workers, settings.job_backend, settings.job_chunk_rows, settings.dask_scheduler
+            )
             runner.resume(store)
         app.state.services.runner = runner
         try:

@@ -2,7 +2,8 @@
 
 ``app_from_environment`` is the factory each server process calls: it reads its settings from the
 environment (``EXOFORGE_DATABASE_URL``, ``EXOFORGE_JOB_WORKERS``, ``EXOFORGE_JOB_BACKEND``,
-``EXOFORGE_MC_MAX_N``, ``EXOFORGE_MAX_ACTIVE_JOBS``, ``EXOFORGE_SECURE_COOKIES``), so that every
+``EXOFORGE_MC_MAX_N``, ``EXOFORGE_MAX_ACTIVE_JOBS``, ``EXOFORGE_SECURE_COOKIES``,
+``EXOFORGE_DASK_SCHEDULER``), so that every
 worker process of a multi-process server is configured alike.
 """
 
@@ -28,6 +29,7 @@ def settings_from_environment(env: Mapping[str, str] | None = None) -> Settings:
         mc_max_n=int(e.get("EXOFORGE_MC_MAX_N", base.mc_max_n)),
         max_active_jobs=int(e.get("EXOFORGE_MAX_ACTIVE_JOBS", base.max_active_jobs)),
         secure_cookies=e.get("EXOFORGE_SECURE_COOKIES", "") == "1",
+        dask_scheduler=e.get("EXOFORGE_DASK_SCHEDULER") or None,
     )
 
 

@@ -20,6 +20,7 @@ class Settings:
     job_workers : analyses run at the same time by this process
     job_backend : ``process`` (a worker process per analysis; the default) or ``thread``
     job_chunk_rows : rows per progress report of a Monte Carlo job
+    dask_scheduler : address of a Dask scheduler (``tcp://host:8786``): analyses run their chunks there
     secure_cookies : mark the web session cookie Secure (behind HTTPS)
     """
 
@@ -33,4 +34,5 @@ class Settings:
     job_workers: int = 1
     job_backend: str = "process"
     job_chunk_rows: int = 1024
+    dask_scheduler: str | None = None
     secure_cookies: bool = False

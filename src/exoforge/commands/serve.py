@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,10 @@ def serve(
     job_workers: Annotated[
         int, typer.Option("--job-workers", min=1, max=64, help="analyses run at once per process")
     ] = 1,
+    examples: Annotated[
+        Path | None,
+        typer.Option("--examples", help="load this folder's scenario files into the project 'examples' first"),
+    ] = None,
 ) -> None:
     """Serve the workspace: web pages at http://HOST:PORT/, the API under /api/v1.
 
@@ -38,6 +43,8 @@ def serve(
     if secret is not None:
         typer.echo("administrator created; its API token (shown once, store it now):")
         typer.echo(f"  {secret}")
+    if examples is not None:
+        _load_examples(url, examples)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"note: listening on {host}: other machines can reach this server; serve it behind HTTPS", err=True)
     typer.echo(f"workspace: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs", err=False)
@@ -54,6 +61,23 @@ def serve(
         log_level="warning",
         proxy_headers=False,
     )
+
+
+def _load_examples(url: str, folder: Path) -> None:
+    from exoforge.store.engine import open_store
+    from exoforge.workspace.demo import load_folder
+
+    if not folder.is_dir():
+        typer.echo(f"--examples: {folder} is not a folder", err=True)
+        raise typer.Exit(2)
+    store = open_store(url)
+    try:
+        loaded = load_folder(store, folder)
+    finally:
+        store.dispose()
+    typer.echo(f"examples: {loaded.scenarios} scenarios in project 'examples' ({loaded.runs} new runs)")
+    for name in loaded.skipped:
+        typer.echo(f"examples: {name} skipped (not a valid scenario)", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -143,7 +143,16 @@ def tornado_document(scn: Any, params: Any, kpis: tuple[str, ...] = TORNADO_KPIS
     return out
 
 
-def _run_analysis(job: Job, content: dict[str, Any], progress: Callable[[int, int], None], chunk_rows: int) -> Any:
+def _run_analysis(
+    job: Job,
+    content: dict[str, Any],
+    progress: Callable[[int, int], None],
+    chunk_rows: int,
+    dask_scheduler: str | None = None,
+) -> Any:
+    """Run the job's analysis in this process, or its chunks on a Dask cluster (``dask_scheduler``)."""
+    from contextlib import nullcontext
+
     from exoforge.result import _clean
     from exoforge.scenario import parse_scenario
     from exoforge.simulation import parameters_for
@@ -151,30 +160,38 @@ def _run_analysis(job: Job, content: dict[str, Any], progress: Callable[[int, in
     scn = parse_scenario(content)
     s = job.settings
     params = parameters_for(scn).params
-    if job.kind == "monte_carlo":
-        from exoforge.analysis.uncertainty import monte_carlo
+    backend: Any = None
+    if dask_scheduler:
+        from exoforge.engine.backends import DaskBackend
 
-        mc = monte_carlo(
+        backend = DaskBackend(scheduler=dask_scheduler)
+    with backend if backend is not None else nullcontext():
+        if job.kind == "monte_carlo":
+            from exoforge.analysis.uncertainty import monte_carlo
+
+            mc = monte_carlo(
+                scn,
+                n=int(s["n"]),
+                seed=int(s["seed"]),
+                sampler=s["sampler"],
+                params=params,
+                backend=backend,
+                chunk_rows=chunk_rows,
+                progress=progress,
+            )
+            return _clean(monte_carlo_document(mc, tornado_document(scn, params)))
+        from exoforge.analysis.sensitivity import sensitivity
+
+        sa = sensitivity(
             scn,
+            methods=tuple(s["methods"]),
             n=int(s["n"]),
             seed=int(s["seed"]),
-            sampler=s["sampler"],
+            kpis=tuple(s["kpis"]),
             params=params,
-            chunk_rows=chunk_rows,
+            backend=backend,
             progress=progress,
         )
-        return _clean(monte_carlo_document(mc, tornado_document(scn, params)))
-    from exoforge.analysis.sensitivity import sensitivity
-
-    sa = sensitivity(
-        scn,
-        methods=tuple(s["methods"]),
-        n=int(s["n"]),
-        seed=int(s["seed"]),
-        kpis=tuple(s["kpis"]),
-        params=params,
-        progress=progress,
-    )
     doc = sa.to_json()
     doc["tornado"] = {
         kpi: {"base": t.base, "unit": kpi_unit(kpi), "rows": [list(r) for r in t.rows[:12]]}
@@ -183,7 +200,7 @@ def _run_analysis(job: Job, content: dict[str, Any], progress: Callable[[int, in
     return _clean(doc)
 
 
-def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024) -> str:
+def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024, dask_scheduler: str | None = None) -> str:
     """Claim and run one job to its end; return its final status (``skipped`` if not claimable).
 
     Runs in a worker thread or process: opens its own connection to the database.
@@ -209,7 +226,7 @@ def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024) -> str:
         try:
             if store.write(lambda s: repo.report_progress(s, job_id, 0.0)):
                 raise JobCancelled
-            result = _run_analysis(job, content, progress, chunk_rows)
+            result = _run_analysis(job, content, progress, chunk_rows, dask_scheduler)
         except JobCancelled:
             store.write(lambda s: repo.finish_job(s, job_id, "cancelled"))
             return "cancelled"
@@ -230,9 +247,17 @@ class JobRunner:
     server left running and submits those still queued.
     """
 
-    def __init__(self, database_url: str, workers: int = 1, backend: str = "process", chunk_rows: int = 1024):
+    def __init__(
+        self,
+        database_url: str,
+        workers: int = 1,
+        backend: str = "process",
+        chunk_rows: int = 1024,
+        dask_scheduler: str | None = None,
+    ):
         self.database_url = database_url
         self.chunk_rows = chunk_rows
+        self.dask_scheduler = dask_scheduler
         self._pool: Executor
         if backend == "thread":
             self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exoforge-job")
@@ -245,7 +270,7 @@ class JobRunner:
         self.futures: dict[str, Future[str]] = {}
 
     def submit(self, job_id: str) -> Future[str]:
-        future = self._pool.submit(execute_job, self.database_url, job_id, self.chunk_rows)
+        future = self._pool.submit(execute_job, self.database_url, job_id, self.chunk_rows, self.dask_scheduler)
         self.futures[job_id] = future
         return future
 

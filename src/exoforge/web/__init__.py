@@ -1,0 +1,1 @@
+"""Server-rendered web pages of the workspace (templates, static files, the page routes)."""
