@@ -54,6 +54,16 @@ def test_run_save_records_the_run_and_runs_show_returns_the_same_result(cli, sav
     assert "scenario revision 1" in text and "cost per dose" in text
 
 
+def test_a_run_with_measured_size_files_is_stored_self_contained_and_reruns(cli) -> None:
+    out = cli("run", str(ROOT / "examples" / "pilot_3l_measured_size.yaml"), "--save", "--json")
+    assert out.exit_code == 0, out.output
+    run_id = re.search(r"saved run ([0-9a-f]{12})", out.stderr).group(1)
+    record = json.loads(cli("runs", "show", run_id, "--json").stdout)
+    assert record["result"]["ev_size"] == json.loads(out.stdout)["ev_size"]
+    rerun = json.loads(cli("runs", "rerun", run_id, "--json").stdout)
+    assert rerun["identical"] is True
+
+
 def test_runs_list_shows_newest_first_and_filters_by_project(cli, saved) -> None:
     rows = json.loads(cli("runs", "list", "--json").stdout)
     assert [r["id"][:12] for r in rows] == [saved["run2"], saved["run1"]]

@@ -59,7 +59,7 @@ def run(
     if save:
         from exoforge.commands.workspace_common import save_run
 
-        save_run(scenario, result, project, seed, exclude_ref or [])
+        save_run(scenario, scn, result, project, seed, exclude_ref or [])
     if json_out:
         typer.echo(result.dumps())
     else:

@@ -10,6 +10,7 @@ import typer
 
 if TYPE_CHECKING:
     from exoforge.result import Result
+    from exoforge.scenario import Scenario
     from exoforge.store.access import Actor
     from exoforge.store.engine import Store
 
@@ -39,23 +40,31 @@ def local_actor(store: Store) -> Actor:
     return Actor(user.id, name, trusted=True)
 
 
-def save_run(path: Path, result: Result, project: str, seed: int | None, exclude_refs: list[str]) -> None:
-    """Record a finished ``exoforge run`` in the workspace; one line on standard error says where."""
+def save_run(
+    path: Path, scn: Scenario, result: Result, project: str, seed: int | None, exclude_refs: list[str]
+) -> None:
+    """Record a finished ``exoforge run`` in the workspace; one line on standard error says where.
+
+    The revision is the file's mapping; measured size distributions read from NTA files (``ev_size``)
+    are stored with their bins, so that the record can be run again without the files.
+    """
     from exoforge._version import __version__
-    from exoforge.scenario import parse_scenario, read_mapping
+    from exoforge.scenario import read_mapping
     from exoforge.simulation import parameters_for
     from exoforge.store import repository as repo
     from exoforge.workspace.records import data_hash, result_document
     from exoforge.workspace.runs import save_result_of_file
 
     content = read_mapping(path)
+    if scn.ev_size is not None:
+        content["ev_size"] = scn.ev_size.model_dump(mode="json", exclude_none=True)
     record = repo.RunRecord(
         status="succeeded",
         seed=seed,
         exclude_refs=list(exclude_refs),
         exoforge_version=__version__,
         evidence_hash=data_hash(),
-        parameters=parameters_for(parse_scenario(content), exclude_refs).params.to_json(),
+        parameters=parameters_for(scn, exclude_refs).params.to_json(),
         result=result_document(result),
     )
     store = open_local_store()

@@ -30,6 +30,7 @@ NON_KPI_KEYS = (
     "seed",
     "exoforge_version",
     "series",
+    "ev_size",
 )
 #: Keys under ``cost`` that are not numbers.
 COST_FIELDS = ("currency", "price_year", "breakdown", "by_step")
@@ -71,6 +72,7 @@ def result_from_json(doc: dict[str, Any]) -> Result:
         removed=list(doc.get("removed_by_exclusion") or []),
         seed=doc.get("seed"),
         version=str(doc.get("exoforge_version", "")),
+        size_distributions=dict(doc.get("ev_size") or {}),
     )
 
 
