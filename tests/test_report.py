@@ -17,7 +17,7 @@ def test_report_is_self_contained(tmp_path: Path, root: Path) -> None:
     result = runner.invoke(app, ["run", str(root / "examples" / "planar_10layer_uc.yaml"), "--report", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text()
-    assert html.count("<svg") >= 3  # time courses, waterfall, cost
+    assert html.count('class="plotly-graph-div"') >= 4  # time courses, train, sizes, costs
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)
     for section in (
         "Culture time courses",

@@ -178,4 +178,4 @@ def test_select_command_prints_json_and_writes_a_report(tmp_path) -> None:
     assert all(r["reasons"] for r in d["rejected"])
     assert d["demand_curves"] and d["ranked"][0]["rank"] == 1
     html = report.read_text()
-    assert "<svg" in html and "Rejected designs" in html
+    assert "plotly-graph-div" in html and "Rejected designs" in html and "How the line is used" in html

@@ -81,6 +81,7 @@ class Result:
     version: str = ""
     facility_use: str = "dedicated"
     size_distributions: dict[str, Any] = field(default_factory=dict)  # measured and predicted EV sizes (ev_size)
+    size_profile: dict[str, list[float]] = field(default_factory=dict)  # model EV sizes before/after isolation
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the command-line contract (see DESIGN.md)."""
@@ -93,6 +94,7 @@ class Result:
         flat["cost.by_step"] = dict(self.cost_by_step)
         body.update(nest(flat))
         body["isolation_steps"] = self.steps
+        body["size_profile"] = self.size_profile
         body["checks"] = self.checks
         body["warnings"] = self.warnings
         body["citations"] = self.citations

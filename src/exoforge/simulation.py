@@ -19,6 +19,7 @@ import numpy as np
 from exoforge._version import __version__
 from exoforge.distributions import Distribution
 from exoforge.downstream.purity import GRADES, purity_grade, purity_score
+from exoforge.downstream.size_profile import size_profile
 from exoforge.downstream.train import (
     TrainResult,
     containers,
@@ -606,6 +607,7 @@ def simulate(
             }
         )
     up = ev.upstream
+    sizes = size_profile(scn, ps, ev.train.feed, k["ev.final_particles"]).to_json() if ev.train.steps else {}
     series = {name: np.asarray(arr)[:, 0].tolist() for name, arr in up.series.items() if name != "time_day"}
     series["time_day"] = up.series["time_day"].tolist()
     result = Result(
@@ -629,5 +631,6 @@ def simulate(
         size_distributions=size_distributions(scn, ev.train),
         seed=seed,
         version=__version__,
+        size_profile=sizes,
     )
     return result.raise_for_checks() if strict else result

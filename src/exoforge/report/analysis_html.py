@@ -1,8 +1,8 @@
 """Self-contained HTML reports of the analyses (Monte Carlo, sensitivity, optimisation).
 
-Each report is one HTML file with inline SVG figures, rendered from the
-analysis result's JSON form plus the figures of
-:mod:`exoforge.report.analysis_plots`.
+Each report is one HTML file with interactive Plotly figures (plotly.js
+inline, no network), rendered from the analysis result's JSON form plus the
+figures of :mod:`exoforge.report.analysis_figures`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from exoforge._version import __version__
-from exoforge.report import analysis_plots as plots
+from exoforge.report import analysis_figures as figures
 from exoforge.report.console import fmt
+from exoforge.report.plotly_html import figure_div, kpi_unit, plotly_script
 
 if TYPE_CHECKING:
     from exoforge.analysis.optimize import OptimizationResult
@@ -43,6 +44,7 @@ def _render(template: str, title: str, kind: str, settings: list[tuple[str, Any]
             kind=kind,
             settings=settings,
             version=__version__,
+            plotly=plotly_script(),
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             **context,
         )
@@ -74,7 +76,12 @@ def monte_carlo_report(mc: MonteCarloResult) -> str:
         [("n", mc.n), ("seed", mc.seed), ("sampler", mc.sampler), ("backend", f"{mc.backend} x{mc.workers}")],
         d=d,
         keys=keys + others,
-        fig_hist=plots.histograms({k: mc.kpis[k][valid] for k in keys}),
+        fig_hist=figure_div(
+            figures.histograms(
+                {k: mc.kpis[k][valid] for k in keys}, {k: kpi_unit(k) for k in keys}, central=mc.central
+            ),
+            "fig-mc-histograms",
+        ),
         corr_keys=corr_keys,
         corr=corr.tolist(),
         drivers=drivers,
@@ -84,24 +91,25 @@ def monte_carlo_report(mc: MonteCarloResult) -> str:
 def sensitivity_report(sa: SensitivityResult) -> str:
     """Tornado, Sobol indices and Morris screening of a sensitivity analysis."""
     d = sa.to_json()
-    figures = []
-    for kpi in sa.kpis:
+    panels = []
+    for i, kpi in enumerate(sa.kpis):
         fig: dict[str, str] = {"kpi": kpi}
+        unit = "log10" if sa.log_outputs else kpi_unit(kpi)
         if kpi in sa.tornado:
             t = sa.tornado[kpi]
-            fig["tornado"] = plots.tornado(t.rows[:15], t.base, kpi)
+            fig["tornado"] = figure_div(figures.tornado(t.rows[:15], t.base, kpi, kpi_unit(kpi)), f"fig-tornado-{i}")
         if kpi in sa.sobol:
-            fig["sobol"] = plots.sobol_bars(sa.sobol[kpi].top(15), kpi)
+            fig["sobol"] = figure_div(figures.sobol_indices(sa.sobol[kpi].top(15), kpi), f"fig-sobol-{i}")
         if kpi in sa.morris:
-            fig["morris"] = plots.morris_scatter(sa.morris[kpi].rows(), kpi)
-        figures.append(fig)
+            fig["morris"] = figure_div(figures.morris(sa.morris[kpi].rows(), kpi, unit), f"fig-morris-{i}")
+        panels.append(fig)
     return _render(
         "analysis_sensitivity.html",
         f"Sensitivity: {sa.scenario_name}",
         "sensitivity",
         [("methods", ", ".join(sa.methods)), ("n", sa.n), ("seed", sa.seed), ("parameters", len(sa.names))],
         d=d,
-        figures=figures,
+        figures=panels,
     )
 
 
@@ -109,8 +117,17 @@ def optimization_report(opt: OptimizationResult) -> str:
     """Pareto plot, convergence and ranked recommendations of an optimisation."""
     d = opt.to_json()
     points, front, labels = opt.objective_table()
-    fig_pareto = plots.pareto(points, labels, front, opt.recommended_indices()) if len(points) else ""
-    fig_conv = plots.convergence(opt.history, opt.objectives[0].label) if opt.history else ""
+    names = [m.summary for m, ok in zip(opt.designs, opt.feasible, strict=True) if ok]
+    fig_pareto = (
+        figure_div(figures.pareto(points, labels, front, opt.recommended_indices(), names), "fig-pareto")
+        if len(points)
+        else ""
+    )
+    fig_conv = (
+        figure_div(figures.convergence(opt.history, opt.objectives[0].label), "fig-convergence")
+        if opt.history
+        else ""
+    )
     return _render(
         "analysis_optimize.html",
         f"Optimisation: {opt.space_name}",

@@ -1,8 +1,8 @@
-"""Forest plots of a strategy's meta-analysis (matplotlib, imported only when drawing)."""
+"""Static forest plot of a strategy's meta-analysis as PNG (matplotlib, imported only when drawing), for
+``exoforge evidence pool --plot``; reports use the interactive :mod:`exoforge.report.evidence_figures`."""
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -67,20 +67,6 @@ def _figure(meta: MetaAnalysis) -> Any:
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
-
-
-def forest_svg(meta: MetaAnalysis) -> str:
-    """The forest plot as an inline SVG string ('' when there is nothing to draw)."""
-    if not meta.studies:
-        return ""
-    import matplotlib.pyplot as plt
-
-    fig = _figure(meta)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
 
 
 def write_forest_png(meta: MetaAnalysis, path: str | Path, dpi: int = 150) -> Path:

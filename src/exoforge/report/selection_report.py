@@ -1,4 +1,4 @@
-"""Console table and self-contained HTML report of a technology selection."""
+"""Console table and self-contained interactive HTML report of a technology selection."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def print_selection(sel: Selection, console: Console | None = None, top: int = 1
 
 
 def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:
-    from exoforge.report.economics_plots import cost_per_dose_vs_demand
+    from exoforge.report.plotly_html import figure_div, plotly_script
+    from exoforge.report.selection_figures import cost_per_dose_vs_demand
 
     env = Environment(autoescape=select_autoescape(["html"]))
     env.filters["fmt"] = fmt
@@ -75,7 +76,9 @@ def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:
     return template.render(
         sel=sel,
         curves=curves,
-        fig_demand=cost_per_dose_vs_demand(curves) if curves else "",
+        fig_demand=figure_div(cost_per_dose_vs_demand(curves), "fig-demand") if curves else "",
+        plotly=plotly_script(),
+        best_by_use=sel.best_by_facility_use(),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -83,7 +86,7 @@ def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:
 def write_selection_report(sel: Selection, curves: Sequence[DemandCurve], path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(render_selection(sel, curves), encoding="utf-8")
     tmp.replace(p)
     return p
