@@ -255,10 +255,14 @@ class CaseResult:
 def _observe(
     case: Case, scn: Scenario, params: ParameterSet, batch_n: int, seed: int
 ) -> tuple[float, np.ndarray, list[str]]:
-    central = simulate_upstream(scn, UsageLog(params.nominal(1)))
+    log = UsageLog(params.nominal(1))
+    central = simulate_upstream(scn, log)
     value = float(OBSERVABLES[case.metric][2](central)[0])
     failed = [c.name for c in central.checks if not bool(np.all(c.ok))]
-    sample = simulate_upstream(scn, UsageLog(params.sample(batch_n, np.random.default_rng(seed))))
+    # only the parameters the culture reads are drawn, so that a parameter added elsewhere (a price, an
+    # isolation step) leaves these draws, and the interval, as they are
+    names = [p.name for p in params.uncertain() if p.name in log.used]
+    sample = simulate_upstream(scn, UsageLog(params.sample(batch_n, np.random.default_rng(seed), names)))
     return value, np.asarray(OBSERVABLES[case.metric][2](sample), dtype=float), failed
 
 
