@@ -18,6 +18,7 @@ from exoforge.result import Result, flatten
 NON_KPI_KEYS = (
     "schema_version",
     "scenario",
+    "size_profile",
     "isolation_steps",
     "checks",
     "warnings",
@@ -33,7 +34,7 @@ NON_KPI_KEYS = (
     "ev_size",
 )
 #: Keys under ``cost`` that are not numbers.
-COST_FIELDS = ("currency", "price_year", "breakdown", "by_step")
+COST_FIELDS = ("currency", "price_year", "breakdown", "by_step", "facility_use")
 #: Package folders whose files decide default parameter values and evidence effects.
 DATA_PACKAGES = ("exoforge.evidence.data", "exoforge.data.parameters")
 
@@ -73,6 +74,8 @@ def result_from_json(doc: dict[str, Any]) -> Result:
         seed=doc.get("seed"),
         version=str(doc.get("exoforge_version", "")),
         size_distributions=dict(doc.get("ev_size") or {}),
+        facility_use=str(cost.get("facility_use") or "dedicated"),
+        size_profile=dict(doc.get("size_profile") or {}),
     )
 
 
