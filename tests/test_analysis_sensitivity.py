@@ -138,3 +138,48 @@ def test_unknown_kpi_or_method_is_refused() -> None:
         sensitivity(scn, kpis=("cost.per_gram",), methods=("tornado",))
     with pytest.raises(ValueError, match="not one of"):
         sensitivity(scn, methods=("fast",))
+
+
+def test_an_index_outside_its_range_by_more_than_its_interval_is_flagged_with_a_sample_size() -> None:
+    from exoforge.analysis.sensitivity import ACCURACY, SensitivityResult, SobolIndices
+
+    s = SobolIndices(
+        ["a", "b", "c"],
+        np.array([0.2, -0.3, 0.1]),
+        np.array([0.05, 0.1, 0.2]),
+        np.array([1.999, 0.5, -0.05]),
+        np.array([0.3, 0.1, 0.2]),
+    )
+    flagged = s.out_of_range(1024)
+    assert {(w["parameter"], w["index"]) for w in flagged} == {("a", "ST"), ("b", "S1")}  # c's is within its CI
+    a = next(w for w in flagged if w["parameter"] == "a")
+    assert a["outside_by"] == pytest.approx(0.999)
+    # an error of ~1 at n = 1024 falls below ACCURACY at n (0.999 / ACCURACY)^2 * 1024, a power of two
+    assert a["suggested_n"] >= 1024 * (0.999 / ACCURACY) ** 2 and a["suggested_n"] & (a["suggested_n"] - 1) == 0
+    sa = SensitivityResult("x", ["a", "b", "c"], ["k"], ["sobol"], 1024, 1, sobol={"k": s})
+    lines = sa.warnings()
+    assert len(lines) == 2 and all("outside [0, 1]" in line and "-n " in line for line in lines)
+    assert sa.to_json()["index_warnings"][0]["kpi"] == "k"
+
+
+def test_terminal_tables_show_confidence_intervals_and_fit_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from exoforge.analysis.sensitivity import MorrisIndices, SensitivityResult, SobolIndices
+    from exoforge.report.analysis_console import print_sensitivity
+
+    names = ["a_rather_long_parameter_name.with_a_suffix_that_goes_on", "b"]
+    sa = SensitivityResult("x", names, ["cost.per_dose"], ["sobol", "morris"], 256, 1)
+    sa.sobol["cost.per_dose"] = SobolIndices(
+        names, np.array([0.4, 0.1]), np.array([0.05, 0.02]), np.array([0.6, 0.2]), np.array([0.07, 0.03])
+    )
+    sa.morris["cost.per_dose"] = MorrisIndices(
+        names, np.array([1.0, 0.2]), np.array([1.0, 0.2]), np.array([0.3, 0.1]), np.array([0.5, 0.1])
+    )
+    buf = io.StringIO()
+    print_sensitivity(sa, Console(file=buf, width=80))
+    text = buf.getvalue()
+    assert "0.400 ± 0.050" in text and "0.600 ± 0.070" in text and "± CI" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

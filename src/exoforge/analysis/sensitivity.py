@@ -20,6 +20,7 @@ test suite.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from exoforge.parameters import ParameterBatch, ParameterSet
 from exoforge.scenario import Scenario
 
 METHODS = ("sobol", "morris", "tornado")
+#: Absolute accuracy of a Sobol index that a suggested sample size aims at.
+ACCURACY = 0.05
 DEFAULT_KPIS = ("cost.per_dose", "ev.final_particles", "ev.particles_per_ug_protein", "batch_days")
 
 
@@ -63,6 +66,37 @@ class SobolIndices:
     def order(self) -> list[int]:
         """Parameter indices, largest total index first."""
         return sorted(range(len(self.names)), key=lambda i: -np.nan_to_num(self.ST[i], nan=-1.0))
+
+    def out_of_range(self, n: int, accuracy: float = ACCURACY) -> list[dict[str, Any]]:
+        """Indices outside [0, 1] by more than their 95 % interval, with the base sample size that would fix them.
+
+        A Sobol index is a share of variance, so an estimate whose interval lies
+        wholly outside [0, 1] has an error of at least its distance from the
+        range, larger than the bootstrap interval says (too few samples, or a
+        heavy-tailed output). Estimation errors shrink as 1/sqrt(n): the
+        suggested n is the power of two at which an error of that size would
+        fall to ``accuracy``.
+        """
+        out = []
+        for i, name in enumerate(self.names):
+            for kind, est, conf in (("S1", self.S1[i], self.S1_conf[i]), ("ST", self.ST[i], self.ST_conf[i])):
+                if not (np.isfinite(est) and np.isfinite(conf)):
+                    continue
+                excess = max(-float(est), float(est) - 1.0)
+                if excess > float(conf):
+                    need = n * (max(excess, float(conf)) / accuracy) ** 2
+                    out.append(
+                        {
+                            "parameter": name,
+                            "index": kind,
+                            "estimate": float(est),
+                            "conf": float(conf),
+                            "outside_by": excess,
+                            "n": n,
+                            "suggested_n": int(2 ** math.ceil(math.log2(max(need, 2 * n)))),
+                        }
+                    )
+        return out
 
     def top(self, k: int) -> list[tuple[str, float, float, float, float]]:
         return [
@@ -313,6 +347,22 @@ class SensitivityResult:
             return [m.names[i] for i in m.order()]
         return [r[0] for r in self.tornado[kpi].rows]
 
+    def index_warnings(self) -> list[dict[str, Any]]:
+        """Sobol indices outside [0, 1] by more than their interval, for every KPI (see ``out_of_range``)."""
+        return [{"kpi": kpi, **w} for kpi, s in self.sobol.items() for w in s.out_of_range(self.n)]
+
+    def warnings(self) -> list[str]:
+        """One sentence per index that leaves [0, 1] by more than its 95 % interval."""
+        out = []
+        for w in self.index_warnings():
+            out.append(
+                f"{w['kpi']}: {w['index']} of {w['parameter']} = {w['estimate']:.3f} ± {w['conf']:.3f} lies outside "
+                f"[0, 1] by more than its 95 % interval: not converged at n = {w['n']} (errors shrink as 1/sqrt(n); "
+                f"about -n {w['suggested_n']} would bring an error of this size below {ACCURACY:g})"
+                + ("" if self.log_outputs else ", or the output is heavy-tailed: try --log")
+            )
+        return out
+
     def to_json(self) -> dict[str, Any]:
         from exoforge.result import _clean
 
@@ -352,6 +402,7 @@ class SensitivityResult:
                 "kpis": out,
                 "evaluations": self.evaluations,
                 "failed": self.failed,
+                "index_warnings": self.index_warnings(),
                 "seconds": self.seconds,
             }
         )

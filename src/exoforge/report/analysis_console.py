@@ -45,34 +45,50 @@ def print_monte_carlo(mc: MonteCarloResult, console: Console | None = None) -> N
     console.print(f"[dim]{mc.seconds:.1f} s on {mc.backend} x{mc.workers}[/dim]")
 
 
+def _pm(est: float, conf: float, digits: int = 3) -> str:
+    """An estimate with its 95 % half-width, e.g. '0.412 ± 0.051'."""
+    if est != est:
+        return "-"
+    return f"{est:.{digits}f} ± {conf:.{digits}f}" if conf == conf else f"{est:.{digits}f}"
+
+
 def print_sensitivity(sa: SensitivityResult, console: Console | None = None, top: int = 10) -> None:
-    """The most influential parameters of each KPI by every method that ran."""
+    """Per KPI and method, the most influential parameters with 95 % confidence intervals, then any index
+    that leaves [0, 1] by more than its interval (with the sample size that would fix it)."""
     console = console or Console()
     for kpi in sa.kpis:
-        table = Table(title=f"{kpi}: most influential parameters", title_justify="left")
-        table.add_column("parameter")
-        cols = []
+        names = sa.ranking(kpi)[:top]
         if kpi in sa.sobol:
-            cols += ["S1", "ST"]
+            s = sa.sobol[kpi].by_name()
+            t = Table(title=f"{kpi}: Sobol indices (n = {sa.n}, 95 % CI)", title_justify="left")
+            t.add_column("parameter", overflow="fold", ratio=1)
+            t.add_column("first order S1", justify="right", no_wrap=True)
+            t.add_column("total ST", justify="right", no_wrap=True)
+            for name in names:
+                t.add_row(name, _pm(s[name]["S1"], s[name]["S1_conf"]), _pm(s[name]["ST"], s[name]["ST_conf"]))
+            console.print(t)
         if kpi in sa.morris:
-            cols += ["mu*", "sigma"]
+            m = sa.morris[kpi].by_name()
+            order = [n for n in sa.ranking(kpi) if n in m][:top] if kpi in sa.sobol else names
+            t = Table(title=f"{kpi}: Morris screening (95 % CI of mu*)", title_justify="left")
+            t.add_column("parameter", overflow="fold", ratio=1)
+            t.add_column("mu*", justify="right", no_wrap=True)
+            t.add_column("± CI", justify="right", no_wrap=True)
+            t.add_column("sigma", justify="right", no_wrap=True)
+            for name in order:
+                t.add_row(name, fmt(m[name]["mu_star"]), fmt(m[name]["mu_star_conf"]), fmt(m[name]["sigma"]))
+            console.print(t)
         if kpi in sa.tornado:
-            cols += ["low", "high"]
-        for c in cols:
-            table.add_column(c, justify="right")
-        for name in sa.ranking(kpi)[:top]:
-            row = [name]
-            if kpi in sa.sobol:
-                s = sa.sobol[kpi].by_name()[name]
-                row += [f"{s['S1']:.3f}", f"{s['ST']:.3f}"]
-            if kpi in sa.morris:
-                m = sa.morris[kpi].by_name()[name]
-                row += [f"{m['mu_star']:.3g}", f"{m['sigma']:.3g}"]
-            if kpi in sa.tornado:
-                t = sa.tornado[kpi].by_name().get(name)
-                row += [fmt(t[0]), fmt(t[1])] if t else ["-", "-"]
-            table.add_row(*row)
-        console.print(table)
+            tor = sa.tornado[kpi]
+            t = Table(title=f"{kpi}: one at a time (central {fmt(tor.base)})", title_justify="left")
+            t.add_column("parameter", overflow="fold", ratio=1)
+            t.add_column("at 5th pct", justify="right", no_wrap=True)
+            t.add_column("at 95th pct", justify="right", no_wrap=True)
+            for name, lo, hi in tor.rows[:top]:
+                t.add_row(name, fmt(lo), fmt(hi))
+            console.print(t)
+    for line in sa.warnings():
+        console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
     console.print(f"[dim]{sa.evaluations:,} evaluations in {sa.seconds:.1f} s[/dim]")
 
 

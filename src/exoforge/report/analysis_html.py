@@ -110,6 +110,7 @@ def sensitivity_report(sa: SensitivityResult) -> str:
         [("methods", ", ".join(sa.methods)), ("n", sa.n), ("seed", sa.seed), ("parameters", len(sa.names))],
         d=d,
         figures=panels,
+        index_warnings=sa.warnings(),
     )
 
 
