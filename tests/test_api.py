@@ -90,6 +90,7 @@ def fill(path: str, w: dict[str, Any]) -> str:
         "job_id": w["job"],
         "user_id": w["users"]["vic"],
         "token_id": "0" * 32,
+        "dataset_id": "0" * 32,
         "number": "1",
         "name": "histograms" if "/jobs/" in path else "time_courses",
         "record_id": "__record__",
@@ -202,6 +203,11 @@ def test_every_route_answers_a_member_with_the_right_role(world) -> None:
     assert call("GET", f"/projects/{p['id']}/jobs", ann, 200).json()["total"] == 1
     assert call("GET", f"/jobs/{job['id']}/plots/tornado", ann, 200).json()["rows"]
     call("POST", f"/jobs/{job['id']}/cancel", ann, 409)
+    data = (ROOT / "examples" / "pilot_batches" / "batches.csv").read_bytes()
+    ds = call("POST", f"/projects/{p['id']}/datasets", ann, 201, files={"file": ("batches.csv", data)}).json()
+    assert call("GET", f"/projects/{p['id']}/datasets", ann, 200).json()["total"] == 1
+    assert call("GET", f"/datasets/{ds['id']}", ann, 200).json()["sha256"] == ds["sha256"]
+    assert call("GET", f"/datasets/{ds['id']}/file", ann, 200).content == data
     call("DELETE", f"/scenarios/{sid}", ann, 204)
     call("DELETE", f"/projects/{p['id']}", ann, 204)
 
@@ -231,6 +237,10 @@ def test_another_projects_objects_are_invisible(world) -> None:
     client, out = world["client"], auth(world["tokens"]["out"])
     for method, path in api_routes(client):
         if not any(k in path for k in ("{project_id}", "{scenario_id}", "{run_id}", "{job_id}")):
+            continue
+        if path.endswith("/datasets") and method == "POST":
+            r = client.post(fill(path, world), headers=out, files={"file": ("b.csv", b"batch,time\n")})
+            assert r.status_code == 404, (method, path, r.status_code)
             continue
         r = client.request(method, fill(path, world), headers=out, json={"role": "viewer"} if "members" in path else {})
         assert r.status_code in (404, 422), (method, path, r.status_code)

@@ -49,6 +49,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     scenario = saved["scenario"]["id"]
     run = client.post(f"{API}/scenarios/{scenario}/runs", json={}, headers=headers).json()
     job = client.post(f"{API}/scenarios/{scenario}/analyses", json={"kind": "monte_carlo", "n": 8}, headers=headers)
+    data = (ROOT / "examples" / "pilot_batches" / "batches.csv").read_bytes()
+    dataset = client.post(
+        f"{API}/projects/{project['id']}/datasets", files={"file": ("batches.csv", data)}, headers=headers
+    ).json()
     with store.read() as s:
         admin_id = repo.list_users(s, repo.authenticate(s, secret)).items[0].id
     ids = {
@@ -57,6 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "run_id": run["id"],
         "job_id": job.json()["id"],
         "user_id": admin_id,
+        "dataset_id": dataset["id"],
     }
     yield {"app": app, "headers": headers, "ids": ids}
     store.dispose()

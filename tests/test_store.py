@@ -73,10 +73,10 @@ def test_migrations_upgrade_empty_database_to_head_and_downgrade_one_step(db_url
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     tables = set(inspect(engine).get_table_names())
     assert {"audit_log", "users", "api_tokens", "projects", "memberships", "scenarios", "scenario_revisions"} <= tables
-    assert {"runs", "jobs"} <= tables
+    assert {"runs", "jobs", "datasets"} <= tables
     migrate.downgrade(engine)
     assert migrate.current(engine) != migrate.head()
-    assert "jobs" not in set(inspect(engine).get_table_names())
+    assert "datasets" not in set(inspect(engine).get_table_names()) and "jobs" in set(inspect(engine).get_table_names())
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
     engine.dispose()

@@ -109,6 +109,24 @@ def test_a_monte_carlo_job_page_polls_until_done(site) -> None:
     assert "Distributions" in page and "Tornado" in page and "succeeded" in page
 
 
+def test_measured_data_upload_and_fit_from_the_pages(site) -> None:
+    client = site["client"]
+    project = client.post("/projects", data={"name": "Fits"}, headers=HX).headers["hx-redirect"]
+    pilot = (ROOT / "examples" / "pilot_3l_stirred_tank.yaml").read_text()
+    scenario = client.post(f"{project}/scenarios", data={"yaml": pilot}, headers=HX).headers["hx-redirect"]
+    bad = client.post(f"{project}/datasets", files={"file": ("x.csv", b"batch,time\n1,2\n")}, headers=HX)
+    assert "cannot be read as batch data" in bad.text
+    data = (ROOT / "examples" / "pilot_batches" / "batches.csv").read_bytes()
+    ok = client.post(f"{project}/datasets", files={"file": ("batches.csv", data)}, headers=HX)
+    assert ok.headers["hx-redirect"] == project
+    assert "B1, B2, B3" in client.get(project).text
+    page = client.get(scenario).text
+    assert "Start fit" in page
+    dataset = re.search(r'<option value="([0-9a-f]{32})">batches.csv', page).group(1)
+    job = client.post(f"{scenario}/fit", data={"dataset_id": dataset}, headers=HX).headers["hx-redirect"]
+    assert client.get(job).status_code == 200
+
+
 def test_changes_without_htmx_are_refused(site) -> None:
     client = site["client"]
     r = client.post("/projects", data={"name": "forged"})

@@ -179,9 +179,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     problems.install(app)
     _problem_schemas(app)
 
-    from exoforge.api.routes import evidence, jobs, projects, runs, scenarios, system
+    from exoforge.api.routes import datasets, evidence, jobs, projects, runs, scenarios, system
 
-    for module in (system, projects, scenarios, runs, jobs, evidence):
+    for module in (system, projects, scenarios, runs, jobs, datasets, evidence):
         app.include_router(module.router, prefix=API_PREFIX)
     _mount_web(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,14 +222,35 @@ class CompareOut(BaseModel):
 # --------------------------------------------------------------------------- jobs
 
 
+class DatasetOut(Output):
+    id: str
+    project_id: str
+    name: str
+    kind: str
+    filename: str
+    media_type: str
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="SHA-256 of the file as uploaded")
+    summary: dict[str, Any] = Field(description="batches, variables, measurements and warnings read from it")
+    created_at: datetime
+    created_by: str
+
+
 class JobCreate(Input):
-    kind: Literal["monte_carlo", "sensitivity"]
+    kind: Literal["monte_carlo", "sensitivity", "fit"]
     revision: int | None = Field(default=None, ge=1, le=2**31 - 1)
     n: int | None = Field(default=None, ge=1, le=1_000_000, description="samples (capped by the server)")
     seed: int = Field(default=1, ge=0, le=2**31 - 1)
     sampler: Literal["random", "lhs", "sobol"] = "random"
     methods: list[Literal["tornado", "morris", "sobol"]] | None = Field(default=None, max_length=3)
     kpis: list[str] | None = Field(default=None, max_length=10)
+    dataset_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$", description="fit: the batch data")
+    parameters: list[Annotated[str, Field(max_length=120)]] | None = Field(
+        default=None, max_length=30, description="fit: parameters to fit (default: from the variables measured)"
+    )
+    per_batch: list[Annotated[str, Field(max_length=120)]] | None = Field(
+        default=None, max_length=30, description="fit: parameters fitted for each batch"
+    )
 
 
 class JobOut(Output):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -221,6 +222,25 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class Dataset(Base):
+    """Measured data a team uploaded (batch data), kept byte for byte with its SHA-256. Permanent."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="batch_data")
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+
+
 class AuditEvent(Base):
     """One entry of the append-only audit log: who did what to which record, when and why.
 
@@ -258,6 +278,6 @@ class AuditHead(Base):
 
 
 #: Tables whose rows are never updated or deleted.
-PERMANENT_TABLES = ("audit_log", "scenario_revisions", "runs")
+PERMANENT_TABLES = ("audit_log", "scenario_revisions", "runs", "datasets")
 #: The ORM classes of :data:`PERMANENT_TABLES`.
-PERMANENT_MODELS: tuple[type[Base], ...] = (AuditEvent, ScenarioRevision, Run)
+PERMANENT_MODELS: tuple[type[Base], ...] = (AuditEvent, ScenarioRevision, Run, Dataset)

@@ -28,6 +28,7 @@ from exoforge.store.models import (
     ROLES,
     ApiToken,
     AuditEvent,
+    Dataset,
     Job,
     Membership,
     Project,
@@ -701,6 +702,73 @@ def revision_of(session: Session, run: Run | Job) -> ScenarioRevision:
     rev = session.get(ScenarioRevision, run.revision_id)
     assert rev is not None
     return rev
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def require_project_role(session: Session, actor: Actor, project_id: str, need: Role) -> Project:
+    return require_project(session, actor, project_id, need)
+
+
+def add_dataset(
+    session: Session,
+    actor: Actor,
+    project_id: str,
+    *,
+    name: str,
+    filename: str,
+    media_type: str,
+    content: bytes,
+    sha256: str,
+    summary: dict[str, Any],
+    kind: str = "batch_data",
+) -> Dataset:
+    """Store an uploaded file as it came (editors). Datasets are permanent."""
+    require_project(session, actor, project_id, "editor")
+    if actor.user_id is None:
+        raise Forbidden("datasets are uploaded by users")
+    ds = Dataset(
+        project_id=project_id,
+        name=name,
+        kind=kind,
+        filename=filename,
+        media_type=media_type,
+        size=len(content),
+        sha256=sha256,
+        content=content,
+        summary=summary,
+        created_by=actor.user_id,
+    )
+    session.add(ds)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create",
+        "dataset",
+        ds.id,
+        project_id=project_id,
+        detail={"name": name, "filename": filename, "sha256": sha256, "size": len(content)},
+    )
+    return ds
+
+
+def get_dataset(session: Session, actor: Actor, dataset_id: str) -> Dataset:
+    ds = session.get(Dataset, dataset_id)
+    if ds is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    try:
+        require_project(session, actor, ds.project_id, "viewer")
+    except NotFound:
+        raise NotFound(f"dataset {dataset_id} not found") from None
+    return ds
+
+
+def list_datasets(session: Session, actor: Actor, project_id: str, limit: int = 50, offset: int = 0) -> Page:
+    require_project(session, actor, project_id, "viewer")
+    stmt = select(Dataset).where(Dataset.project_id == project_id).order_by(Dataset.created_at.desc(), Dataset.id)
+    return _page(session, stmt, limit, offset)
 
 
 # --------------------------------------------------------------------------- jobs

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, select_autoescape
@@ -139,6 +139,7 @@ def project_page(request: Request, project_id: str, actor: WebActor, svc: Svc) -
         names = {sc.id: sc.name for sc in s.query(Scenario).filter(Scenario.project_id == project_id)}
         role = repo.my_role(s, actor, project_id)
         members = repo.list_members(s, actor, project_id)
+        datasets = repo.list_datasets(s, actor, project_id, limit=100).items
     return render(
         request,
         "project.html",
@@ -152,7 +153,26 @@ def project_page(request: Request, project_id: str, actor: WebActor, svc: Svc) -
         role=role,
         members=members,
         kpi=_kpi,
+        datasets=datasets,
     )
+
+
+@router.post("/projects/{project_id}/datasets")
+async def upload_dataset(
+    request: Request,
+    project_id: str,
+    actor: WebActor,
+    svc: Svc,
+    file: Annotated[UploadFile, File()],
+) -> Any:
+    from exoforge.workspace.datasets import InvalidDataset, import_dataset
+
+    content = await file.read()
+    try:
+        import_dataset(svc.store, actor, project_id, file.filename or "data.csv", content)
+    except InvalidDataset as exc:
+        return render(request, "_data_problems.html", problems=exc.problems[:50])
+    return redirect(f"/projects/{project_id}")
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -232,6 +252,7 @@ def scenario_page(request: Request, scenario_id: str, actor: WebActor, svc: Svc)
         revisions = repo.list_revisions(s, actor, scenario_id, limit=100).items
         runs = repo.list_runs(s, actor, scenario_id=scenario_id, limit=20).items
         can_edit = repo.has_role(s, actor, project.id, "editor")
+        datasets = repo.list_datasets(s, actor, project.id, limit=100).items
     return render(
         request,
         "scenario.html",
@@ -246,6 +267,7 @@ def scenario_page(request: Request, scenario_id: str, actor: WebActor, svc: Svc)
         runs=runs,
         can_edit=can_edit,
         kpi=_kpi,
+        datasets=datasets,
     )
 
 
@@ -280,6 +302,20 @@ def run_scenario(
 
     result = run(svc.store, actor, scenario_id, seed=seed)
     return redirect(f"/runs/{result.id}")
+
+
+@router.post("/scenarios/{scenario_id}/fit")
+def start_fit(scenario_id: str, actor: WebActor, svc: Svc, dataset_id: Annotated[str, Form(pattern=ID)]) -> Response:
+    from exoforge.api.routes.jobs import limits
+    from exoforge.workspace.jobs import start_job
+
+    try:
+        job = start_job(svc.store, actor, scenario_id, "fit", {"dataset_id": dataset_id}, limits(svc))
+    except ValueError as exc:
+        return fragment_error(str(exc))
+    if svc.runner is not None:
+        svc.runner.submit(job.id)
+    return redirect(f"/jobs/{job.id}")
 
 
 @router.post("/scenarios/{scenario_id}/analyses")
@@ -383,8 +419,9 @@ def job_page(request: Request, job_id: str, actor: WebActor, svc: Svc) -> HTMLRe
         job = repo.get_job(s, actor, job_id)
         scenario = s.get(Scenario, job.scenario_id)
         project = s.get(Project, job.project_id)
+    title = {"monte_carlo": "Monte Carlo", "sensitivity": "Sensitivity", "fit": "Fit"}.get(job.kind, job.kind)
     return render(
-        request, "job.html", title="Monte Carlo", actor=actor, job=job, scenario=scenario, project=project, kpi=_kpi
+        request, "job.html", title=title, actor=actor, job=job, scenario=scenario, project=project, kpi=_kpi
     )
 
 

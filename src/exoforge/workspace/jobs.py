@@ -26,7 +26,7 @@ from exoforge.store.models import Job
 from exoforge.workspace.plotdata import histogram
 from exoforge.workspace.records import data_hash
 
-JOB_KINDS = ("monte_carlo", "sensitivity")
+JOB_KINDS = ("monte_carlo", "sensitivity", "fit")
 SAMPLERS = ("random", "lhs", "sobol")
 SENSITIVITY_METHODS = ("tornado", "morris", "sobol")
 #: KPIs a tornado is drawn for in a Monte Carlo job, and the default KPIs of a sensitivity job.
@@ -71,6 +71,14 @@ def validate_settings(kind: str, settings: dict[str, Any], limits: Limits) -> di
             raise ValueError(f"n: {s['n']} is outside 1-{limits.mc_max_n} (the cap on one Monte Carlo job)")
         if s["sampler"] not in SAMPLERS:
             raise ValueError(f"sampler: '{s['sampler']}' is not one of {', '.join(SAMPLERS)}")
+    elif kind == "fit":
+        import re
+
+        if not isinstance(s.get("dataset_id"), str) or not re.fullmatch(r"[0-9a-f]{32}", s["dataset_id"]):
+            raise ValueError("dataset_id: a fit needs the id of an uploaded dataset")
+        s.pop("seed", None)
+        s.setdefault("parameters", None)
+        s.setdefault("per_batch", [])
     else:
         s.setdefault("n", 64)
         s.setdefault("methods", ["tornado"])
@@ -97,8 +105,12 @@ def start_job(
 
     checked = validate_settings(kind, settings, limits)
     with store.read() as s:
-        repo.get_scenario(s, actor, scenario_id, "editor")
+        scenario = repo.get_scenario(s, actor, scenario_id, "editor")
         rev = repo.get_revision(s, actor, scenario_id, revision)
+        if kind == "fit":
+            dataset = repo.get_dataset(s, actor, checked["dataset_id"])
+            if dataset.project_id != scenario.project_id:
+                raise repo.NotFound(f"dataset {dataset.id} not found in this scenario's project")
     parse_scenario(rev.content)
     digest = data_hash()
     return store.write(
@@ -143,12 +155,41 @@ def tornado_document(scn: Any, params: Any, kpis: tuple[str, ...] = TORNADO_KPIS
     return out
 
 
+def _run_fit(job: Job, content: dict[str, Any], dataset: tuple[str, bytes]) -> Any:
+    """Fit the job's parameters to an uploaded dataset, every batch run as the job's scenario revision."""
+    from exoforge.analysis.calibration import CalibrationError, CalibrationProblem, fit
+    from exoforge.measurements.noise import load_assays
+    from exoforge.scenario import parse_scenario
+    from exoforge.workspace.datasets import read_upload
+
+    filename, raw = dataset
+    data = read_upload(filename, raw)
+    scn = parse_scenario(content)
+    s = job.settings
+    try:
+        problem = CalibrationProblem(
+            data,
+            {b: scn for b in data.batches},
+            fit=s.get("parameters") or None,
+            per_batch=s.get("per_batch") or (),
+            assays=load_assays(None),
+        )
+        result = fit(problem).to_json()
+    except CalibrationError as exc:
+        raise ValueError("; ".join(exc.problems)) from None
+    for f in result.get("data_files", []):
+        f["path"] = filename  # not the private copy's
+    result["dataset_id"] = s["dataset_id"]
+    return result
+
+
 def _run_analysis(
     job: Job,
     content: dict[str, Any],
     progress: Callable[[int, int], None],
     chunk_rows: int,
     dask_scheduler: str | None = None,
+    dataset: tuple[str, bytes] | None = None,
 ) -> Any:
     """Run the job's analysis in this process, or its chunks on a Dask cluster (``dask_scheduler``)."""
     from contextlib import nullcontext
@@ -157,6 +198,9 @@ def _run_analysis(
     from exoforge.scenario import parse_scenario
     from exoforge.simulation import parameters_for
 
+    if job.kind == "fit":
+        assert dataset is not None
+        return _clean(_run_fit(job, content, dataset))
     scn = parse_scenario(content)
     s = job.settings
     params = parameters_for(scn).params
@@ -210,8 +254,17 @@ def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024, dask_sch
         job = store.write(lambda s: repo.claim_job(s, job_id))
         if job is None:
             return "skipped"
+        dataset = None
         with store.read() as s:
             content = repo.revision_of(s, job).content
+            if job.kind == "fit":
+                from exoforge.store.models import Dataset
+
+                ds = s.get(Dataset, job.settings["dataset_id"])
+                dataset = (ds.filename, ds.content) if ds is not None else None
+        if job.kind == "fit" and dataset is None:
+            store.write(lambda s: repo.finish_job(s, job_id, "failed", error="the dataset is gone"))
+            return "failed"
         last = [0.0]
 
         def progress(done: int, total: int) -> None:
@@ -226,7 +279,7 @@ def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024, dask_sch
         try:
             if store.write(lambda s: repo.report_progress(s, job_id, 0.0)):
                 raise JobCancelled
-            result = _run_analysis(job, content, progress, chunk_rows, dask_scheduler)
+            result = _run_analysis(job, content, progress, chunk_rows, dask_scheduler, dataset)
         except JobCancelled:
             store.write(lambda s: repo.finish_job(s, job_id, "cancelled"))
             return "cancelled"

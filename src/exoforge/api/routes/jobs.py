@@ -30,13 +30,16 @@ def limits(svc) -> Limits:
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 def start_analysis(scenario_id: ScenarioId, body: JobCreate, actor: ActorDep, svc: ServicesDep) -> JobOut:
-    """Start a Monte Carlo or sensitivity analysis of a scenario revision (editors); poll GET /jobs/{id}.
+    """Start a Monte Carlo or sensitivity analysis of a scenario revision, or a fit of its parameters to an
+    uploaded dataset (editors); poll GET /jobs/{id}.
 
     The sample size is capped by the server, and so is the number of analyses queued or running (429).
     """
     settings = body.model_dump(exclude={"kind", "revision"}, exclude_none=True)
     if body.kind == "monte_carlo":
         settings = {k: v for k, v in settings.items() if k in ("n", "seed", "sampler")}
+    elif body.kind == "fit":
+        settings = {k: v for k, v in settings.items() if k in ("dataset_id", "parameters", "per_batch")}
     else:
         settings = {k: v for k, v in settings.items() if k in ("n", "seed", "methods", "kpis")}
         if body.kpis:
