@@ -92,7 +92,7 @@ def fill(path: str, w: dict[str, Any]) -> str:
         "token_id": "0" * 32,
         "dataset_id": "0" * 32,
         "number": "1",
-        "name": "histograms" if "/jobs/" in path else "time_courses",
+        "name": "samples" if "/jobs/" in path else "time_courses",
         "record_id": "__record__",
         "strategy_id": "hypoxia",
     }
@@ -370,11 +370,14 @@ def test_a_monte_carlo_job_reports_progress_finishes_and_its_plot_data_downloads
     job = world["job_done"]
     assert job["status"] == "succeeded" and job["progress"] == 1.0
     assert job["result"]["n"] == 64 and job["result"]["seed"] == 2
-    assert "cost.per_dose" in job["result"]["histograms"] and "cost.per_dose" in job["result"]["tornado"]
-    hist = client.get(f"{API}/jobs/{world['job']}/plots/histograms", headers=ann).json()
-    counts = [r[4] for r in hist["rows"] if r[0] == "cost.per_dose"]
-    finite = job["result"]["histograms"]["cost.per_dose"]["n"]
-    assert sum(counts) == finite and 0 < finite <= job["result"]["valid"]
+    assert "cost.per_dose" in job["result"]["samples"] and "cost.per_dose" in job["result"]["tornado"]
+    assert len(job["result"]["samples"]["cost.per_dose"]) == job["result"]["valid"]
+    samples = client.get(f"{API}/jobs/{world['job']}/plots/samples", headers=ann).json()
+    column = [c["name"] for c in samples["columns"]].index("cost.per_dose")
+    assert samples["columns"][column]["unit"] == "USD"
+    values = [r[column] for r in samples["rows"]]
+    assert values == job["result"]["samples"]["cost.per_dose"]
+    assert min(values) <= job["result"]["kpis"]["cost.per_dose"]["median"] <= max(values)
     csv_text = client.get(f"{API}/jobs/{world['job']}/plots/tornado?format=csv", headers=ann).text
     assert csv_text.startswith("kpi,unit,parameter,base,at_p5,at_p95")
 

@@ -81,7 +81,9 @@ def test_a_scenario_is_created_validated_live_run_and_compared(site) -> None:
         "Citations",
     ):
         assert section in run_page, section
-    assert 'data-plot-src="/api/v1/runs/' in run_page and "/vendor/plotly.min.js" in run_page
+    assert 'data-figure="fig-time_courses-spec"' in run_page and "/vendor/plotly.min.js" in run_page
+    assert '<script type="application/json" id="fig-particles-spec">' in run_page
+    assert "<script>" not in run_page  # no inline script: the content security policy forbids it
     edited = YAML.replace("days: 7", "days: 6", 1)
     head = re.search(r'name="base_revision" value="(\d+)"', page).group(1)
     client.post(scenario, data={"yaml": edited, "base_revision": head}, headers=HX)
@@ -106,7 +108,8 @@ def test_a_monte_carlo_job_page_polls_until_done(site) -> None:
             break
         time.sleep(0.2)
     page = client.get(job).text
-    assert "Distributions" in page and "Tornado" in page and "succeeded" in page
+    assert "Distributions" in page and "Tornado: cost.per_dose" in page and "succeeded" in page
+    assert 'id="fig-histograms-spec"' in page
 
 
 def test_measured_data_upload_and_fit_from_the_pages(site) -> None:
@@ -139,7 +142,7 @@ def test_evidence_pages(site) -> None:
     page = client.get("/evidence")
     assert page.status_code == 200 and "/evidence/hypoxia" in page.text
     strategy = client.get("/evidence/microcarrier_stirred")
-    assert strategy.status_code == 200 and 'data-kind="forest"' in strategy.text
+    assert strategy.status_code == 200 and 'id="fig-forest-spec"' in strategy.text
     assert client.get("/evidence/hypoxia").status_code == 200
     assert client.get("/evidence/no_such_strategy").status_code == 404
 

@@ -131,7 +131,7 @@ def test_create_fix_run_analyse_and_compare_in_chromium(server: dict[str, str]) 
         expect(page.get_by_role("heading", name=re.compile("Monte Carlo"))).to_be_visible()
         expect(page.locator("#job-state")).to_have_text("succeeded", timeout=240_000)
         expect(page.locator("#fig-histograms[data-rendered='true'] .main-svg").first).to_be_visible()
-        expect(page.locator("#fig-tornado[data-rendered='true']")).to_have_count(1)
+        expect(page.locator("#fig-tornado-0[data-rendered='true']")).to_have_count(1)
         page.screenshot(path=str(ARTIFACTS / "3-monte-carlo.png"), full_page=True)
 
         # an edit makes revision 2; its run is compared with the first

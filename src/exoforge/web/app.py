@@ -3,8 +3,8 @@
 Signing in stores an API token in an HttpOnly, SameSite=Strict cookie. Pages read with it; every
 change is an HTMX request (it carries ``HX-Request``, which a form on another site cannot send),
 answered with a fragment or an ``HX-Redirect``. Figures are drawn in the browser by Plotly.js
-(served from the installed plotly package) from the API's plot-data endpoints, which are also the
-figures' "download data" links.
+(served from the installed plotly package) from the figures the HTML reports draw
+(:mod:`exoforge.web.figures`); each figure links to the data behind it (the API's plot-data endpoints).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from jinja2 import Environment, select_autoescape
 from exoforge._version import __version__
 from exoforge.api.deps import COOKIE, Services, services
 from exoforge.report.console import SUMMARY_ROWS, fmt
+from exoforge.report.plotly_html import kpi_unit
 from exoforge.store import repository as repo
 from exoforge.store.access import Actor
 from exoforge.store.errors import StoreError
 from exoforge.store.models import Project, Scenario
+from exoforge.web.figures import forest_figure, job_figures, run_figures
 from exoforge.workspace.scenarios import InvalidScenario, content_and_text, to_yaml, validate
 
 ID = r"^[0-9a-f]{32}$"
@@ -381,6 +383,7 @@ def run_page(request: Request, run_id: str, actor: WebActor, svc: Svc) -> HTMLRe
         cards=cards,
         summary=summary,
         others=others,
+        figures=run_figures(doc, run.id) if run.result else [],
     )
 
 
@@ -420,8 +423,18 @@ def job_page(request: Request, job_id: str, actor: WebActor, svc: Svc) -> HTMLRe
         scenario = s.get(Scenario, job.scenario_id)
         project = s.get(Project, job.project_id)
     title = {"monte_carlo": "Monte Carlo", "sensitivity": "Sensitivity", "fit": "Fit"}.get(job.kind, job.kind)
+    figures = job_figures(job.kind, job.result, job.id) if job.status == "succeeded" and job.result else []
     return render(
-        request, "job.html", title=title, actor=actor, job=job, scenario=scenario, project=project, kpi=_kpi
+        request,
+        "job.html",
+        title=title,
+        actor=actor,
+        job=job,
+        scenario=scenario,
+        project=project,
+        kpi=_kpi,
+        figures=figures,
+        kpi_unit=kpi_unit,
     )
 
 
@@ -472,7 +485,10 @@ def strategy_page(
     except (KeyError, ValueError) as exc:
         return render(request, "message.html", status=404, title="Evidence", actor=actor, message=str(exc))
     records = [r.to_dict() for r in filter_records(strategy=strategy_id)]
-    return render(request, "strategy.html", title=meta.label, actor=actor, meta=meta.to_dict(), records=records)
+    forest = forest_figure(meta, f"/api/v1/evidence/strategies/{strategy_id}/pool?basis={meta.basis}")
+    return render(
+        request, "strategy.html", title=meta.label, actor=actor, meta=meta.to_dict(), records=records, forest=forest
+    )
 
 
 @router.get("/projects/{project_id}/audit", response_class=HTMLResponse)

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from exoforge.report.plotly_html import kpi_unit
 from exoforge.result import flatten
 from exoforge.workspace.exports import kpi_rows
-from exoforge.workspace.jobs import kpi_unit
 
 #: Relative difference below which two KPI values count as equal (float noise).
 REL_TOL = 1e-9

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from exoforge._version import __version__
+from exoforge.report.plotly_html import kpi_unit
 from exoforge.store import repository as repo
 from exoforge.store.access import Actor
 from exoforge.store.engine import Store, open_store
 from exoforge.store.models import Job
-from exoforge.workspace.plotdata import histogram
 from exoforge.workspace.records import data_hash
 
 JOB_KINDS = ("monte_carlo", "sensitivity", "fit")
@@ -47,15 +47,6 @@ class Limits:
     sensitivity_max_n: int = 1024
     max_active_per_user: int = 2
     max_active: int = 8
-
-
-def kpi_unit(key: str, currency: str = "USD") -> str:
-    """The unit of a KPI key (as the terminal summary states it)."""
-    from exoforge.report.console import SUMMARY_ROWS
-
-    units = {k: u.replace("USD", currency) for k, _label, u in SUMMARY_ROWS}
-    units.setdefault("doses_per_batch_exact", "doses")
-    return units.get(key, "")
 
 
 def validate_settings(kind: str, settings: dict[str, Any], limits: Limits) -> dict[str, Any]:
@@ -132,14 +123,12 @@ def start_job(
 
 
 def monte_carlo_document(mc: Any, tornado_rows: dict[str, Any]) -> dict[str, Any]:
-    """The stored result of a Monte Carlo job: ``mc --json`` plus histograms and a tornado."""
+    """The stored result of a Monte Carlo job: ``mc --json``, every valid sample of the headline KPIs
+    (what the histograms are drawn from), the central run, and a tornado."""
     doc = mc.to_json()
     valid = mc.valid
-    doc["histograms"] = {}
-    for key in mc.headline_keys():
-        h = histogram(np.asarray(mc.kpis[key])[valid])
-        h["unit"] = kpi_unit(key)
-        doc["histograms"][key] = h
+    doc["samples"] = {key: np.asarray(mc.kpis[key])[valid].tolist() for key in mc.headline_keys()}
+    doc["central"] = {key: mc.central.get(key) for key in mc.headline_keys()} if mc.central else {}
     doc["tornado"] = tornado_rows
     return doc
 

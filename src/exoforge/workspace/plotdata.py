@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 #: Time-course series: (key in the result's ``series``, label, unit).
 SERIES = (
     ("viable_cells", "viable cells (all vessels)", "cells"),
@@ -157,6 +155,21 @@ def cost_by_step(doc: dict[str, Any]) -> PlotData:
     )
 
 
+def size_profile(doc: dict[str, Any]) -> PlotData:
+    """Predicted EV number density over diameter in the harvest and the product, and the train's transmission."""
+    sp = doc.get("size_profile") or {}
+    names = [
+        ("diameter_nm", "nm", "diameter"),
+        ("harvest_particles_per_nm", "particles/nm", "harvest (before isolation)"),
+        ("product_particles_per_nm", "particles/nm", "product (after isolation)"),
+        ("transmission", "fraction", "kept by the train"),
+    ]
+    present = [n for n in names if n[0] in sp]
+    n = len(sp.get("diameter_nm") or [])
+    rows = [[sp[k][i] for k, _, _ in present] for i in range(n)]
+    return PlotData("size_profile", "EV size distribution", [Column(k, u, lab) for k, u, lab in present], rows)
+
+
 def checks(doc: dict[str, Any]) -> PlotData:
     rows = [[c["name"], c["value"], c["limit"], c["ok"]] for c in doc.get("checks") or []]
     return PlotData(
@@ -173,6 +186,7 @@ RUN_PLOTS: dict[str, Callable[[dict[str, Any]], PlotData]] = {
     "particles": particles_through_train,
     "cost_breakdown": cost_breakdown,
     "cost_by_step": cost_by_step,
+    "size_profile": size_profile,
     "checks": checks,
 }
 
@@ -180,45 +194,20 @@ RUN_PLOTS: dict[str, Callable[[dict[str, Any]], PlotData]] = {
 # --------------------------------------------------------------------------- analyses
 
 
-def histogram(samples: np.ndarray, bins: int = 40) -> dict[str, Any]:
-    """Bin edges and counts of the finite samples, on a log grid when they span more than 30-fold."""
-    x = samples[np.isfinite(samples)]
-    if x.size == 0:
-        return {"edges": [], "counts": [], "log": False, "n": 0}
-    lo, hi = float(x.min()), float(x.max())
-    log = bool(lo > 0 and hi / lo > 30)
-    if hi <= lo:
-        edges = np.array([lo, lo + max(abs(lo) * 1e-9, 1e-300)])
-    elif log:
-        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
-        edges[0], edges[-1] = lo, hi  # exactly, so that the extremes fall inside
-    else:
-        edges = np.linspace(lo, hi, bins + 1)
-    counts, edges = np.histogram(x, bins=edges)
-    p5, med, p95 = np.quantile(x, [0.05, 0.5, 0.95])
-    return {
-        "edges": edges.tolist(),
-        "counts": counts.astype(int).tolist(),
-        "log": log,
-        "n": int(x.size),
-        "median": float(med),
-        "p5": float(p5),
-        "p95": float(p95),
-    }
+def mc_samples(result: dict[str, Any]) -> PlotData:
+    """Monte Carlo: every sample of each headline KPI (one column per KPI), the histograms' data."""
+    from exoforge.report.plotly_html import kpi_unit
 
-
-def mc_histograms(result: dict[str, Any]) -> PlotData:
-    """Monte Carlo histograms of the headline KPIs (one row per bin)."""
-    rows = []
-    for key, h in (result.get("histograms") or {}).items():
-        edges, counts = h["edges"], h["counts"]
-        for i, count in enumerate(counts):
-            rows.append([key, h.get("unit", ""), edges[i], edges[i + 1], count])
+    samples = result.get("samples") or {}
+    keys = list(samples)
+    n = max((len(v) for v in samples.values()), default=0)
+    rows = [[samples[k][i] if i < len(samples[k]) else None for k in keys] for i in range(n)]
     return PlotData(
-        "histograms",
-        "Monte Carlo: distribution of each KPI",
-        [Column("kpi"), Column("unit"), Column("bin_low"), Column("bin_high"), Column("count", "runs")],
+        "samples",
+        "Monte Carlo: the KPI of every sample",
+        [Column(k, kpi_unit(k)) for k in keys],
         rows,
+        notes=["samples the model could not evaluate are empty"],
     )
 
 
@@ -259,7 +248,7 @@ def sobol(result: dict[str, Any]) -> PlotData:
 
 
 JOB_PLOTS: dict[str, Callable[[dict[str, Any]], PlotData]] = {
-    "histograms": mc_histograms,
+    "samples": mc_samples,
     "tornado": tornado,
     "sobol": sobol,
 }

@@ -101,7 +101,7 @@ def cancel_job(job_id: JobId, actor: ActorDep, svc: ServicesDep, body: Reason | 
 )
 def job_plot(
     job_id: JobId,
-    name: Annotated[Literal["histograms", "tornado", "sobol"], Path()],
+    name: Annotated[Literal["samples", "tornado", "sobol"], Path()],
     actor: ActorDep,
     svc: ServicesDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

@@ -205,7 +205,9 @@ def export_xlsx(run_id: RunId, actor: ActorDep, svc: ServicesDep) -> Response:
 )
 def run_plot(
     run_id: RunId,
-    name: Annotated[Literal["time_courses", "particles", "cost_breakdown", "cost_by_step", "checks"], Path()],
+    name: Annotated[
+        Literal["time_courses", "particles", "cost_breakdown", "cost_by_step", "size_profile", "checks"], Path()
+    ],
     actor: ActorDep,
     svc: ServicesDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
