@@ -76,7 +76,7 @@ def test_migrations_upgrade_empty_database_to_head_and_downgrade_one_step(db_url
     assert {"runs", "jobs", "datasets"} <= tables
     migrate.downgrade(engine)
     assert migrate.current(engine) != migrate.head()
-    assert "datasets" not in set(inspect(engine).get_table_names()) and "jobs" in set(inspect(engine).get_table_names())
+    assert "heartbeat_at" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
     engine.dispose()
@@ -346,3 +346,26 @@ def test_migrations_and_web_files_are_package_data() -> None:
             rel = path.relative_to(src).as_posix()
             assert any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.replace("**/", "")) for p in patterns), rel
     assert (src / "store" / "migrations" / "script.py.mako").exists()
+
+
+def test_a_running_job_whose_worker_stopped_beating_is_failed_and_a_live_one_is_not(store: Store, team) -> None:
+    from datetime import timedelta
+
+    from exoforge.store.models import Job, utcnow
+
+    ann = team["ann"]
+    _sc, r1 = store.write(lambda s: repo.create_scenario(s, ann, team["A"].id, "S", {"x": 1}))
+
+    def start(s):
+        return repo.create_job(s, ann, r1, "monte_carlo", {"n": 10}, exoforge_version="t", evidence_hash="e" * 64)
+
+    dead, alive = store.write(start), store.write(start)
+    for job in (dead, alive):
+        store.write(lambda s, j=job: repo.claim_job(s, j.id))
+    store.write(lambda s: s.get(Job, dead.id).__setattr__("heartbeat_at", utcnow() - timedelta(minutes=10)))
+    store.write(lambda s: repo.heartbeat(s, alive.id))
+    failed = store.write(lambda s: repo.fail_interrupted_jobs(s, stale_after_s=120))
+    assert failed == [dead.id]
+    with store.read() as s:
+        assert repo.get_job(s, ann, dead.id).status == "failed"
+        assert repo.get_job(s, ann, alive.id).status == "running"

@@ -8,6 +8,7 @@ log) and conservative security headers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -155,9 +156,12 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             )
             runner.resume(store)
         app.state.services.runner = runner
+        sweeper = asyncio.create_task(_sweep_interrupted(runner, store)) if runner is not None else None
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
             if runner is not None:
                 runner.shutdown(wait=False)
             store.dispose()
@@ -187,6 +191,18 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestHeaders)
     return app
+
+
+async def _sweep_interrupted(runner: Any, store: Any, every_s: float = 60.0) -> None:
+    """Every minute, fail running jobs whose worker stopped beating (a killed worker process)."""
+    import logging
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(runner.sweep, store)
+        except Exception:  # the next sweep tries again
+            logging.getLogger("exoforge.api").exception("sweeping interrupted jobs failed")
 
 
 def _problem_schemas(app: FastAPI) -> None:

@@ -220,6 +220,7 @@ class Job(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Dataset(Base):

@@ -870,10 +870,11 @@ def request_cancel(session: Session, actor: Actor, job_id: str, reason: str | No
 
 def claim_job(session: Session, job_id: str) -> Job | None:
     """Mark a queued job running (None if another worker took it, or it was cancelled)."""
+    now = utcnow()
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "queued")
-        .values(status="running", started_at=utcnow())
+        .values(status="running", started_at=now, heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -889,7 +890,7 @@ def report_progress(session: Session, job_id: str, progress: float) -> bool:
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "running")
-        .values(progress=min(1.0, max(0.0, float(progress))))
+        .values(progress=min(1.0, max(0.0, float(progress))), heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
@@ -920,15 +921,33 @@ def finish_job(
     return job
 
 
-def fail_interrupted_jobs(session: Session, older_than: datetime | None = None) -> list[str]:
-    """Mark jobs left running by a stopped server as failed (called when a server starts)."""
-    stmt = select(Job).where(Job.status == "running")
-    if older_than is not None:
-        stmt = stmt.where(Job.started_at < older_than)
+def heartbeat(session: Session, job_id: str) -> None:
+    """A running job's worker is alive."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail_interrupted_jobs(session: Session, stale_after_s: float = 120.0) -> list[str]:
+    """Mark running jobs whose worker stopped beating ``stale_after_s`` seconds ago as failed.
+
+    Workers beat every few seconds while they run (:func:`heartbeat`); a job that stops beating
+    was left by a server or worker process that died.
+    """
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    stmt = select(Job).where(
+        Job.status == "running",
+        func.coalesce(Job.heartbeat_at, Job.started_at) < cutoff,
+    )
     ids = []
     for job in session.scalars(stmt):
         job.status = "failed"
-        job.error = "the server stopped while the analysis was running; start it again"
+        job.error = "the analysis stopped (its server or worker process ended); start it again"
         job.finished_at = utcnow()
         audit.record(
             session,

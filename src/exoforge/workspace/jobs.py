@@ -10,6 +10,7 @@ database.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -33,6 +34,10 @@ SENSITIVITY_METHODS = ("tornado", "morris", "sobol")
 TORNADO_KPIS = ("cost.per_dose", "ev.final_particles")
 #: Least time between two progress writes of one job, s.
 PROGRESS_INTERVAL_S = 0.25
+#: A running job's worker records that it is alive this often, s.
+HEARTBEAT_S = 10.0
+#: A running job whose worker has not beaten for this long is failed as interrupted, s.
+STALE_AFTER_S = 120.0
 
 
 class JobCancelled(Exception):
@@ -265,6 +270,16 @@ def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024, dask_sch
             if store.write(lambda s: repo.report_progress(s, job_id, fraction)):
                 raise JobCancelled
 
+        beating = threading.Event()
+
+        def beat() -> None:
+            while not beating.wait(HEARTBEAT_S):
+                try:
+                    store.write(lambda s: repo.heartbeat(s, job_id))
+                except Exception:  # a missed beat is not fatal; the next one may get through
+                    continue
+
+        threading.Thread(target=beat, name=f"exoforge-heartbeat-{job_id[:8]}", daemon=True).start()
         try:
             if store.write(lambda s: repo.report_progress(s, job_id, 0.0)):
                 raise JobCancelled
@@ -276,6 +291,8 @@ def execute_job(database_url: str, job_id: str, chunk_rows: int = 1024, dask_sch
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             store.write(lambda s: repo.finish_job(s, job_id, "failed", error=reason))
             return "failed"
+        finally:
+            beating.set()
         store.write(lambda s: repo.finish_job(s, job_id, "succeeded", result=result))
         return "succeeded"
     finally:
@@ -320,12 +337,16 @@ class JobRunner:
         """Fail jobs left running by a stopped server; submit the queued ones. Returns the submitted ids."""
         from sqlalchemy import select
 
-        store.write(repo.fail_interrupted_jobs)
+        self.sweep(store)
         with store.read() as s:
             queued = list(s.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.created_at)))
         for job_id in queued:
             self.submit(job_id)
         return queued
+
+    def sweep(self, store: Store) -> list[str]:
+        """Fail running jobs whose worker stopped beating (a killed process); return their ids."""
+        return store.write(lambda s: repo.fail_interrupted_jobs(s, STALE_AFTER_S))
 
     def shutdown(self, wait: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
