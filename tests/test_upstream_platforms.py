@@ -154,7 +154,7 @@ def test_more_collections_harvest_more_evs_and_serum_free_conditioning_kills_mor
 
 
 def test_glutamine_decomposes_to_ammonia_even_without_cells() -> None:
-    data = _data("planar", **{"expansion.seeding.cells_per_cm2": 1e-6})
+    data = _data("planar", **{"expansion.seeding.cells_per_cm2": 1.0})  # the fewest the contract allows
     up = _up(data)
     assert up.max_ammonia_mM[0] > 0.1  # 2 mM glutamine at ~0.06/day for 3 days between exchanges
 

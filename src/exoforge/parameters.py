@@ -41,6 +41,10 @@ from exoforge.yamlio import load_yaml
 
 PARAMETER_PACKAGE = "exoforge.data.parameters"
 SCENARIO_OVERRIDE = "scenario override"
+#: Factor either side of a positive default that a user's override may take: a judgement (four orders
+#: of magnitude hold every measured value of a parameter; beyond them a value is a typing error or
+#: a unit mistake, and the model's equations were never meant for it).
+OVERRIDE_SPAN = 1e4
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,30 @@ class Parameter:
     def is_assumption(self) -> bool:
         return self.assumption is not None
 
+    @property
+    def is_fraction(self) -> bool:
+        """A share of something (logit-normal uncertainty, or 'fraction' in its dimensionless name)."""
+        dimensionless = self.unit.strip() in ("", "1", "dimensionless")
+        return self.distribution.kind == "logitnormal" or (dimensionless and "fraction" in self.name)
+
+    def override_range(self, scale: float | None = None) -> tuple[float, float, str]:
+        """(lowest, highest, why) value a user override may take, in this parameter's unit.
+
+        A fraction stays in [0, 1]; a price may be 0 (an item already paid for); any other
+        positive parameter stays positive and within :data:`OVERRIDE_SPAN` of its default either
+        side. A parameter whose default is 0 takes ``scale`` (the largest value of its siblings,
+        e.g. the protein of other media) as its default for the span.
+        """
+        if self.is_fraction:
+            return 0.0, 1.0, "a fraction"
+        reference = self.value if self.value > 0 else (scale or 1.0)
+        span = f"within {OVERRIDE_SPAN:,.0f} times the default either side, a judgement"
+        if self.name.startswith("price."):
+            return 0.0, reference * OVERRIDE_SPAN, f"a price: from 0 and {span}"
+        if self.value == 0:
+            return 0.0, reference * OVERRIDE_SPAN, f"non-negative and {span}"
+        return reference / OVERRIDE_SPAN, reference * OVERRIDE_SPAN, f"positive and {span}"
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -105,6 +133,8 @@ class Parameter:
         }
         if self.assumption:
             out["assumption"] = self.assumption
+        lo, hi, why = self.override_range()
+        out["override_range"] = {"low": lo, "high": hi, "basis": why}
         if self.when:
             out["when"] = dict(self.when)
         return out
@@ -255,12 +285,20 @@ class ParameterSet(Mapping[str, Parameter]):
         t = text.lower()
         return [p for p in self.params.values() if t in p.name.lower() or t in p.description.lower()]
 
-    def with_values(self, changes: Mapping[str, tuple[float, str]], source: str = SCENARIO_OVERRIDE) -> ParameterSet:
+    def with_values(
+        self,
+        changes: Mapping[str, tuple[float, str]],
+        source: str = SCENARIO_OVERRIDE,
+        paths: Mapping[str, str] | None = None,
+    ) -> ParameterSet:
         """A copy where each named parameter takes a user value ``(value, unit)``.
 
-        The unit must measure the same kind of quantity as the default's; the
-        overridden parameter carries no uncertainty and cites ``source``.
+        The unit must measure the same kind of quantity as the default's, and the value must lie
+        in the parameter's :meth:`Parameter.override_range`; the overridden parameter carries no
+        uncertainty and cites ``source``. ``paths`` names the scenario key of a change in messages
+        (default ``parameters.<name>.value``).
         """
+        paths = paths or {}
         params = dict(self.params)
         for name, (value, unit) in changes.items():
             if name not in params:
@@ -278,9 +316,20 @@ class ParameterSet(Mapping[str, Parameter]):
             effective = implied_counts(unit, old.unit)
             if not same_dimension(effective, old.unit):
                 raise ValueError(f"parameters.{name}.unit: '{unit}' does not measure the same quantity as '{old.unit}'")
+            converted = float(value) * conversion_factor(effective, old.unit)
+            siblings = [p.value for k, p in params.items() if k.rpartition(".")[0] == name.rpartition(".")[0]]
+            lo, hi, why = old.override_range(max(siblings, default=0.0) or None)
+            if not (math.isfinite(converted) and lo <= converted <= hi):
+                shown = f"{value:g} {unit}".strip() if isinstance(value, float | int) else repr(value)
+                in_default = f" ({converted:.4g} {old.unit})" if unit != old.unit else ""
+                key = paths.get(name, f"parameters.{name}.value")
+                raise ValueError(
+                    f"{key}: {shown}{in_default} is outside the range of {name}: "
+                    f"from {lo:.4g} to {hi:.4g} {old.unit} ({why}; default {old.value:.4g})"
+                )
             params[name] = replace(
                 old,
-                value=float(value) * conversion_factor(effective, old.unit),
+                value=converted,
                 distribution=Distribution(),
                 estimates=(),
                 assumption=source,

@@ -5,6 +5,11 @@ against the models below and returns a :class:`Scenario`; a file that breaks
 the contract raises :class:`ScenarioError`, whose ``problems`` hold one line per
 problem naming the key path, the bad value and what is allowed.
 
+Every field carries a description with its unit, and every number a finite range a real
+process can have (``exoforge schema`` shows both). Ranges come from published vessel scales
+where a citable figure was read and are otherwise judgements of what a process can sensibly
+use, which the description then says; a value outside is refused before anything is computed.
+
 The keys are a public contract (see the project's DESIGN.md): add keys freely,
 rename or remove one only with a new ``schema_version`` and a migration.
 """
@@ -13,24 +18,67 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
-import tomllib
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
-import yaml
+import annotated_types
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    PositiveFloat,
-    PositiveInt,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
+
+from exoforge.yamlio import FileProblem, load_yaml, read_user_file
 
 SCHEMA_VERSION = 1
+
+# --------------------------------------------------------------------------- catalogues
+
+
+@lru_cache(maxsize=1)
+def _catalogue() -> dict[str, Any]:
+    """The packaged catalogue of media and microcarriers (``exoforge/data/catalogue.yaml``)."""
+    text = resources.files("exoforge.data").joinpath("catalogue.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = load_yaml(text)
+    return data
+
+
+def media_for(use: str) -> tuple[str, ...]:
+    """Ids of the catalogue's media usable for ``use`` ('expansion' or 'conditioning')."""
+    return tuple(m["id"] for m in _catalogue()["media"] if use in m["use"])
+
+
+def microcarrier_types() -> tuple[str, ...]:
+    """Ids of the catalogue's microcarriers."""
+    return tuple(m["id"] for m in _catalogue()["microcarriers"])
+
+
+def basal_media() -> tuple[str, ...]:
+    """Ids of the catalogue's basal media."""
+    return tuple(m["id"] for m in _catalogue()["basal_media"])
+
+
+def catalogue_labels() -> dict[str, str]:
+    """Label of every medium and microcarrier of the catalogue, by id."""
+    cat = _catalogue()
+    return {m["id"]: m["label"] for m in (*cat["media"], *cat["microcarriers"], *cat["basal_media"])}
+
+
+@lru_cache(maxsize=1)
+def scenario_strategies() -> tuple[str, ...]:
+    """Ids of the strategies a scenario may list (``scenario: true`` in the strategy catalogue)."""
+    text = resources.files("exoforge.evidence.data").joinpath("strategies.yaml").read_text(encoding="utf-8")
+    return tuple(sorted(s["id"] for s in load_yaml(text)["strategies"] if s.get("scenario")))
+
 
 CellSource = Literal["bm_msc", "ad_msc", "uc_msc", "ipsc_msc"]
 Platform = Literal[
@@ -43,18 +91,17 @@ Platform = Literal[
     "fixed_bed",
     "spheroid",
 ]
-ExpansionMedium = Literal["fbs", "hpl", "serum_free", "xeno_free"]
-#: Basal media of the catalogue (glucose and glutamine per formulation: ``exoforge parameters basal_``).
-BasalMedium = Literal[
-    "dmem_low_glucose",
-    "dmem_high_glucose",
-    "alpha_mem",
-    "mem",
-    "dmem_f12",
-    "proprietary_serum_free",
-]
-ConditioningMedium = Literal["serum_free", "ev_depleted_fbs", "ev_depleted_hpl", "same"]
-MicrocarrierType = Literal["cytodex1", "cytodex3", "hillex2", "synthemax2"]
+if TYPE_CHECKING:
+    ExpansionMedium = str
+    ConditioningMedium = str
+    MicrocarrierType = str
+    BasalMedium = str
+else:  # generated from the packaged catalogue (exoforge/data/catalogue.yaml)
+    ExpansionMedium = Literal[media_for("expansion")]
+    ConditioningMedium = Literal[(*media_for("conditioning"), "same")]
+    MicrocarrierType = Literal[microcarrier_types()]
+    #: Basal media (glucose and glutamine per formulation: ``exoforge parameters --search basal_``).
+    BasalMedium = Literal[basal_media()]
 
 #: Platforms whose cells grow on microcarriers suspended in a stirred volume.
 MICROCARRIER_PLATFORMS = ("spinner", "stirred_tank", "vertical_wheel")
@@ -63,21 +110,152 @@ VOLUME_PLATFORMS = ("spinner", "stirred_tank", "vertical_wheel", "spheroid")
 #: Platforms described by a surface area in m².
 SURFACE_PLATFORMS = ("hollow_fiber", "fixed_bed")
 
-NonNegFloat = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
+#: Longest culture a scenario may describe [day]: expansion plus every conditioning period.
+MAX_CULTURE_DAYS = 365.0
+#: Shortest interval between medium exchanges, feeds or collections [day] (one hour).
+MIN_INTERVAL_DAYS = 1.0 / 24.0
+
+# --------------------------------------------------------------------------- numbers with ranges
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("is a yes/no value, not a number")
+    return value
+
+
+def _fmt_bound(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:.3g}"
+
+
+def range_text(lo: float | None, hi: float | None, unit: str = "", lo_open: bool = False, hi_open: bool = False) -> str:
+    """A range in words: 'from 0.1 to 200 L', 'more than 0 and at most 365 day'."""
+    u = f" {unit}" if unit else ""
+    if lo is None and hi is None:
+        return "any finite number"
+    if lo is None:
+        assert hi is not None
+        return f"{'less than' if hi_open else 'at most'} {_fmt_bound(hi)}{u}"
+    if hi is None:
+        return f"{'more than' if lo_open else 'at least'} {_fmt_bound(lo)}{u}"
+    if not lo_open and not hi_open:
+        return f"from {_fmt_bound(lo)} to {_fmt_bound(hi)}{u}"
+    low = f"{'more than' if lo_open else 'at least'} {_fmt_bound(lo)}"
+    return f"{low} and {'less than' if hi_open else 'at most'} {_fmt_bound(hi)}{u}"
+
+
+def field_range(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
+    """(lower, upper, lower exclusive, upper exclusive) of a field's numeric constraints."""
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in field.metadata:
+        if isinstance(m, annotated_types.Ge):
+            lo = float(m.ge)  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Gt):
+            lo, lo_open = float(m.gt), True  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Le):
+            hi = float(m.le)  # type: ignore[arg-type]
+        elif isinstance(m, annotated_types.Lt):
+            hi, hi_open = float(m.lt), True  # type: ignore[arg-type]
+    return lo, hi, lo_open, hi_open
+
+
+def _unit_of(field: FieldInfo) -> str:
+    return str(getattr(field.json_schema_extra, "unit", ""))
+
+
+_SCHEMA_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+class _QuantitySchema:
+    """JSON Schema of a numeric field: its unit, and its bounds as JSON Schema keywords (pydantic leaves
+    the bounds of an optional field as raw ``ge``/``le`` keys in the ``anyOf`` branch)."""
+
+    def __init__(self, unit: str):
+        self.unit = unit
+
+    def __call__(self, schema: Any) -> None:
+        schema["unit"] = self.unit
+        for part in [schema, *schema.get("anyOf", [])]:
+            for raw, keyword in _SCHEMA_BOUNDS.items():
+                if raw in part:
+                    part[keyword] = part.pop(raw)
+
+
+def quantity(
+    default: Any,
+    lo: float,
+    hi: float,
+    unit: str,
+    text: str,
+    *,
+    lo_open: bool = False,
+    basis: str = "",
+) -> Any:
+    """A numeric field: finite, within [lo, hi] (``lo_open``: above lo), described with its unit.
+
+    ``text`` says what the number is; the allowed range is appended from the bounds themselves,
+    then ``basis``: where the range comes from (a citation, or 'judgement: ...').
+    """
+    bounds: dict[str, Any] = {"gt": lo} if lo_open else {"ge": lo}
+    shown = "" if unit in ("", "1") else unit
+    unit_text = f" [{shown}]" if shown else ""
+    allowed = range_text(lo, hi, shown, lo_open)
+    description = f"{text}{unit_text}. Allowed: {allowed}." + (f" Range: {basis}." if basis else "")
+    extra = _QuantitySchema(unit or "1")
+    return Field(default, le=hi, description=description, json_schema_extra=extra, **bounds)
+
+
+#: A float field: finite (the model refuses inf and NaN) and never a yes/no value.
+Num = Annotated[float, BeforeValidator(_not_bool)]
+#: An integer field, never a yes/no value.
+Int = Annotated[int, BeforeValidator(_not_bool)]
+
+_JUDGEMENT = "judgement"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- expansion
 
 
 class Microcarrier(_Model):
-    type: MicrocarrierType = "cytodex3"
-    g_per_l: PositiveFloat = Field(description="microcarrier loading, g per litre of working volume")
-    add_g_per_l: PositiveFloat | None = Field(
-        default=None, description="fresh microcarriers added during expansion, g per litre (bead-to-bead transfer)"
+    """Microcarriers of a stirred culture (spinner, stirred_tank, vertical_wheel)."""
+
+    type: MicrocarrierType = Field(
+        default="cytodex3",
+        description="microcarrier product (choices from the packaged catalogue); sets area per gram, bead size "
+        "and density",
     )
-    add_on_day: PositiveFloat | None = Field(default=None, description="day of the microcarrier addition")
+    g_per_l: Num = quantity(
+        ...,
+        0.1,
+        50,
+        "g/L",
+        "microcarrier loading per litre of working volume",
+        basis=f"{_JUDGEMENT}: MSC processes use 1-20 g/L (dextran beads near 1-5 g/L, polystyrene beads more)",
+    )
+    add_g_per_l: Num | None = quantity(
+        None,
+        0.1,
+        50,
+        "g/L",
+        "fresh microcarriers added during expansion, per litre of working volume (bead-to-bead transfer); "
+        "needs add_on_day",
+        basis=f"{_JUDGEMENT}, as g_per_l",
+    )
+    add_on_day: Num | None = quantity(
+        None,
+        0,
+        MAX_CULTURE_DAYS,
+        "day",
+        "day of expansion on which the fresh microcarriers are added (an addition on or after expansion.days "
+        "does not happen); needs add_g_per_l",
+        lo_open=True,
+        basis=f"{_JUDGEMENT}: within the longest culture a scenario may describe",
+    )
 
     @model_validator(mode="after")
     def _addition(self) -> Microcarrier:
@@ -87,9 +265,35 @@ class Microcarrier(_Model):
 
 
 class Seeding(_Model):
-    cells_per_cm2: PositiveFloat | None = None
-    cells_per_ml: PositiveFloat | None = None
-    cells: PositiveFloat | None = None
+    """How many cells start the culture: exactly one of the three keys."""
+
+    cells_per_cm2: Num | None = quantity(
+        None,
+        1,
+        1e6,
+        "cell/cm**2",
+        "cells seeded per cm² of growth surface (planar, multilayer, microcarrier, hollow-fibre and fixed-bed "
+        "surfaces)",
+        basis=f"{_JUDGEMENT}: MSC are seeded at 100-10,000 cells/cm² and are confluent near 2-5e4 cells/cm²; "
+        "1e6 cells/cm² is far above any monolayer",
+    )
+    cells_per_ml: Num | None = quantity(
+        None,
+        1,
+        1e8,
+        "cell/mL",
+        "cells seeded per mL of working volume (volume-based platforms)",
+        basis=f"{_JUDGEMENT}: microcarrier cultures start near 1e4-5e4 cells/mL and spheroid cultures near "
+        "1e5-1e6 cells/mL; 1e8 cells/mL is a packed cell suspension",
+    )
+    cells: Num | None = quantity(
+        None,
+        1,
+        1e12,
+        "cell",
+        "total cells seeded per vessel (any platform; the usual form for hollow-fibre cartridges)",
+        basis=f"{_JUDGEMENT}: from a single-colony plating to an allogeneic master bank (1e12 cells)",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Seeding:
@@ -103,22 +307,59 @@ class Seeding(_Model):
 
 
 class Feeding(_Model):
-    exchange_fraction: Fraction | None = None
-    every_days: PositiveFloat | None = None
-    perfusion_vvd: PositiveFloat | None = Field(default=None, description="vessel volumes per day")
-    glucose_setpoint_mM: PositiveFloat | None = Field(
-        default=None, description="fed-batch: glucose topped up to this level every every_days (no medium removed)"
+    """Medium handling during expansion: one mode of exchanges, fed-batch top-ups or perfusion."""
+
+    exchange_fraction: Num | None = quantity(
+        None,
+        0,
+        1,
+        "1",
+        "fraction of the medium replaced by fresh medium at each exchange (every every_days)",
+        lo_open=True,
+        basis="by definition: a fraction of the volume",
     )
-    lactate_setpoint_mM: PositiveFloat | None = Field(
-        default=None,
-        description=(
-            "perfusion that follows the culture: the rate rises to hold lactate at this level, from "
-            "perfusion_min_vvd up to perfusion_vvd (a hollow fibre's feed: from its starting to its "
-            "largest feed rate)"
-        ),
+    every_days: Num | None = quantity(
+        None,
+        MIN_INTERVAL_DAYS,
+        MAX_CULTURE_DAYS,
+        "day",
+        "interval between exchanges or fed-batch top-ups",
+        basis=f"{_JUDGEMENT}: from hourly to once in the longest culture a scenario may describe",
     )
-    perfusion_min_vvd: Annotated[float, Field(ge=0)] | None = Field(
-        default=None, description="lowest perfusion rate under lactate control, vessel volumes per day (default 0)"
+    perfusion_vvd: Num | None = quantity(
+        None,
+        0,
+        20,
+        "1/day",
+        "continuous perfusion in vessel volumes per day (no every_days)",
+        lo_open=True,
+        basis=f"{_JUDGEMENT}: MSC and EV perfusion runs use 0.1-2 vessel volumes per day; 20 is far beyond "
+        "what a cell-retention device passes",
+    )
+    glucose_setpoint_mM: Num | None = quantity(
+        None,
+        0.1,
+        100,
+        "mM",
+        "fed-batch: glucose topped up to this level every every_days (no medium removed)",
+        basis=f"{_JUDGEMENT}: culture media hold 5.5-25 mM glucose; 100 mM is hyperosmotic",
+    )
+    lactate_setpoint_mM: Num | None = quantity(
+        None,
+        0.1,
+        100,
+        "mM",
+        "perfusion that follows the culture: the rate rises to hold lactate at this level, from "
+        "perfusion_min_vvd up to perfusion_vvd (a hollow fibre's feed: from its starting to its largest feed rate)",
+        basis=f"{_JUDGEMENT}: MSC cultures are held below 10-20 mM lactate; 100 mM is beyond any culture",
+    )
+    perfusion_min_vvd: Num | None = quantity(
+        None,
+        0,
+        20,
+        "1/day",
+        "lowest perfusion rate under lactate control, vessel volumes per day (default 0)",
+        basis=f"{_JUDGEMENT}, as perfusion_vvd",
     )
 
     @model_validator(mode="after")
@@ -153,41 +394,181 @@ class Feeding(_Model):
         return self
 
 
+#: Working-volume range [L] of each volume-based platform (checked against the platform).
+VOLUME_RANGE_L = {
+    "spinner": (0.01, 3.0),
+    "stirred_tank": (0.1, 200.0),
+    "vertical_wheel": (0.1, 80.0),
+    "spheroid": (0.001, 50.0),
+    "fixed_bed": (0.01, 2000.0),
+    "planar": (0.001, 50.0),
+    "multilayer": (0.001, 50.0),
+}
+#: Surface range [m²] of each surface platform (checked against the platform).
+SURFACE_RANGE_M2 = {"hollow_fiber": (0.01, 10.0), "fixed_bed": (0.01, 600.0)}
+VOLUME_RANGE_BASIS = (
+    "published single-use stirred-tank working volumes span 0.25-2,000 L (BioProcess International, "
+    "'Superior scalability of single-use bioreactors'; no DOI); per platform: "
+    + "; ".join(f"{p} {_fmt_bound(lo)}-{_fmt_bound(hi)} L" for p, (lo, hi) in VOLUME_RANGE_L.items())
+    + f" ({_JUDGEMENT}: stirred tanks as used for MSC on microcarriers, Vertical-Wheel vessels 0.1-80 L and "
+    "spinner flasks up to 3 L are vendor ranges not read in a citable source; fixed beds: medium reservoir "
+    "volume; planar: medium per vessel)"
+)
+SURFACE_RANGE_BASIS = (
+    "fixed beds of the largest commercial vessel family span 66-500 m² (Cytiva application note 'iCELLis 500+ "
+    "bioreactor linear speed characterization', 2025; no DOI); per platform: "
+    + "; ".join(f"{p} {_fmt_bound(lo)}-{_fmt_bound(hi)} m²" for p, (lo, hi) in SURFACE_RANGE_M2.items())
+    + f" ({_JUDGEMENT}: hollow-fibre cartridges from laboratory modules to the 2.1 m² clinical cartridge, with "
+    "room for larger ones)"
+)
+
+
 class Expansion(_Model):
-    platform: Platform
-    vessels: PositiveInt = 1
-    working_volume_l: PositiveFloat | None = None
-    area_cm2: PositiveFloat | None = None
-    layers: Annotated[int, Field(ge=1, le=40)] | None = None
-    surface_area_m2: PositiveFloat | None = None
-    microcarrier: Microcarrier | None = None
-    agitation_rpm: PositiveFloat | None = None
+    """The expansion phase: platform, its size, seeding, medium, feeding and duration."""
+
+    platform: Platform = Field(description="expansion platform; decides which of the keys below apply")
+    vessels: Int = quantity(
+        1,
+        1,
+        1000,
+        "1",
+        "identical vessels of the platform run in parallel in one batch",
+        basis=f"{_JUDGEMENT}: a batch of one line; 50-100 ten-layer vessels per lot is the practical handling "
+        "limit reported for planar scale-out (American Pharmaceutical Review, cost-effectiveness of single-use "
+        "technologies for cell therapy; no DOI)",
+    )
+    working_volume_l: Num | None = quantity(
+        None,
+        0.001,
+        2000,
+        "L",
+        "working (medium) volume of one vessel: spinner, stirred_tank, vertical_wheel and spheroid need it; "
+        "fixed_bed: the recirculated medium; planar and multilayer: medium per vessel (default from the area)",
+        basis=VOLUME_RANGE_BASIS,
+    )
+    area_cm2: Num | None = quantity(
+        None,
+        1,
+        2000,
+        "cm**2",
+        "growth area of one planar vessel, or of one layer of a multilayer vessel (default: a T-175 flask, or "
+        "the catalogue's layer)",
+        basis="T-flasks span 25-225 cm² and roller bottles 850-1,700 cm² (Front Nutr 2020, "
+        f"doi:10.3389/fnut.2020.575146, Table 1); {_JUDGEMENT}: widened down to dishes and wells",
+    )
+    layers: Int | None = quantity(
+        None,
+        1,
+        40,
+        "1",
+        "layers of one multilayer vessel (area per layer from area_cm2 or the default)",
+        basis="multilayer vessels span 525-18,000 cm² (Front Nutr 2020, doi:10.3389/fnut.2020.575146, Table 1), "
+        "up to 40 layers of about 636 cm²",
+    )
+    surface_area_m2: Num | None = quantity(
+        None,
+        0.01,
+        600,
+        "m**2",
+        "growth surface of one hollow-fibre cartridge or fixed bed",
+        basis=SURFACE_RANGE_BASIS,
+    )
+    microcarrier: Microcarrier | None = Field(
+        default=None, description="microcarrier type and loading (spinner, stirred_tank, vertical_wheel only)"
+    )
+    agitation_rpm: Num | None = quantity(
+        None,
+        1,
+        500,
+        "rpm",
+        "impeller (or wheel) speed of spinner, stirred_tank, vertical_wheel and agitated spheroid cultures; "
+        "omitted: the vessel's just-suspended speed N_js (spheroids: static)",
+        basis=f"{_JUDGEMENT}: MSC on microcarriers are agitated at 20-150 rpm; 500 rpm is far into the range "
+        "that damages cells",
+    )
     aeration: Literal["surface", "sparged"] | None = Field(
-        default=None, description="oxygen supply of stirred vessels (default: surface aeration)"
+        default=None,
+        description="oxygen supply of stirred vessels and spheroid cultures: surface aeration (the default) or "
+        "sparged gas",
     )
-    ic_volume_ml: PositiveFloat | None = Field(default=None, description="hollow_fiber: intra-capillary volume")
-    ec_volume_ml: PositiveFloat | None = Field(default=None, description="hollow_fiber: extra-capillary volume")
+    ic_volume_ml: Num | None = quantity(
+        None,
+        0.1,
+        10_000,
+        "mL",
+        "hollow_fiber: intra-capillary volume of the cartridge (default from the surface area)",
+        basis=f"{_JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge below 200 mL",
+    )
+    ec_volume_ml: Num | None = quantity(
+        None,
+        0.1,
+        10_000,
+        "mL",
+        "hollow_fiber: extra-capillary (shell) volume of the cartridge (default from the surface area)",
+        basis=f"{_JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge about 300 mL",
+    )
     cell_compartment: Literal["ic", "ec"] | None = Field(
-        default=None, description="hollow_fiber: compartment holding the cells and EVs (default ic)"
+        default=None,
+        description="hollow_fiber: compartment holding the cells and their EVs, intra- (ic, the default) or "
+        "extra-capillary (ec)",
     )
-    feed_ml_per_min: PositiveFloat | None = Field(default=None, description="hollow_fiber: medium feed rate")
-    bed_volume_l: PositiveFloat | None = Field(default=None, description="fixed_bed: volume of the packed bed")
-    linear_velocity_cm_per_s: PositiveFloat | None = Field(
-        default=None, description="fixed_bed: superficial velocity of medium recirculated through the bed"
+    feed_ml_per_min: Num | None = quantity(
+        None,
+        0.001,
+        100,
+        "mL/min",
+        "hollow_fiber: fresh-medium feed rate (default from the surface area)",
+        basis=f"{_JUDGEMENT}: clinical hollow-fibre MSC runs feed 0.1-2 mL/min on 2.1 m²",
     )
-    cells_per_aggregate: PositiveFloat | None = Field(default=None, description="spheroid: cells per aggregate")
-    seeding: Seeding
-    medium: ExpansionMedium
+    bed_volume_l: Num | None = quantity(
+        None,
+        0.001,
+        100,
+        "L",
+        "fixed_bed: volume of the packed bed (default from the surface area)",
+        basis=f"{_JUDGEMENT}: bench beds hold tens of mL, the largest commercial beds tens of litres",
+    )
+    linear_velocity_cm_per_s: Num | None = quantity(
+        None,
+        1e-4,
+        10,
+        "cm/s",
+        "fixed_bed: superficial velocity of the medium recirculated through the bed (default from the data)",
+        basis=f"{_JUDGEMENT}: vendor characterisations report velocities of the order of 1 cm/s; slower "
+        "recirculation is allowed so that the bed oxygen check can flag it",
+    )
+    cells_per_aggregate: Num | None = quantity(
+        None,
+        100,
+        1e7,
+        "cell",
+        "spheroid: cells per aggregate (default from the data)",
+        basis="MSC spheroids are formed from 1e3 to 6e4 cells (Murphy et al. 2017, see the parameter "
+        f"cells_per_aggregate); {_JUDGEMENT}: widened a decade below and to 1e7 above, where the oxygen-penetration "
+        "check flags the aggregates as too large",
+    )
+    seeding: Seeding = Field(description="cells that start the culture: cells_per_cm2, cells_per_ml or cells")
+    medium: ExpansionMedium = Field(description="expansion medium (choices from the packaged catalogue)")
     basal_medium: BasalMedium | None = Field(
         default=None,
         description=(
-            "basal medium formulation the supplement is added to; sets the glucose and glutamine of expansion "
-            "(and, unless conditioning.basal_medium says otherwise, conditioning) medium. Default: not stated, "
-            "the 5.5 mM glucose usual for MSC media"
+            "basal medium formulation the supplement is added to (choices from the packaged catalogue); sets the "
+            "glucose and glutamine of expansion (and, unless conditioning.basal_medium says otherwise, "
+            "conditioning) medium. Default: not stated, the 5.5 mM glucose usual for MSC media"
         ),
     )
-    feeding: Feeding | None = None
-    days: PositiveFloat
+    feeding: Feeding | None = Field(
+        default=None, description="medium handling during expansion; omitted: no exchange until conditioning"
+    )
+    days: Num = quantity(
+        ...,
+        0,
+        MAX_CULTURE_DAYS,
+        "day",
+        "duration of the expansion phase, from seeding to the start of conditioning",
+        lo_open=True,
+        basis=f"{_JUDGEMENT}: a culture of at most a year (expansion plus conditioning, checked together)",
+    )
 
     @model_validator(mode="after")
     def _platform_keys(self) -> Expansion:
@@ -224,8 +605,6 @@ class Expansion(_Model):
         return self
 
 
-#: Working-volume range [L] of the vessel families the platforms model.
-VOLUME_RANGE_L = {"stirred_tank": (0.1, 200.0), "vertical_wheel": (0.1, 80.0)}
 #: Keys that apply to one platform only.
 PLATFORM_ONLY_KEYS = {
     "ic_volume_ml": ("hollow_fiber",),
@@ -240,7 +619,7 @@ PLATFORM_ONLY_KEYS = {
 
 
 def _platform_specific_keys(exp: Expansion) -> list[str]:
-    """Problems with keys that belong to another platform, and with volume ranges."""
+    """Problems with keys that belong to another platform, and with each platform's scale range."""
     p = exp.platform
     problems = [
         f"{key} applies to {', '.join(owners)}, not '{p}'"
@@ -250,21 +629,79 @@ def _platform_specific_keys(exp: Expansion) -> list[str]:
     if p in VOLUME_RANGE_L and exp.working_volume_l is not None:
         lo, hi = VOLUME_RANGE_L[p]
         if not lo <= exp.working_volume_l <= hi:
-            problems.append(f"working_volume_l: {exp.working_volume_l:g} L is outside {lo:g}-{hi:g} L for '{p}'")
+            problems.append(
+                f"working_volume_l: {exp.working_volume_l:g} L is outside {lo:g}-{hi:g} L for '{p}'"
+                f" (allowed: {range_text(lo, hi, 'L')})"
+            )
+    if p in SURFACE_RANGE_M2 and exp.surface_area_m2 is not None:
+        lo, hi = SURFACE_RANGE_M2[p]
+        if not lo <= exp.surface_area_m2 <= hi:
+            problems.append(
+                f"surface_area_m2: {exp.surface_area_m2:g} m² is outside the range for '{p}'"
+                f" (allowed: {range_text(lo, hi, 'm²')})"
+            )
     if p == "hollow_fiber" and exp.working_volume_l is not None:
         problems.append("hollow_fiber is described by ic_volume_ml and ec_volume_ml, not working_volume_l")
     return problems
 
 
+# --------------------------------------------------------------------------- conditioning
+
+
+def _strategy_enum(schema: dict[str, Any]) -> None:
+    """JSON Schema of ``conditioning.strategies``: the ids of the packaged strategy catalogue."""
+    schema["items"] = {"type": "string", "enum": list(scenario_strategies())}
+
+
 class Conditioning(_Model):
-    medium: ConditioningMedium = "serum_free"
+    """The conditioning phase after expansion: the cells secrete EVs into conditioning medium, which is
+    collected ``collections`` times. ``days`` is the length of ONE collection period, so conditioning
+    lasts ``days`` x ``collections`` days in all; the medium is renewed after each collection."""
+
+    medium: ConditioningMedium = Field(
+        default="serum_free",
+        description="conditioning medium (choices from the packaged catalogue); 'same' keeps the expansion medium",
+    )
     basal_medium: BasalMedium | None = Field(
         default=None,
-        description="basal medium of the conditioning medium (default: expansion.basal_medium)",
+        description="basal medium of the conditioning medium (choices from the packaged catalogue; default: "
+        "expansion.basal_medium)",
     )
-    days: PositiveFloat = 2
-    collections: Annotated[int, Field(ge=1, le=60)] = 1
-    strategies: list[str] = Field(default_factory=list)
+    days: Num = quantity(
+        2,
+        MIN_INTERVAL_DAYS,
+        MAX_CULTURE_DAYS,
+        "day",
+        "length of one collection period: each collection gathers the medium conditioned over this many days, "
+        "so conditioning lasts days x collections in all",
+        basis=f"{_JUDGEMENT}: from hourly harvests to the longest culture a scenario may describe (expansion "
+        "plus all collections at most a year, checked together)",
+    )
+    collections: Int = quantity(
+        1,
+        1,
+        60,
+        "1",
+        "conditioned-medium harvests; the medium is renewed after each",
+        basis=f"{_JUDGEMENT}: hollow-fibre runs collect up to daily for several weeks",
+    )
+    strategies: list[str] = Field(
+        default_factory=list,
+        max_length=30,
+        description="EV-yield strategies applied during conditioning (ids of the packaged strategy catalogue, "
+        "each at most once)",
+        json_schema_extra=_strategy_enum,
+    )
+
+
+# --------------------------------------------------------------------------- isolation
+
+_AREA_BASIS = f"{_JUDGEMENT}: from a syringe filter to a production filter train"
+_RESIN_BASIS = f"{_JUDGEMENT}: from a microlitre spin column to a 100 L process column"
+_MWCO_BASIS = (
+    f"{_JUDGEMENT}: ultrafiltration membranes are rated 1-1,000 kDa and EV processes use 10-750 kDa; hollow fibres "
+    "rated 0.05 um correspond to a few thousand kDa"
+)
 
 
 class _Op(_Model):
@@ -272,66 +709,140 @@ class _Op(_Model):
 
 
 class Centrifugation(_Op):
-    op: Literal["centrifugation"]
-    g: PositiveFloat = 2000
-    minutes: PositiveFloat = 20
+    """Low- or high-speed centrifugation that pellets cells, debris or large vesicles (the supernatant goes on)."""
+
+    op: Literal["centrifugation"] = Field(description="unit operation id")
+    g: Num = quantity(
+        2000,
+        10,
+        50_000,
+        "g",
+        "relative centrifugal force",
+        basis=f"{_JUDGEMENT}: 300 x g clears cells, 2,000 x g debris, 10,000-20,000 x g large vesicles; "
+        "high-speed centrifuges reach about 110,000 x g, beyond which use ultracentrifugation",
+    )
+    minutes: Num = quantity(20, 0.5, 1440, "min", "spin time", basis=f"{_JUDGEMENT}: at most a day")
 
 
 class DepthFiltration(_Op):
-    op: Literal["depth_filtration"]
-    area_m2: PositiveFloat | None = None
+    """Depth filtration for clarification (cells and debris)."""
+
+    op: Literal["depth_filtration"] = Field(description="unit operation id")
+    area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=_AREA_BASIS
+    )
 
 
 class Microfiltration(_Op):
-    op: Literal["microfiltration"]
-    pore_um: PositiveFloat = 0.45
-    area_m2: PositiveFloat | None = None
+    """Normal-flow microfiltration that removes large particles."""
+
+    op: Literal["microfiltration"] = Field(description="unit operation id")
+    pore_um: Num = quantity(
+        0.45, 0.05, 10, "um", "pore rating", basis=f"{_JUDGEMENT}: microfilters are rated 0.1-10 um"
+    )
+    area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=_AREA_BASIS
+    )
 
 
 class Ultracentrifugation(_Op):
-    op: Literal["ultracentrifugation"]
-    g: PositiveFloat = 100_000
-    minutes: PositiveFloat = 70
-    washes: Annotated[int, Field(ge=0, le=5)] = 1
-    resuspension_ml: PositiveFloat | None = None
+    """Pelleting EVs by ultracentrifugation, with optional washes."""
+
+    op: Literal["ultracentrifugation"] = Field(description="unit operation id")
+    g: Num = quantity(
+        100_000,
+        10_000,
+        1_000_000,
+        "g",
+        "relative centrifugal force",
+        basis="floor-model preparative ultracentrifuges reach 548,000-802,400 x g (Beckman Coulter Optima "
+        f"brochure, RRID:SCR_019652); {_JUDGEMENT}: up to 1e6 x g",
+    )
+    minutes: Num = quantity(
+        70, 1, 1440, "min", "spin time (ignored with cutoff_nm)", basis=f"{_JUDGEMENT}: at most a day"
+    )
+    washes: Int = quantity(1, 0, 5, "1", "wash spins after the first pellet (resuspend in buffer, spin again)")
+    resuspension_ml: Num | None = quantity(
+        None,
+        0.01,
+        1000,
+        "mL",
+        "buffer the final pellet is taken up in (default from the data)",
+        basis=f"{_JUDGEMENT}: from a 10 uL pellet to a litre",
+    )
     rotor: Literal["fixed_angle", "swinging_bucket"] = Field(
         default="fixed_angle", description="rotor type: sets the radial path and the volume per run"
     )
-    cutoff_nm: PositiveFloat | None = Field(
-        default=None,
-        description="spin for the k-factor clearing time of EVs of this diameter instead of `minutes`",
+    cutoff_nm: Num | None = quantity(
+        None,
+        10,
+        1000,
+        "nm",
+        "spin for the k-factor clearing time of EVs of this diameter instead of `minutes`",
+        basis=f"{_JUDGEMENT}: small EVs are 30-200 nm; 10-1,000 nm spans every vesicle size",
     )
 
 
 class DensityGradient(_Op):
-    op: Literal["density_gradient"]
-    medium: Literal["iodixanol", "sucrose"] = "iodixanol"
-    hours: PositiveFloat = 18
+    """Density-gradient flotation or sedimentation of an EV pellet."""
+
+    op: Literal["density_gradient"] = Field(description="unit operation id")
+    medium: Literal["iodixanol", "sucrose"] = Field(default="iodixanol", description="gradient medium")
+    hours: Num = quantity(
+        18, 0.5, 96, "h", "spin time of the gradient", basis=f"{_JUDGEMENT}: published gradients spin 1-90 h"
+    )
 
 
 class TFF(_Op):
-    op: Literal["tff"]
-    mwco_kda: PositiveFloat = 300
-    concentration_factor: Annotated[float, Field(ge=1)] = 20
-    diafiltration_volumes: NonNegFloat = 5
-    membrane_area_m2: PositiveFloat | None = None
+    """Tangential-flow filtration: concentration and diafiltration on a membrane."""
+
+    op: Literal["tff"] = Field(description="unit operation id")
+    mwco_kda: Num = quantity(300, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=_MWCO_BASIS)
+    concentration_factor: Num = quantity(
+        20,
+        1,
+        1000,
+        "1",
+        "feed volume over retentate volume",
+        basis=f"{_JUDGEMENT}: TFF of conditioned medium concentrates 10-200-fold",
+    )
+    diafiltration_volumes: Num = quantity(
+        5, 0, 50, "1", "buffer exchanges, in retentate volumes", basis=f"{_JUDGEMENT}: 3-10 is usual"
+    )
+    membrane_area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "membrane area (default: sized from the volume and the flux)", basis=_AREA_BASIS
+    )
 
 
 class Ultrafiltration(_Op):
-    op: Literal["ultrafiltration"]
-    mwco_kda: PositiveFloat = 100
-    concentration_factor: Annotated[float, Field(ge=1)] = 20
+    """Centrifugal or stirred-cell ultrafiltration (concentration only)."""
+
+    op: Literal["ultrafiltration"] = Field(description="unit operation id")
+    mwco_kda: Num = quantity(100, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=_MWCO_BASIS)
+    concentration_factor: Num = quantity(
+        20, 1, 1000, "1", "feed volume over concentrate volume", basis=f"{_JUDGEMENT}: as TFF"
+    )
 
 
 class SEC(_Op):
-    op: Literal["sec"]
-    resin: Literal["sepharose_cl2b", "sepharose_cl4b", "sepharose_cl6b", "qev"] = "sepharose_cl4b"
-    column_volume_ml: PositiveFloat | None = None
+    """Size-exclusion chromatography: EVs elute in the void volume, proteins later."""
+
+    op: Literal["sec"] = Field(description="unit operation id")
+    resin: Literal["sepharose_cl2b", "sepharose_cl4b", "sepharose_cl6b", "qev"] = Field(
+        default="sepharose_cl4b", description="SEC resin or column type"
+    )
+    column_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "column volume (default: sized from the load)", basis=_RESIN_BASIS
+    )
 
 
 class AnionExchange(_Op):
-    op: Literal["anion_exchange"]
-    resin_volume_ml: PositiveFloat | None = None
+    """Anion-exchange chromatography in bind-and-elute mode."""
+
+    op: Literal["anion_exchange"] = Field(description="unit operation id")
+    resin_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "resin volume (default: sized from the binding capacity)", basis=_RESIN_BASIS
+    )
 
 
 class Multimodal(_Op):
@@ -339,43 +850,76 @@ class Multimodal(_Op):
     ``dual_mode``: size exclusion over a cation exchanger in one column, which also clears
     ApoB lipoproteins (Van Deun et al. 2020, doi:10.1002/adbi.201900310)."""
 
-    op: Literal["multimodal_chromatography"]
-    mode: Literal["core_bead", "dual_mode"] = "core_bead"
-    resin_volume_ml: PositiveFloat | None = None
+    op: Literal["multimodal_chromatography"] = Field(description="unit operation id")
+    mode: Literal["core_bead", "dual_mode"] = Field(
+        default="core_bead", description="core_bead flow-through or dual_mode (SEC over a cation exchanger)"
+    )
+    resin_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "resin volume (default: sized from the capacity)", basis=_RESIN_BASIS
+    )
 
 
 class PEGPrecipitation(_Op):
-    op: Literal["peg_precipitation"]
-    peg_percent: PositiveFloat = 8
-    hours: PositiveFloat = 12
+    """Polyethylene-glycol precipitation of EVs, pelleted by a low-speed spin."""
+
+    op: Literal["peg_precipitation"] = Field(description="unit operation id")
+    peg_percent: Num = quantity(
+        8, 1, 40, "% w/v", "PEG concentration", basis=f"{_JUDGEMENT}: EV protocols use 5-12 % w/v"
+    )
+    hours: Num = quantity(
+        12, 0.1, 96, "h", "incubation before the spin", basis=f"{_JUDGEMENT}: protocols incubate 0.5-24 h"
+    )
 
 
 class Immunoaffinity(_Op):
-    op: Literal["immunoaffinity"]
-    marker: Literal["cd9", "cd63", "cd81", "pan_tetraspanin"] = "cd63"
+    """Capture of EVs by an antibody against a surface marker."""
+
+    op: Literal["immunoaffinity"] = Field(description="unit operation id")
+    marker: Literal["cd9", "cd63", "cd81", "pan_tetraspanin"] = Field(
+        default="cd63", description="captured surface marker"
+    )
 
 
 class SterileFiltration(_Op):
-    op: Literal["sterile_filtration"]
-    pore_um: PositiveFloat = 0.22
+    """Sterilising-grade filtration of the product."""
+
+    op: Literal["sterile_filtration"] = Field(description="unit operation id")
+    pore_um: Num = quantity(
+        0.22,
+        0.1,
+        0.45,
+        "um",
+        "pore rating",
+        basis=f"{_JUDGEMENT}: sterilising-grade filters are rated 0.1-0.22 um; 0.45 um is the largest used before them",
+    )
 
 
 class Lyophilization(_Op):
-    op: Literal["lyophilization"]
-    excipient: Literal["trehalose", "sucrose", "mannitol", "none"] = "trehalose"
+    """Freeze-drying of the product."""
+
+    op: Literal["lyophilization"] = Field(description="unit operation id")
+    excipient: Literal["trehalose", "sucrose", "mannitol", "none"] = Field(
+        default="trehalose", description="lyoprotectant"
+    )
 
 
 class Storage(_Op):
-    op: Literal["storage"]
-    temperature_c: Literal[4, -20, -80] = -80
-    days: NonNegFloat = 28
-    freeze_thaw_cycles: Annotated[int, Field(ge=0, le=10)] = 1
+    """Storage of the product before use."""
+
+    op: Literal["storage"] = Field(description="unit operation id")
+    temperature_c: Literal[4, -20, -80] = Field(default=-80, description="storage temperature [degC]")
+    days: Num = quantity(
+        28, 0, 1825, "day", "storage time", basis=f"{_JUDGEMENT}: shelf lives of biologics are at most a few years"
+    )
+    freeze_thaw_cycles: Int = quantity(1, 0, 10, "1", "freeze-thaw cycles the product goes through")
 
 
 class Hold(_Op):
-    op: Literal["hold"]
-    hours: PositiveFloat = 24
-    temperature_c: Literal[4] = 4
+    """A hold of the intermediate between steps."""
+
+    op: Literal["hold"] = Field(description="unit operation id")
+    hours: Num = quantity(24, 0.1, 720, "h", "hold time", basis=f"{_JUDGEMENT}: at most a month")
+    temperature_c: Literal[4] = Field(default=4, description="hold temperature [degC]")
 
 
 UnitOperation = Annotated[
@@ -405,21 +949,35 @@ _OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotati
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
 
 
+# --------------------------------------------------------------------------- dose, demand, economics
+
+
 class MeasuredSize(_Model):
     """A measured number size distribution of EVs: an NTA export, or its bins."""
 
     nta_file: str | None = Field(
         default=None,
+        max_length=1000,
         description="NanoSight ExperimentSummary.csv or ZetaView .txt export; a relative path starts at the scenario "
         "file's folder (read when the scenario is loaded)",
     )
-    diameters_nm: list[Annotated[float, Field(gt=0, le=10_000)]] | None = Field(
-        default=None, description="bin centres, increasing [nm] (0-10,000 nm)"
+    diameters_nm: list[Annotated[Num, Field(gt=0, le=10_000)]] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="bin centres, increasing [nm]. Allowed: more than 0 and at most 10,000 nm each, at most 10,000 "
+        "bins. Range: by definition of a vesicle size (NTA reads 10-2,000 nm)",
+        json_schema_extra={"unit": "nm"},
     )
-    fractions: list[NonNegFloat] | None = Field(
-        default=None, description="number of particles per bin, any scale (normalised to fractions) [-]"
+    fractions: list[Annotated[Num, Field(ge=0, le=1e30)]] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="number of particles per bin, any scale (normalised to fractions) [1]. Allowed: from 0 to 1e+30 "
+        "each. Range: any finite count",
+        json_schema_extra={"unit": "1"},
     )
-    source: str | None = Field(default=None, description="where the distribution comes from (file and its SHA-256)")
+    source: str | None = Field(
+        default=None, max_length=1000, description="where the distribution comes from (file and its SHA-256)"
+    )
 
     @model_validator(mode="after")
     def _bins(self) -> MeasuredSize:
@@ -453,8 +1011,25 @@ class EVSize(_Model):
 
 
 class Dose(_Model):
-    particles: PositiveFloat | None = None
-    protein_ug: PositiveFloat | None = None
+    """One dose of product: exactly one of particles or protein_ug."""
+
+    particles: Num | None = quantity(
+        None,
+        1e3,
+        1e15,
+        "particle",
+        "particles (NTA-equivalent) per dose",
+        basis=f"{_JUDGEMENT}: MSC-EV doses in trials span about 1e8-1e12 particles; widened by orders of "
+        "magnitude for research doses",
+    )
+    protein_ug: Num | None = quantity(
+        None,
+        0.001,
+        1e6,
+        "ug",
+        "EV protein per dose",
+        basis=f"{_JUDGEMENT}: MSC-EV doses are given as 1 ug to tens of mg of protein",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Dose:
@@ -464,18 +1039,70 @@ class Dose(_Model):
 
 
 class Demand(_Model):
-    doses_per_year: PositiveFloat
-    lot_size_doses: PositiveFloat | None = Field(
-        default=None, description="doses per released lot; a batch is filled into whole lots, each tested"
+    """The supply the process must meet."""
+
+    doses_per_year: Num = quantity(
+        ...,
+        0,
+        1e9,
+        "dose/year",
+        "doses needed per year",
+        lo_open=True,
+        basis=f"{_JUDGEMENT}: from a single patient to a billion doses a year",
+    )
+    lot_size_doses: Num | None = quantity(
+        None,
+        1,
+        1e8,
+        "dose",
+        "doses per released lot; a batch is filled into whole lots, each tested",
+        basis=f"{_JUDGEMENT}: up to a tenth of the largest yearly demand",
     )
 
 
+def _price_value(schema: dict[str, Any]) -> None:
+    value = schema["additionalProperties"]
+    value.update(
+        description="price in currency units per the unit of the price parameter (see `exoforge parameters "
+        "--search price.`)",
+        unit="USD per the price's unit",
+    )
+    for raw, keyword in _SCHEMA_BOUNDS.items():
+        if raw in value:
+            value[keyword] = value.pop(raw)
+
+
 class Economics(_Model):
-    currency: Literal["USD"] = "USD"
-    prices: dict[str, NonNegFloat] = Field(default_factory=dict)
-    labour_rate_per_h: PositiveFloat | None = None
-    price_year: Annotated[int, Field(ge=2013, le=2024)] = Field(
-        default=2024, description="year of the currency: default prices are escalated to it by a price index"
+    """Prices and rates: the user's own override the defaults."""
+
+    currency: Literal["USD"] = Field(default="USD", description="currency of every cost")
+    prices: dict[
+        Annotated[str, Field(max_length=100)],
+        Annotated[Num, Field(ge=0, le=1e9)],
+    ] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="price overrides by name (the part after 'price.' of a price parameter, e.g. "
+        "serum_free_medium_per_l) in the price's own unit [USD per unit]. Allowed: from 0 to 1e+09 each. "
+        f"Range: {_JUDGEMENT}: no consumable or service of a batch costs a billion per unit",
+        json_schema_extra=_price_value,
+    )
+    labour_rate_per_h: Num | None = quantity(
+        None,
+        0,
+        10_000,
+        "USD/h",
+        "fully loaded labour rate (default from the data)",
+        lo_open=True,
+        basis=f"{_JUDGEMENT}: GMP labour is charged at tens to a few hundred USD per hour",
+    )
+    price_year: Int = quantity(
+        2024,
+        2013,
+        2024,
+        "year",
+        "year of the currency: default prices are escalated to it by a price index",
+        basis="by definition: the years of the packaged price index",
     )
     facility_use: Literal["dedicated", "shared", "campaign", "cdmo"] = Field(
         default="dedicated",
@@ -485,20 +1112,42 @@ class Economics(_Model):
             "contract manufacturer's day rate for the days booked (no own facility or equipment)"
         ),
     )
-    campaigns_per_year: Annotated[int, Field(ge=1, le=365)] = Field(
-        default=1, description="campaigns the yearly batches run in (facility_use campaign or cdmo)"
+    campaigns_per_year: Int = quantity(
+        1,
+        1,
+        365,
+        "1/year",
+        "campaigns the yearly batches run in (facility_use campaign or cdmo)",
+        basis="by definition: at most one a day",
     )
 
 
 #: Parameters whose override may say what it was measured on (``measured_on``).
 MEASURED_ON_PARAMETERS = ("ev_secretion_rate",)
 
+#: Largest magnitude of a parameter override before its own range is checked (in the given unit).
+OVERRIDE_MAGNITUDE = 1e30
+
 
 class ParameterOverride(_Model):
-    """A user's value for one named parameter (``exoforge parameters`` lists the names)."""
+    """A user value for one default parameter (``exoforge parameters`` lists them)."""
 
-    value: float = Field(description="the value, in `unit`")
-    unit: str = Field(description="a unit measuring the same quantity as the default's (e.g. '1/day', 'mM')")
+    value: Num = quantity(
+        ...,
+        -OVERRIDE_MAGNITUDE,
+        OVERRIDE_MAGNITUDE,
+        "(unit)",
+        "the value, in `unit`; it must also lie in the parameter's own range (positive, a fraction in [0, 1], "
+        "and within four orders of magnitude of the default; `exoforge parameters --json` shows each "
+        "`override_range`), checked when "
+        "the run resolves its parameters",
+        basis="any finite number here; the parameter's own range is the binding one",
+    )
+    unit: str = Field(
+        max_length=60,
+        description="unit of the value, measuring the same quantity as the parameter's unit; counted entities "
+        "may be left implied ('1/day' for particle/cell/day)",
+    )
     measured_on: Literal["planar", "this_process"] | None = Field(
         default=None,
         description=(
@@ -509,19 +1158,33 @@ class ParameterOverride(_Model):
     )
 
 
+# --------------------------------------------------------------------------- the scenario
+
+
 class Scenario(_Model):
     """A complete production process, as a user describes it."""
 
-    schema_version: Literal[1]
-    name: str = Field(min_length=1)
-    cell_source: CellSource
-    expansion: Expansion
-    conditioning: Conditioning = Field(default_factory=Conditioning)
-    isolation: list[UnitOperation] = Field(min_length=1)
-    dose: Dose
-    demand: Demand | None = None
-    economics: Economics = Field(default_factory=Economics)
-    parameters: dict[str, ParameterOverride] = Field(default_factory=dict)
+    schema_version: Literal[1] = Field(description="version of the scenario contract (1)")
+    name: str = Field(min_length=1, max_length=300, description="free text naming the scenario")
+    cell_source: CellSource = Field(description="tissue source of the MSCs (or iPSC-derived MSCs)")
+    expansion: Expansion = Field(description="expansion phase: platform, size, seeding, medium, feeding, days")
+    conditioning: Conditioning = Field(
+        default_factory=Conditioning,
+        description="conditioning phase: medium, days per collection, number of collections, strategies",
+    )
+    isolation: list[UnitOperation] = Field(
+        min_length=1,
+        max_length=30,
+        description="the isolation train, in order; each step is a mapping with 'op' and that operation's settings",
+    )
+    dose: Dose = Field(description="one dose: particles or protein_ug")
+    demand: Demand | None = Field(default=None, description="the yearly supply the process must meet (optional)")
+    economics: Economics = Field(default_factory=Economics, description="prices and rates (optional)")
+    parameters: dict[Annotated[str, Field(max_length=120)], ParameterOverride] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="overrides of default parameters by name, each {value, unit} (optional)",
+    )
     ev_size: EVSize | None = Field(default=None, description="measured EV size distributions (NTA exports or bins)")
 
     @field_validator("parameters")
@@ -538,6 +1201,18 @@ class Scenario(_Model):
         if override is None or override.measured_on is None:
             return "planar"
         return override.measured_on
+
+    @model_validator(mode="after")
+    def _duration(self) -> Scenario:
+        cond = self.conditioning
+        total = self.expansion.days + cond.days * cond.collections
+        if total > MAX_CULTURE_DAYS:
+            raise ValueError(
+                f"expansion.days + conditioning.days x conditioning.collections = {self.expansion.days:g} + "
+                f"{cond.days:g} x {cond.collections} = {total:g} days: the culture may last at most "
+                f"{MAX_CULTURE_DAYS:g} days (conditioning.days is per collection)"
+            )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data (unset optional keys left out)."""
@@ -563,75 +1238,85 @@ class ScenarioError(ValueError):
 # --------------------------------------------------------------------------- loading
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML loader that reads ``1.0e11`` (no exponent sign) as a float, as users mean it."""
-
-
-_FLOAT_RE = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
-_Loader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:float"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
-
-
 def read_mapping(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or TOML file into a mapping, raising :class:`ScenarioError` on syntax errors."""
+    """Read a YAML or TOML file into a mapping, raising :class:`ScenarioError` when it cannot be read.
+
+    Reading is bounded and safe (:func:`exoforge.yamlio.read_user_file`): encodings other than
+    UTF-8, binary and empty files, deep nesting, alias bombs and duplicate keys are each one line.
+    """
     p = Path(path)
     if not p.exists():
         raise ScenarioError([f"file not found: {p}"], None)
-    text = p.read_text(encoding="utf-8")
     try:
-        if p.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
-        else:
-            data = yaml.load(text, Loader=_Loader)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        msg = str(exc).replace("\n", " ")
-        raise ScenarioError([f"(file): not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {msg}"], str(p)) from exc
+        data = read_user_file(p)
+    except FileProblem as exc:
+        raise ScenarioError([exc.problem], str(p)) from None
     if not isinstance(data, dict):
         raise ScenarioError(["(file): the top level must be a mapping of keys to values"], str(p))
     return data
 
 
-def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(the model a field's values are, whether they sit in a mapping under free keys)."""
+    model = next(
+        (c for c in _flatten_types(annotation) if isinstance(c, type) and issubclass(c, BaseModel)),
+        None,
+    )
+    origin = getattr(annotation, "__origin__", None)
+    return model, origin is dict
+
+
+def field_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> tuple[type[BaseModel] | None, Any]:
+    """(owning model, field or None) at a validation location, following nested models, lists,
+    mappings of models and unit-operation tags. ``root`` defaults to :class:`Scenario`."""
+    model: type[BaseModel] | None = root or Scenario
+    field: Any = None
+    free_key = False
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if free_key:
+            free_key = False
+            if last:
+                return model, field
+            continue
+        if isinstance(part, int):
+            continue
+        if model is None:
+            return None, None
+        if str(part) in _OP_MODELS and "op" in model.model_fields and str(part) not in model.model_fields:
+            model, field = _OP_MODELS[str(part)], None
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            op_model = _OP_MODELS.get(str(part))
+            if op_model is not None:
+                model, field = op_model, None
+                continue
+            return model if last else None, None
+        if last:
+            return model, field
+        inner, free_key = _inner_model(field.annotation)
+        if inner is None and free_key:
+            # a mapping of plain values (economics.prices): the key's value takes the field's range
+            owner = model
+            if i + 2 == len(loc):
+                return owner, field
+            return None, None
+        model = inner
+    return model, field
 
 
 def _model_at(loc: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
     """The pydantic model that owns the mapping at ``loc`` (for key suggestions)."""
-    model: type[BaseModel] | None = Scenario
-    node = data
-    for part in loc:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            # a discriminated-union tag, e.g. 'tff' in ('isolation', 0, 'tff', ...)
-            op_model = _OP_MODELS.get(str(part))
-            if op_model is not None:
-                model = op_model
-                continue
-            return None
-        node = node.get(part) if isinstance(node, dict) else None
-        ann = field.annotation
-        model = None
-        for cand in _flatten_types(ann):
-            if isinstance(cand, type) and issubclass(cand, BaseModel):
-                model = cand
-                break
-        if str(part) == "isolation" and isinstance(node, list):
-            model = None
-    return model
+    if not loc:
+        return Scenario
+    model, field = field_at(loc)
+    if field is None:
+        return model if model is not None and not isinstance(loc[-1], int) else None
+    inner, _ = _inner_model(field.annotation)
+    if str(loc[-1]) == "isolation":
+        return None
+    return inner
 
 
 def _flatten_types(ann: Any) -> list[Any]:
@@ -641,42 +1326,96 @@ def _flatten_types(ann: Any) -> list[Any]:
     return out
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _fmt_value(v: Any) -> str:
     if isinstance(v, str):
-        return f"'{v}'"
+        return f"'{v}'" if len(v) <= 60 else f"'{v[:57]}...'"
     if isinstance(v, dict):
         return "a mapping"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple | set):
         return "a list"
-    return repr(v)
+    if isinstance(v, bool) or v is None:
+        return repr(v)
+    if isinstance(v, float):
+        return f"{v:g}" if math.isfinite(v) else repr(v)
+    if isinstance(v, int):
+        return str(v) if abs(v) < 10**15 else f"an integer of {len(str(abs(v)))} digits"
+    return type(v).__name__
 
 
-def _format_errors(err: ValidationError, data: dict[str, Any]) -> list[str]:
+#: Validation error types that mean "a number outside its range".
+RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number")
+#: Most problem lines reported for one file (the rest are counted).
+MAX_PROBLEMS = 40
+
+
+def field_bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
+    """Bounds of a numeric field, or of the values of a mapping field (``economics.prices``)."""
+    bounds = field_range(field)
+    if bounds[:2] != (None, None):
+        return bounds
+    args = get_args(field.annotation)
+    for arg in get_args(args[-1])[1:] if args else ():
+        if isinstance(arg, FieldInfo):
+            return field_range(arg)
+    return bounds
+
+
+def _range_message(
+    path: str, loc: tuple[Any, ...], etype: str, value: Any, ctx: dict[str, Any], root: type[BaseModel] | None
+) -> str:
+    """'<path>: <value> is outside the allowed range: <range>' (or 'is not a finite number')."""
+    _, field = field_at(loc, root)
+    if isinstance(field, FieldInfo) and field_bounds(field)[:2] != (None, None):
+        unit = _unit_of(field)
+        allowed = range_text(*field_bounds(field)[:2], "" if unit == "1" else unit, *field_bounds(field)[2:])
+    else:
+        words = {
+            "greater_than": "more than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
+        }
+        number = next(iter(ctx.values()), "") if ctx else ""
+        allowed = f"{words.get(etype, '')} {number}".strip() or "a finite number"
+    if etype == "finite_number":
+        return f"{path}: {_fmt_value(value)} is not a finite number; allowed: {allowed}"
+    return f"{path}: {_fmt_value(value)} is outside the allowed range: {allowed}"
+
+
+def format_errors(err: ValidationError, data: Any, root: type[BaseModel] | None = None) -> list[str]:
+    """One line per problem of a validation error: key path, value, what is allowed."""
+    root = root or Scenario
     problems: list[str] = []
     seen: set[str] = set()
     for e in err.errors():
         raw_loc = tuple(e["loc"])
-        # drop discriminator tags from the printed path: isolation.0.tff.x -> isolation[0].x
+        # drop discriminator tags and validator names from the printed path: isolation.0.tff.x -> isolation[0].x
         parts: list[str] = []
+        clean: list[Any] = []
         for i, part in enumerate(raw_loc):
+            if isinstance(part, str) and (part.startswith("function-") or part in ("str", "int", "float")):
+                continue
             if isinstance(part, int):
                 parts.append(f"[{part}]")
             elif i > 0 and isinstance(raw_loc[i - 1], int) and part in _OP_MODELS:
+                clean.append(part)
                 continue
             else:
                 parts.append(("." if parts else "") + str(part))
+            clean.append(part)
+        loc = tuple(clean)
         path = "".join(parts) or "(top level)"
         etype = e["type"]
         value = e.get("input")
         if etype == "extra_forbidden":
-            owner = _model_at(raw_loc[:-1], data)
-            options = _allowed_keys(owner) if owner else []
-            key = raw_loc[-1]
+            owner = _model_at(loc[:-1], data) if root is Scenario else field_at(loc[:-1], root)[0]
+            options = list(owner.model_fields) if owner else []
+            key = loc[-1]
             msg = f"{path}: unknown key{_suggest(str(key), options)}"
             if options:
                 msg += f"; allowed here: {', '.join(options)}"
@@ -684,8 +1423,8 @@ def _format_errors(err: ValidationError, data: dict[str, Any]) -> list[str]:
             msg = f"{path}: required key is missing"
         elif etype in ("literal_error", "enum"):
             expected = e.get("ctx", {}).get("expected", "")
-            opts = re.findall(r"'([^']*)'", expected)
-            msg = f"{path}: {_fmt_value(value)} is not allowed; choose one of {', '.join(opts) or expected}"
+            opts = re.findall(r"'([^']*)'", expected) or [x.strip() for x in expected.replace(" or ", ",").split(",")]
+            msg = f"{path}: {_fmt_value(value)} is not allowed; choose one of {', '.join(o for o in opts if o)}"
             msg += _suggest(str(value), opts)
         elif etype == "union_tag_invalid":
             opts = list(_OP_MODELS)
@@ -694,36 +1433,47 @@ def _format_errors(err: ValidationError, data: dict[str, Any]) -> list[str]:
             msg += _suggest(str(tag), opts)
         elif etype == "union_tag_not_found":
             msg = f"{path}: each isolation step needs 'op' (one of {', '.join(_OP_MODELS)})"
+        elif etype in RANGE_ERRORS:
+            msg = _range_message(path, loc, etype, value, e.get("ctx") or {}, root)
         elif etype == "value_error":
             text = str(e.get("msg", "")).removeprefix("Value error, ")
-            msg = f"{path}: {text}"
+            msg = text if path == "(top level)" else f"{path}: {text}"
+            if text.startswith("is a yes/no"):
+                msg = f"{path}: {_fmt_value(value)} {text}"
+        elif etype == "too_long":
+            limit = (e.get("ctx") or {}).get("max_length", "")
+            msg = f"{path}: too many entries (at most {limit})"
         else:
             text = e.get("msg", "invalid value")
             msg = f"{path}: {_fmt_value(value)} is invalid: {text[0].lower() + text[1:] if text else text}"
         if msg not in seen:
             seen.add(msg)
             problems.append(msg)
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], f"(file): ... and {more} more problem{'s' if more > 1 else ''}"]
     return problems
+
+
+def _format_errors(err: ValidationError, data: dict[str, Any]) -> list[str]:
+    return format_errors(err, data)
 
 
 def _check_strategies(data: dict[str, Any]) -> list[str]:
     """Problems with ``conditioning.strategies`` (checked on the raw mapping, so that they are
     reported together with every other problem of the file)."""
-    from exoforge.evidence.store import load_strategies
-
     cond = data.get("conditioning")
     listed = cond.get("strategies") if isinstance(cond, dict) else None
-    if not isinstance(listed, list):
+    if not isinstance(listed, list) or len(listed) > 30:
         return []
-    catalogue = {s.id: s for s in load_strategies()}
-    allowed = sorted(k for k, s in catalogue.items() if s.scenario)
+    allowed = list(scenario_strategies())
     problems = []
     for i, sid in enumerate(listed):
         if not isinstance(sid, str):
             continue
-        if sid not in catalogue or not catalogue[sid].scenario:
+        if sid not in allowed:
             problems.append(
-                f"conditioning.strategies[{i}]: '{sid}' is not a strategy a scenario can use"
+                f"conditioning.strategies[{i}]: {_fmt_value(sid)} is not a strategy a scenario can use"
                 f"{_suggest(sid, allowed)}; choose from {', '.join(allowed)}"
             )
     if len(set(map(str, listed))) != len(listed):
@@ -745,7 +1495,7 @@ def parse_scenario(data: dict[str, Any], source: str | None = None) -> Scenario:
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, data) + problems, source) from None
+        raise ScenarioError(format_errors(exc, data) + problems, source) from None
     if problems:
         raise ScenarioError(problems, source)
     return scn
@@ -762,3 +1512,11 @@ def load_scenario(path: str | Path) -> Scenario:
 
         scn = read_size_files(scn, Path(path).parent, str(path))
     return scn
+
+
+def scenario_field(key: str) -> FieldInfo | None:
+    """The field of the scenario contract at a dotted key (``expansion.days``, ``isolation[1].mwco_kda``
+    needs the op: ``isolation.tff.mwco_kda``), or None."""
+    loc = tuple(p for p in re.split(r"[.\[\]]+", key) if p and not p.isdigit())
+    _, field = field_at(loc)
+    return field if isinstance(field, FieldInfo) else None

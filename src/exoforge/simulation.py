@@ -187,8 +187,10 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
                 ps.removed,
             )
             warnings = [w for w in warnings if not w.startswith(f"strategy '{parts[1]}': no numeric")]
+    paths: dict[str, str] = {}
     for key, value in scn.economics.prices.items():
         name = f"price.{key}"
+        paths[name] = f"economics.prices.{key}"
         if name not in ps:
             allowed = sorted(k[len("price.") :] for k in ps if k.startswith("price."))
             close = difflib.get_close_matches(key, allowed, n=1)
@@ -197,8 +199,9 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
         changes[name] = (value, ps[name].unit)
     if scn.economics.labour_rate_per_h is not None:
         changes["price.labour_rate_per_h"] = (scn.economics.labour_rate_per_h, "USD/h")
+        paths["price.labour_rate_per_h"] = "economics.labour_rate_per_h"
     if changes:
-        ps = ps.with_values(changes)
+        ps = ps.with_values(changes, paths=paths)
     warnings.extend(secretion_override_warnings(scn, ps))
     return PreparedParameters(ps, tuple(warnings))
 

@@ -9,6 +9,8 @@ never be added to a per-volume one by mistake.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from functools import lru_cache
 from typing import SupportsFloat, cast
@@ -49,22 +51,65 @@ INTERNAL_UNITS: dict[str, str] = {
 }
 
 
+#: Longest unit string parsed (scenario files allow shorter ones; see scenario.ParameterOverride).
+MAX_UNIT_LENGTH = 160
+#: Largest power of a base unit in a unit string (volumes are cubed lengths; nothing needs more).
+MAX_UNIT_POWER = 6
+_UNIT_TEXT = re.compile(r"^[A-Za-z0-9_ .*/()^%µμ°+-]*$")
+
+
+class NotAUnit(ValueError):
+    """A unit string that pint cannot read (or that no physical quantity could have)."""
+
+
+def parse_unit(unit: str) -> pint.Unit:
+    """Parse a unit string through a guard: any failure of pint's parser becomes :class:`NotAUnit`.
+
+    pint evaluates unit strings with Python's tokenizer and its own expression parser; odd
+    strings raise whatever those raise (``AssertionError``, ``TokenError``, ``ZeroDivisionError``,
+    ``RecursionError``, ...). Strings are bounded in length and characters before parsing, and
+    the result must have finite, moderate powers (``m**1e308`` is not a unit).
+    """
+    if not isinstance(unit, str):
+        raise NotAUnit(f"{unit!r} is not a unit (a unit is text such as 'particle/cell/day')")
+    shown = unit if len(unit) <= 40 else unit[:37] + "..."
+    if len(unit) > MAX_UNIT_LENGTH:
+        raise NotAUnit(f"'{shown}' is not a unit (longer than {MAX_UNIT_LENGTH} characters)")
+    bad = next((c for c in unit if not _UNIT_TEXT.match(c)), None)
+    if bad is not None:
+        raise NotAUnit(f"'{shown}' is not a unit (character {bad!r} has no place in a unit)")
+    try:
+        parsed = ureg.Unit(unit)
+        powers = [float(cast(SupportsFloat, p)) for p in parsed.dimensionality.values()]
+        powers += [float(cast(SupportsFloat, p)) for p in parsed._units.values()]
+    except pint.UndefinedUnitError as exc:
+        raise NotAUnit(f"'{shown}' is not a unit exoforge understands ({exc})") from None
+    except Exception:  # pint's parser fails in many ways on odd strings: all of them mean "not a unit"
+        raise NotAUnit(f"'{shown}' is not a unit") from None
+    if any(not math.isfinite(p) or abs(p) > MAX_UNIT_POWER for p in powers):
+        raise NotAUnit(f"'{shown}' is not a unit (a power beyond {MAX_UNIT_POWER})")
+    return parsed
+
+
 @lru_cache(maxsize=4096)
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """Multiplier taking a magnitude in ``from_unit`` to ``to_unit``.
 
-    Raises :class:`pint.DimensionalityError` when the two are not commensurable.
+    Raises :class:`pint.DimensionalityError` when the two are not commensurable and
+    :class:`NotAUnit` when either is not a unit or the factor is not a finite positive number.
     Cached: the function is pure.
     """
-    return float(Q_(1.0, from_unit).to(to_unit).magnitude)
-
-
-def parse_unit(unit: str) -> pint.Unit:
-    """Parse a unit string, raising ``ValueError`` with a readable message."""
+    parse_unit(from_unit)
+    parse_unit(to_unit)
     try:
-        return ureg.Unit(unit)
-    except (pint.UndefinedUnitError, AttributeError, TypeError, ValueError) as exc:
-        raise ValueError(f"'{unit}' is not a unit exoforge understands ({exc})") from exc
+        factor = float(Q_(1.0, from_unit).to(to_unit).magnitude)
+    except pint.DimensionalityError:
+        raise
+    except (ArithmeticError, ValueError) as exc:
+        raise NotAUnit(f"'{from_unit}' cannot be converted to '{to_unit}' ({exc})") from None
+    if not (math.isfinite(factor) and factor > 0):
+        raise NotAUnit(f"'{from_unit}' cannot be converted to '{to_unit}' (factor {factor})")
+    return factor
 
 
 #: Dimensions that count things. A user may leave them out of a unit at the boundary
