@@ -17,6 +17,7 @@ from exoforge.parameters import load_default_entries
 from exoforge.scenario import (
     Scenario,
     ScenarioError,
+    basal_media,
     media_for,
     microcarrier_types,
     parse_scenario,
@@ -47,9 +48,9 @@ def _numeric_parts(prop: dict[str, Any]) -> list[dict[str, Any]]:
     for part in [prop, *prop.get("anyOf", [])]:
         if part.get("type") in ("number", "integer"):
             out.append(part)
-        extra = part.get("additionalProperties")
-        if isinstance(extra, dict) and extra.get("type") in ("number", "integer"):
-            out.append(extra)
+        for inner in (part.get("additionalProperties"), part.get("items")):
+            if isinstance(inner, dict) and inner.get("type") in ("number", "integer"):
+                out.append(inner)
     return out
 
 
@@ -99,6 +100,7 @@ def test_choices_come_from_the_packaged_catalogues() -> None:
     assert defs["Expansion"]["properties"]["medium"]["enum"] == list(media_for("expansion"))
     assert defs["Conditioning"]["properties"]["medium"]["enum"] == [*media_for("conditioning"), "same"]
     assert defs["Microcarrier"]["properties"]["type"]["enum"] == list(microcarrier_types())
+    assert defs["Expansion"]["properties"]["basal_medium"]["anyOf"][0]["enum"] == list(basal_media())
     strategies = defs["Conditioning"]["properties"]["strategies"]["items"]["enum"]
     assert strategies == sorted(s.id for s in load_strategies() if s.scenario)
 
@@ -120,6 +122,9 @@ def test_the_catalogue_and_the_parameter_data_agree() -> None:
     assert carriers == set(microcarrier_types())
     for c in carriers:
         assert f"microcarrier_diameter.{c}" in names and f"microcarrier_density.{c}" in names, c
+    basal = {n.split(".", 1)[1] for n in names if n.startswith("basal_glucose.")}
+    assert basal == set(basal_media())
+    assert all(f"basal_glutamine.{b}" in names for b in basal)
 
 
 def test_conditioning_days_are_documented_per_collection() -> None:

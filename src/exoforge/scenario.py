@@ -168,18 +168,13 @@ _SCHEMA_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "l
 
 
 class _QuantitySchema:
-    """JSON Schema of a numeric field: its unit, and its bounds as JSON Schema keywords (pydantic leaves
-    the bounds of an optional field as raw ``ge``/``le`` keys in the ``anyOf`` branch)."""
+    """JSON Schema of a numeric field: its unit."""
 
     def __init__(self, unit: str):
         self.unit = unit
 
     def __call__(self, schema: Any) -> None:
         schema["unit"] = self.unit
-        for part in [schema, *schema.get("anyOf", [])]:
-            for raw, keyword in _SCHEMA_BOUNDS.items():
-                if raw in part:
-                    part[keyword] = part.pop(raw)
 
 
 def quantity(
@@ -214,8 +209,23 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 _JUDGEMENT = "judgement"
 
 
+def _schema_bounds(schema: Any) -> None:
+    """Write numeric bounds as JSON Schema keywords throughout a model's schema: pydantic leaves the bounds
+    of optional and nested numbers (``float | None``, list items) as raw ``ge``/``le`` keys."""
+    if isinstance(schema, dict):
+        if schema.get("type") in ("number", "integer"):
+            for raw, keyword in _SCHEMA_BOUNDS.items():
+                if raw in schema:
+                    schema[keyword] = schema.pop(raw)
+        for value in schema.values():
+            _schema_bounds(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _schema_bounds(value)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, json_schema_extra=_schema_bounds)
 
 
 # --------------------------------------------------------------------------- expansion
@@ -1067,9 +1077,6 @@ def _price_value(schema: dict[str, Any]) -> None:
         "--search price.`)",
         unit="USD per the price's unit",
     )
-    for raw, keyword in _SCHEMA_BOUNDS.items():
-        if raw in value:
-            value[keyword] = value.pop(raw)
 
 
 class Economics(_Model):
