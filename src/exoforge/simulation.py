@@ -72,9 +72,13 @@ def scenario_context(scn: Scenario) -> dict[str, str]:
 
 
 def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tuple[list[Parameter], list[str]]:
-    """Strategy and platform multipliers pooled from the evidence records.
+    """Strategy and platform multipliers from the evidence records.
 
-    Returns the parameters and warnings (strategies without numeric evidence).
+    Effects on EV secretion (strategies with effect ``ev_secretion`` and the platform's own effect)
+    come from the emulated comparisons, partially pooled within their family
+    (:mod:`exoforge.evidence.hierarchy`); the reference platforms (planar, multilayer) are 1 by
+    definition. Effects on growth are pooled per strategy (:func:`strategy_evidence`).
+    Returns the parameters and warnings.
     """
     catalogue = {s.id: s for s in load_strategies()}
     out: list[Parameter] = []
@@ -86,14 +90,18 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
         if s.effect == "platform" and scn.expansion.platform in s.platforms:
             wanted.append((s.id, f"platform.{scn.expansion.platform}.ev_secretion"))
     for sid, name in wanted:
+        if catalogue[sid].effect in ("ev_secretion", "platform"):
+            param, more = _pooled_secretion_parameter(sid, name, tuple(exclude_refs))
+            out.append(param)
+            warnings.extend(more)
+            continue
         ev = strategy_evidence(sid, exclude_refs=exclude_refs)
         if ev is None:
-            if not name.startswith("platform."):
-                warnings.append(
-                    f"strategy '{sid}': no numeric fold-change in the evidence base, so no effect is applied "
-                    f"(`exoforge evidence list --strategy {sid}` shows what is known; give your own multiplier "
-                    f"under parameters as {name})"
-                )
+            warnings.append(
+                f"strategy '{sid}': no numeric fold-change in the evidence base, so no effect is applied "
+                f"(`exoforge evidence list --strategy {sid}` shows what is known; give your own multiplier "
+                f"under parameters as {name})"
+            )
             continue
         estimates = tuple(
             Estimate(
@@ -112,7 +120,7 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 value=ev.median,
                 unit="",
                 description=(
-                    f"multiplier on specific EV secretion from '{catalogue[sid].label}', pooled by REML "
+                    f"multiplier on specific growth from '{catalogue[sid].label}', pooled by REML "
                     f"from k={ev.k} {kind} studies ({ev.basis} basis); drawn from the 95 % prediction interval"
                 ),
                 distribution=Distribution("lognormal", {"sigma": ev.sigma}),
@@ -121,22 +129,66 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
                 group=f"evidence:{sid}:{ev.basis}",
             )
         )
-        if not ev.msc_only:
-            warnings.append(
-                f"strategy '{sid}': no MSC figure; the effect is pooled from studies of other cells "
-                "(uncertainty widened), so it may not transfer to MSCs"
-            )
-        if ev.per_culture:
-            warnings.append(
-                f"strategy '{sid}': no per-cell fold-change; per-culture figures of treated vs control cultures "
-                "stand in for it (uncertainty widened)"
-            )
         if ev.k < 3:
             warnings.append(
                 f"strategy '{sid}': only k={ev.k} stud{'y' if ev.k == 1 else 'ies'} with a numeric "
                 f"fold-change; between-study spread assumed"
             )
     return out, warnings
+
+
+def _pooled_secretion_parameter(sid: str, name: str, exclude_refs: tuple[str, ...]) -> tuple[Parameter, list[str]]:
+    """The partially pooled per-cell secretion multiplier of a strategy or platform, and its warnings."""
+    from exoforge.evidence.emulated import load_emulated
+    from exoforge.evidence.hierarchy import pooled_posterior
+
+    catalogue = {s.id: s for s in load_strategies()}
+    drop = tuple(sorted({normalise_ref(r) for r in exclude_refs}))
+    post = pooled_posterior(sid, drop)
+    mine = [e for e in load_emulated() if e.strategy == sid and not e.combined_with and e.ref not in drop]
+    estimates = tuple(
+        Estimate(
+            value=math.exp(e.log_effect),
+            ref=e.ref,
+            location=f"record {e.record_id}",
+            records=(e.record_id,),
+            note=f"{e.label}: published {e.published:.3g}x ({e.normalisation}), model explains "
+            f"{math.exp(e.log_model_ratio):.3g}x",
+        )
+        for e in mine
+    )
+    label = catalogue[sid].label
+    if post.k:
+        how = (
+            f"emulated from k={post.k} stud{'y' if post.k == 1 else 'ies'} and partially pooled with the "
+            f"{post.family} family ({post.k_family} studies)"
+        )
+    else:
+        how = f"no study of its own: the predictive distribution of the {post.family} family ({post.k_family} studies)"
+    param = Parameter(
+        name=name,
+        value=post.median,
+        unit="",
+        description=f"per-cell multiplier on EV secretion from '{label}', {how}; drawn from the new-study "
+        "predictive distribution",
+        distribution=Distribution("lognormal", {"sigma": post.sigma}),
+        estimates=estimates,
+        combine="pooled",
+        group=f"evidence:{sid}:emulated",
+    )
+    warnings: list[str] = []
+    if not post.k:
+        warnings.append(
+            f"strategy '{sid}': no comparison in the evidence measures it, so the {post.family} family's predictive "
+            f"effect applies (x{post.median:.3g}, 95 % {math.exp(post.mean - 1.96 * post.sigma):.2g}-"
+            f"{math.exp(post.mean + 1.96 * post.sigma):.2g}); give your own multiplier under parameters as {name}"
+        )
+    elif all(e.cell_source == "non_msc" for e in mine):
+        warnings.append(
+            f"strategy '{sid}': measured only on non-MSC cells; the effect is pooled with its family and its "
+            "uncertainty widened, so it may not transfer to MSCs"
+        )
+    return param, warnings
 
 
 @dataclass(frozen=True)
@@ -358,6 +410,29 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
 # --------------------------------------------------------------------------- one run -> Result
 
 
+def secretion_ceiling() -> float:
+    """Highest per-cell MSC secretion the evidence supports, particles/cell/day.
+
+    No record in the evidence gives MSC particle counts together with cell numbers, so the ceiling is
+    the top of the 95 % range of the default ``ev_secretion_rate`` (its stated assumption), not a
+    published maximum; no saturation is applied because no record measures one.
+    """
+    entry = ParameterSet(resolve_variants(load_default_entries(), {}))["ev_secretion_rate"]
+    return float(entry.distribution.ppf(np.array([0.975]), entry.value)[0])
+
+
+def secretion_ceiling_warnings(per_cell_per_day: float) -> list[str]:
+    """Flag a per-cell secretion above :func:`secretion_ceiling` as an extrapolation."""
+    ceiling = secretion_ceiling()
+    if not per_cell_per_day > ceiling:
+        return []
+    return [
+        f"per-cell EV secretion is {per_cell_per_day:.3g} particles/cell/day, above {ceiling:.3g}, the top of the MSC "
+        "range the evidence supports (the 95 % range of ev_secretion_rate; no record gives a higher MSC figure): an "
+        "extrapolation of stacked platform and strategy effects, which no study has measured together"
+    ]
+
+
 def purity_warnings(k: dict[str, float]) -> list[str]:
     """The purity flag: the particle-to-protein ratio an NTA count and a protein assay would give."""
     grade = GRADES[int(k["ev.purity_grade"])]
@@ -545,6 +620,7 @@ def simulate(
             "product particle count: NTA counts would overstate the product"
         )
     warnings.extend(purity_warnings(k))
+    warnings.extend(secretion_ceiling_warnings(k.get("ev.particles_per_cell_per_day", 0.0)))
     if scn.demand and scn.demand.lot_size_doses and k["lots_per_batch"] < 1:
         warnings.append(
             f"a batch gives {k['doses_per_batch']:.0f} whole doses, fewer than one lot of "

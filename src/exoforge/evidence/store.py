@@ -67,6 +67,7 @@ class Strategy:
     pool_basis: str
     scenario: bool
     platforms: tuple[str, ...] = ()
+    family: str | None = None  # related strategies pooled together (study < strategy < family)
 
 
 class EvidenceError(ValueError):
@@ -192,6 +193,7 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
             pool_basis=s["pool_basis"],
             scenario=bool(s.get("scenario", False)),
             platforms=tuple(s.get("platforms", ())),
+            family=s.get("family"),
         )
         for s in raw["strategies"]
     )

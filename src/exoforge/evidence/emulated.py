@@ -1,0 +1,162 @@
+"""The committed study emulations (``emulated_effects.yaml``) and the study units pooled from them.
+
+:mod:`exoforge.analysis.emulation` runs the culture model on both arms of every comparison record
+and writes the per-cell effect each record implies. Runs read that file (no simulation at load).
+This module turns it into *study units*: one log effect per study and strategy, with its variance,
+ready for the hierarchical pooling of :mod:`exoforge.evidence.hierarchy`.
+
+Rules:
+
+1. **One effect per study and strategy.** The emulated log effects of a study's records of one
+   strategy are averaged; their variances are averaged (as in :mod:`exoforge.evidence.effects`).
+2. **Variance of a record.** The within-study variance of the published ratio (reported spread, or
+   the imputed SE of :func:`exoforge.evidence.effects.imputed_se`) plus the emulation variance
+   (unstated arm settings and normalisation).
+3. **Other cells.** A study of non-MSC cells adds ``NON_MSC_SD``² (ln 2: a twofold transfer
+   uncertainty; a judgement, as no study measures how EV-yield effects transfer between cell types).
+4. **Combinations.** Records whose treated arm combines strategies are not study units: they test
+   the combination rule (:func:`exoforge.evidence.hierarchy.predict_comparison`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from exoforge.evidence.store import DATA_PACKAGE, load_records, load_strategies
+from exoforge.yamlio import load_yaml
+
+EMULATED_FILE = "emulated_effects.yaml"
+#: SD of ln(effect) added for a study of non-MSC cells (rule 3).
+NON_MSC_SD = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class EmulatedRecord:
+    """One emulated comparison as committed."""
+
+    record_id: str
+    ref: str
+    label: str
+    strategy: str
+    combined_with: tuple[str, ...]
+    cell_source: str
+    normalisation: str
+    published: float
+    log_model_ratio: float
+    emulation_sd: float
+    treated_strategies: tuple[str, ...]
+    control_strategies: tuple[str, ...]
+    record_var: float  # within-study variance of ln(published), rule 2
+    imputed: bool
+
+    @property
+    def log_effect(self) -> float:
+        return math.log(self.published) - self.log_model_ratio
+
+    @property
+    def total_var(self) -> float:
+        """Variance of the per-cell log effect this record implies (rules 2 and 3)."""
+        extra = NON_MSC_SD**2 if self.cell_source == "non_msc" else 0.0
+        return self.record_var + self.emulation_sd**2 + extra
+
+
+@dataclass(frozen=True)
+class StudyUnit:
+    """One study's per-cell log effect of one strategy (rule 1)."""
+
+    ref: str
+    label: str
+    strategy: str
+    family: str
+    y: float
+    v: float
+    record_ids: tuple[str, ...]
+    imputed: bool
+    non_msc: bool
+
+
+def emulated_path() -> Path:
+    return Path(str(resources.files(DATA_PACKAGE))) / EMULATED_FILE
+
+
+@lru_cache(maxsize=1)
+def load_emulated_document() -> dict[str, Any]:
+    """The committed file as read (fingerprint, emulations, direction-only records)."""
+    doc: dict[str, Any] = load_yaml(emulated_path().read_text(encoding="utf-8"))
+    return doc
+
+
+@lru_cache(maxsize=1)
+def load_emulated() -> tuple[EmulatedRecord, ...]:
+    """Every committed emulation, with the within-study variance of its record."""
+    from exoforge.evidence.effects import _log_se, imputed_se
+
+    records = load_records()
+    by_id = {r.record.id: r for r in records}
+    se_imp = imputed_se(records)
+    out = []
+    for e in load_emulated_document()["emulations"]:
+        rec = by_id.get(e["record"])
+        if rec is None:
+            raise ValueError(f"{EMULATED_FILE}: record '{e['record']}' is not in the evidence; run evidence emulate --write")
+        se = _log_se(rec)
+        out.append(
+            EmulatedRecord(
+                record_id=e["record"],
+                ref=e["ref"],
+                label=e["label"],
+                strategy=e["strategy"],
+                combined_with=tuple(e["combined_with"]),
+                cell_source=e["cell_source"],
+                normalisation=e["normalisation"],
+                published=float(e["published"]),
+                log_model_ratio=float(e["log_model_ratio"]),
+                emulation_sd=float(e["emulation_sd"]),
+                treated_strategies=tuple(e["treated_strategies"]),
+                control_strategies=tuple(e["control_strategies"]),
+                record_var=(se if se is not None else se_imp) ** 2,
+                imputed=se is None,
+            )
+        )
+    return tuple(out)
+
+
+def family_map() -> dict[str, str]:
+    """Strategy id -> family, for strategies that act on secretion (ev_secretion or platform effects)."""
+    return {
+        s.id: s.family or s.id
+        for s in load_strategies()
+        if s.effect in ("ev_secretion", "platform") and s.category != "isolation"
+    }
+
+
+def study_units(emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()) -> list[StudyUnit]:
+    """One unit per study and strategy (rules 1-4), minus excluded references."""
+    families = family_map()
+    groups: dict[tuple[str, str], list[EmulatedRecord]] = defaultdict(list)
+    for e in emulated if emulated is not None else load_emulated():
+        if e.combined_with or e.ref in exclude_refs or e.strategy not in families:
+            continue
+        groups[(e.ref, e.strategy)].append(e)
+    units = []
+    for (ref, sid), group in sorted(groups.items()):
+        units.append(
+            StudyUnit(
+                ref=ref,
+                label=group[0].label,
+                strategy=sid,
+                family=families[sid],
+                y=sum(g.log_effect for g in group) / len(group),
+                v=sum(g.total_var for g in group) / len(group),
+                record_ids=tuple(g.record_id for g in group),
+                imputed=any(g.imputed for g in group),
+                non_msc=all(g.cell_source == "non_msc" for g in group),
+            )
+        )
+    return units

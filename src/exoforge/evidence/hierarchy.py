@@ -1,0 +1,183 @@
+"""Partial pooling of per-cell secretion effects: study within strategy within family.
+
+Model (log scale, one unit per study and strategy, :mod:`exoforge.evidence.emulated`)::
+
+    y_i      ~ Normal(theta_s[i], v_i + sigma²)     study i of strategy s (v_i: its known variance)
+    theta_s  ~ Normal(mu_f[s], tau²)               strategy s of family f
+    mu_f     ~ Normal(mu_0, omega²)                family f
+    mu_0     ~ Normal(0, 1.5²)                     all effects on secretion
+    sigma, tau, omega ~ HalfNormal(1)
+
+``sigma`` is the spread of studies of one strategy, ``tau`` of strategies of one family, ``omega``
+of families. Priors: HalfNormal(1) on each SD allows a factor e^2 ~ 7 between two studies of
+the same strategy at the prior's 95th percentile while keeping the SDs off the implausible tens of
+log units that k = 1 strategies could not rule out; Normal(0, 1.5²) on mu_0 centres the overall
+effect on "no change" with a 95 % range of 1/19 to 19-fold. Both are stated as assumptions in the
+README.
+
+Given (sigma, tau, omega) all means are jointly Gaussian with the data, so they are integrated
+exactly; the three SDs are integrated on a 16³ grid (midpoints over [0, 3], 99.7 % of each
+prior's mass). The result is a mixture of normals over the grid, summarised by its mean and
+variance. A test checks the estimator against the same model sampled by NUTS in PyMC.
+
+A strategy with studies is shrunk toward its family; one without takes its family's predictive
+distribution, which is wide when the family's strategies disagree; a family without studies takes
+the overall distribution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from exoforge.evidence.emulated import StudyUnit, family_map, study_units
+
+PRIOR_MU0_SD = 1.5
+PRIOR_SD_SCALE = 1.0
+GRID_POINTS = 16
+GRID_MAX = 3.0
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Posterior predictive of the per-cell log effect of one strategy."""
+
+    strategy: str
+    family: str
+    mean: float  # posterior mean of theta_s
+    var_theta: float  # posterior variance of theta_s
+    var_new: float  # predictive variance of the effect in a new study (theta_s + sigma)
+    k: int  # studies of this strategy in the data
+    k_family: int  # studies in its family
+    raw_mean: float | None  # unpooled mean of its studies (precision-weighted), None without studies
+    family_mean: float  # posterior mean of mu_f
+
+    @property
+    def median(self) -> float:
+        """Median multiplier exp(mean)."""
+        return math.exp(self.mean)
+
+    @property
+    def sigma(self) -> float:
+        """SD of ln(effect) a run draws: the new-study predictive SD."""
+        return math.sqrt(self.var_new)
+
+    @property
+    def shrinkage(self) -> float | None:
+        """Fraction of the way from the study mean to the family mean (0 = unpooled, 1 = family)."""
+        if self.raw_mean is None or abs(self.raw_mean - self.family_mean) < 1e-12:
+            return None
+        return float((self.raw_mean - self.mean) / (self.raw_mean - self.family_mean))
+
+
+@dataclass(frozen=True)
+class HyperPosterior:
+    """Posterior means of the three SDs."""
+
+    sigma: float
+    tau: float
+    omega: float
+
+
+def _grid() -> np.ndarray:
+    return (np.arange(GRID_POINTS) + 0.5) * (GRID_MAX / GRID_POINTS)
+
+
+def _halfnormal_logpdf(x: np.ndarray) -> np.ndarray:
+    return -0.5 * (x / PRIOR_SD_SCALE) ** 2
+
+
+class Hierarchy:
+    """The fitted hierarchy over a set of study units."""
+
+    def __init__(self, units: Sequence[StudyUnit], families: dict[str, str] | None = None):
+        self.units = list(units)
+        self.families = families if families is not None else family_map()
+        g = _grid()
+        s, t, o = np.meshgrid(g, g, g, indexing="ij")
+        self.sigma, self.tau, self.omega = s.ravel(), t.ravel(), o.ravel()
+        n = len(self.units)
+        y = np.array([u.y for u in self.units])
+        v = np.array([u.v for u in self.units])
+        same_s = np.array([[a.strategy == b.strategy for b in self.units] for a in self.units], dtype=float)
+        same_f = np.array([[a.family == b.family for b in self.units] for a in self.units], dtype=float)
+        m = len(self.sigma)
+        # Sigma(grid) = diag(v + sigma²) + tau² S + omega² F + s0² 11'   (m, n, n)
+        cov = (
+            np.eye(n)[None] * (v[None, :, None] + self.sigma[:, None, None] ** 2)
+            + self.tau[:, None, None] ** 2 * same_s[None]
+            + self.omega[:, None, None] ** 2 * same_f[None]
+            + PRIOR_MU0_SD**2
+        )
+        if n:
+            chol = np.linalg.cholesky(cov)
+            alpha = np.linalg.solve(cov, np.broadcast_to(y, (m, n))[..., None])[..., 0]
+            logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+            loglik = -0.5 * (np.einsum("i,gi->g", y, alpha) + logdet)
+            self.cov_inv = np.linalg.inv(cov)
+        else:
+            loglik = np.zeros(m)
+            self.cov_inv = np.zeros((m, 0, 0))
+        logpost = loglik + _halfnormal_logpdf(self.sigma) + _halfnormal_logpdf(self.tau) + _halfnormal_logpdf(self.omega)
+        w = np.exp(logpost - logpost.max())
+        self.weights = w / w.sum()
+        self.y = y
+
+    def hyper(self) -> HyperPosterior:
+        w = self.weights
+        return HyperPosterior(float(w @ self.sigma), float(w @ self.tau), float(w @ self.omega))
+
+    def _conditional(self, cov_target: np.ndarray, var_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance (per grid point) of a Gaussian target given the data."""
+        if not self.units:
+            return np.zeros(len(self.weights)), var_prior
+        ci = np.einsum("gij,gj->gi", self.cov_inv, cov_target)
+        mean = ci @ self.y
+        var = var_prior - np.einsum("gi,gi->g", ci, cov_target)
+        return mean, var
+
+    def predict(self, strategy: str) -> Posterior:
+        """Posterior of theta for ``strategy`` (with or without its own studies)."""
+        family = self.families.get(strategy, strategy)
+        is_s = np.array([u.strategy == strategy for u in self.units], dtype=float)
+        is_f = np.array([u.family == family for u in self.units], dtype=float)
+        t2, o2, s2 = self.tau**2, self.omega**2, self.sigma**2
+        c_theta = t2[:, None] * is_s[None] + o2[:, None] * is_f[None] + PRIOR_MU0_SD**2
+        mean, var = self._conditional(c_theta, t2 + o2 + PRIOR_MU0_SD**2)
+        c_fam = o2[:, None] * is_f[None] + PRIOR_MU0_SD**2 * np.ones((1, len(self.units)))
+        fmean, _ = self._conditional(c_fam, o2 + PRIOR_MU0_SD**2)
+        w = self.weights
+        m = float(w @ mean)
+        var_theta = float(w @ (var + mean**2)) - m**2
+        var_new = float(w @ (var + s2 + mean**2)) - m**2
+        mine = [u for u in self.units if u.strategy == strategy]
+        raw = None
+        if mine:
+            prec = np.array([1.0 / (u.v + 1e-12) for u in mine])
+            raw = float(prec @ np.array([u.y for u in mine]) / prec.sum())
+        return Posterior(
+            strategy=strategy,
+            family=family,
+            mean=m,
+            var_theta=max(var_theta, 0.0),
+            var_new=max(var_new, 0.0),
+            k=len(mine),
+            k_family=int(is_f.sum()),
+            raw_mean=raw,
+            family_mean=float(w @ fmean),
+        )
+
+
+@lru_cache(maxsize=64)
+def fitted(exclude_refs: tuple[str, ...] = ()) -> Hierarchy:
+    """The hierarchy on the committed emulations, minus excluded references (cached)."""
+    return Hierarchy(study_units(exclude_refs=exclude_refs))
+
+
+def pooled_posterior(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Posterior:
+    """The partially pooled per-cell effect of ``strategy`` (log scale)."""
+    return fitted(tuple(sorted(exclude_refs))).predict(strategy)
