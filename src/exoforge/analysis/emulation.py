@@ -246,7 +246,9 @@ def emulate(rec: EvidenceRecord, arms: dict[str, dict[str, Any]] | None = None) 
     defaults: dict[str, tuple[str, ...]] = {}
     for side, arm in (("treated", r.arms.treated), ("control", r.arms.control)):
         stated = set(arm.settings)
-        defaults[side] = tuple(k for k in _leaf_keys(arms[arm.platform]["scenario"]) if k not in stated)
+        defaults[side] = tuple(
+            k for k in _leaf_keys(arms[arm.platform]["scenario"]) if k not in stated and k != "expansion.platform"
+        )
     var += _range_variance(r.arms.treated, r.arms.control, docs, central, norm, arms)
     treated_strats = tuple(r.arms.treated.strategies) or (r.strategy, *r.combined_with)
     return Emulation(

@@ -66,7 +66,9 @@ def evidence_pool(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Random-effects meta-analysis of a strategy's fold-changes, with subgroups and leave-one-out."""
+    from exoforge.evidence.emulated import family_map
     from exoforge.evidence.meta import meta_analysis
+    from exoforge.parameters import normalise_ref
 
     if method not in ("reml", "dl", "pm"):
         fail([f"--method: '{method}' is not one of reml, dl, pm"])
@@ -84,11 +86,62 @@ def evidence_pool(
     if json_out:
         typer.echo(json.dumps(meta.to_dict(), indent=2))
         return
+    from exoforge.evidence.hierarchy import fitted
     from exoforge.report.console import print_meta
+    from exoforge.report.evidence_console import print_posterior
 
     print_meta(meta)
+    if strategy in family_map():
+        drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
+        hier = fitted(drop)
+        print_posterior(hier.predict(strategy), hier.hyper())
     if plot is not None:
         typer.echo(f"forest plot written: {plot}")
+
+
+@evidence_app.command("emulate")
+def evidence_emulate(
+    write: Annotated[bool, typer.Option("--write", help="write emulated_effects.yaml (the file runs read)")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the model on both arms of every published comparison and infer each per-cell effect."""
+    from exoforge.analysis.emulation import emulate_all, write_emulations
+
+    if write:
+        path = write_emulations()
+        typer.echo(f"written: {path}")
+        return
+    done, skipped = emulate_all()
+    if json_out:
+        doc = {"emulations": [e.to_dict() for e in done], "direction_only": [{"record": r, "why": w} for r, w in skipped]}
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    from exoforge.report.evidence_console import print_emulations
+
+    print_emulations(done, skipped)
+
+
+@evidence_app.command("crossval")
+def evidence_crossval(
+    plot: Annotated[Path | None, typer.Option("--plot", help="write predicted vs published (HTML)")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Predict every emulated comparison with its whole study left out: exoforge's own accuracy."""
+    from exoforge.evidence.crossval import crossval
+
+    summary = crossval()
+    if plot is not None:
+        from exoforge.report.crossval_plots import write_crossval_html
+
+        write_crossval_html(summary, plot)
+    if json_out:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    from exoforge.report.evidence_console import print_crossval
+
+    print_crossval(summary)
+    if plot is not None:
+        typer.echo(f"plot written: {plot}")
 
 
 @evidence_app.command("coverage")

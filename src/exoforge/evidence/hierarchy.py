@@ -40,6 +40,7 @@ PRIOR_MU0_SD = 1.5
 PRIOR_SD_SCALE = 1.0
 GRID_POINTS = 16
 GRID_MAX = 3.0
+Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,256 @@
+"""Study emulation, partial pooling and the leave-one-study-out check (issue: credible predictions)."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from statsmodels.stats.meta_analysis import combine_effects
+from typer.testing import CliRunner
+
+import exoforge as xf
+from exoforge.analysis.emulation import (
+    arm_scenario_dict,
+    comparison_records,
+    emulate,
+    input_fingerprint,
+    load_study_arms,
+)
+from exoforge.cli import app
+from exoforge.evidence.crossval import crossval
+from exoforge.evidence.emulated import load_emulated, load_emulated_document, study_units
+from exoforge.evidence.hierarchy import Hierarchy, StudyUnit, fitted, pooled_posterior
+from exoforge.evidence.pooling import pool
+from exoforge.evidence.store import load_records, load_strategies
+from exoforge.simulation import parameters_for, secretion_ceiling
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_committed_emulations_are_fresh() -> None:
+    """emulated_effects.yaml was written from the current records, arms and parameter files."""
+    assert load_emulated_document()["fingerprint"] == input_fingerprint(), (
+        "inputs changed since emulated_effects.yaml was written: run `exoforge evidence emulate --write`"
+    )
+
+
+def test_every_numeric_comparison_is_emulated_or_says_why_not() -> None:
+    emulated = {e.record_id for e in load_emulated()}
+    why_not = {d["record"]: d["why"] for d in load_emulated_document()["direction_only"]}
+    for rec in comparison_records():
+        rid = rec.record.id
+        assert rid in emulated or (rid in why_not and len(why_not[rid]) > 20), rid
+        if rid in why_not:
+            assert rec.record.arms_unknown, rid
+
+
+def test_a_record_reemulated_matches_the_committed_file() -> None:
+    by_id = {r.record.id: r for r in load_records()}
+    committed = {e.record_id: e for e in load_emulated()}
+    rid = "kink2024-hfbr-vs-flask-per-volume"
+    fresh = emulate(by_id[rid])
+    assert fresh.log_model_ratio == pytest.approx(committed[rid].log_model_ratio, abs=1e-5)
+    assert math.sqrt(fresh.emulation_var) == pytest.approx(committed[rid].emulation_sd, abs=1e-5)
+
+
+def test_the_model_explains_cell_density_not_per_cell_secretion() -> None:
+    """A hollow fibre concentrates cells per mL: the model explains much of a per-volume gain,
+    none of a per-cell one; arms of the same cells on one platform explain nothing."""
+    by_id = {e.record_id: e for e in load_emulated()}
+    per_volume = by_id["kink2024-hfbr-vs-flask-per-volume"]
+    assert per_volume.log_model_ratio > math.log(3)
+    assert per_volume.log_effect < math.log(per_volume.published)
+    per_cell = by_id["barekzai2023-str-1l-csppr-24x"]
+    assert abs(per_cell.log_model_ratio) < 0.05
+    same = by_id["sung2019-thrombin-gt5x"]
+    assert same.log_model_ratio == pytest.approx(0.0, abs=1e-9) and same.emulation_sd == pytest.approx(0.0, abs=1e-9)
+
+
+def test_unstated_keys_widen_the_emulation() -> None:
+    by_id = {e.record_id: e for e in load_emulated()}
+    assert by_id["yan2020-hfbr-vs-2d-7.5x"].emulation_sd > by_id["barekzai2023-str-1l-csppr-24x"].emulation_sd
+    yan = next(d for d in load_emulated_document()["emulations"] if d["record"] == "yan2020-hfbr-vs-2d-7.5x")
+    assert "expansion.seeding.cells" in yan["defaults"]["treated"]
+
+
+def test_an_arm_for_an_unknown_platform_is_refused() -> None:
+    with pytest.raises(ValueError, match="no default study arm for platform 'moon_base'"):
+        arm_scenario_dict("moon_base", {}, "bm_msc", load_study_arms())
+
+
+def test_every_secretion_effect_comes_from_its_records_or_its_family() -> None:
+    """No platform or strategy acting on secretion runs at 1x by default; each effect is the
+    hierarchy's posterior for it (its own emulated studies, or its family's prediction)."""
+    catalogue = {s.id: s for s in load_strategies()}
+    for s in catalogue.values():
+        if s.effect == "platform":
+            for platform in s.platforms:
+                scn = xf.load_scenario(ROOT / "examples" / f"platform_{platform}.yaml")
+                ps = parameters_for(scn).params
+                p = ps[f"platform.{platform}.ev_secretion"]
+                post = pooled_posterior(s.id)
+                assert p.value == pytest.approx(post.median, rel=1e-12)
+                assert abs(math.log(p.value)) > 0.1, platform
+                own = {e.record_id for e in load_emulated() if e.strategy == s.id and not e.combined_with}
+                assert {r for est in p.estimates for r in est.records} == own
+
+
+def test_a_strategy_without_studies_takes_its_family_prediction() -> None:
+    post = pooled_posterior("mechanical_stimulation")
+    family = [u for u in study_units() if u.family == "physical_stimulation"]
+    assert post.k == 0 and post.k_family == len(family) > 0
+    assert post.mean == pytest.approx(post.family_mean, abs=1e-9)
+    # wider than a strategy of the same family with a study of its own
+    assert post.sigma > pooled_posterior("electrical_stimulation").sigma
+
+
+def test_shrinkage_moves_a_single_study_toward_its_family() -> None:
+    post = pooled_posterior("microcarrier_stirred")
+    assert post.k == 1 and post.raw_mean is not None
+    assert post.shrinkage is not None and 0.0 < post.shrinkage < 1.0
+    assert min(post.raw_mean, post.family_mean) < post.mean < max(post.raw_mean, post.family_mean)
+
+
+def test_excluding_a_study_repools_a_strategy_with_k_at_least_2() -> None:
+    """The pooled strategies with k >= 2 on shipped data: hollow fibre and spheroids."""
+    pooled = [s.id for s in load_strategies() if pooled_posterior(s.id).k >= 2]
+    assert {"hollow_fiber", "spheroid"} <= set(pooled)
+    units = [u for u in study_units() if u.strategy == "hollow_fiber"]
+    full = pooled_posterior("hollow_fiber")
+    without = pooled_posterior("hollow_fiber", (units[0].ref,))
+    assert without.k == full.k - 1
+    assert without.mean != pytest.approx(full.mean, abs=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["hollow_fiber", "spheroid"])
+def test_emulated_studies_pooled_by_dl_equal_statsmodels(strategy: str) -> None:
+    units = [u for u in study_units() if u.strategy == strategy]
+    assert len(units) >= 2
+    y = np.array([u.y for u in units])
+    v = np.array([u.v for u in units])
+    ref = combine_effects(y, v, method_re="dl")
+    ours = pool(y, v, "dl")
+    if ref.tau2 > 0:
+        assert ours.tau2 == pytest.approx(ref.tau2, abs=1e-6)
+        assert ours.mu == pytest.approx(ref.mean_effect_re, abs=1e-6)
+    else:
+        # statsmodels keeps a negative DL moment estimate (and then weights by it); ours truncates at
+        # zero, which makes the random-effects mean the fixed-effect one
+        assert ours.tau2 == pytest.approx(0.0, abs=1e-12)
+        assert ours.mu == pytest.approx(ref.mean_effect_fe, abs=1e-6)
+
+
+def _toy_units() -> list[StudyUnit]:
+    def u(ref: str, s: str, f: str, y: float, v: float) -> StudyUnit:
+        return StudyUnit(ref, ref, s, f, y, v, (ref,), False, False)
+
+    return [
+        u("a", "s1", "f1", 1.2, 0.05),
+        u("b", "s1", "f1", 0.8, 0.08),
+        u("c", "s2", "f1", 1.9, 0.1),
+        u("d", "s3", "f2", 0.3, 0.04),
+        u("e", "s4", "f2", 0.6, 0.2),
+    ]
+
+
+def test_hierarchy_limits_on_toy_data() -> None:
+    fams = {"s1": "f1", "s2": "f1", "s3": "f2", "s4": "f2", "s5": "f2", "s6": "f3"}
+    h = Hierarchy(_toy_units(), fams)
+    s1, s5, s6 = h.predict("s1"), h.predict("s5"), h.predict("s6")
+    assert 0.8 < s1.mean < 1.9  # between its studies and its family
+    assert s5.k == 0 and s5.var_new > s1.var_new
+    assert s6.k_family == 0 and s6.var_new > s5.var_new  # a family with no study: widest
+    empty = Hierarchy([], fams).predict("s1")
+    assert empty.mean == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_hierarchy_agrees_with_pymc_nuts() -> None:
+    """The grid estimator against the same model sampled by NUTS (PyMC)."""
+    pm = pytest.importorskip("pymc")
+    units = _toy_units()
+    fams = {"s1": "f1", "s2": "f1", "s3": "f2", "s4": "f2", "s5": "f2"}
+    ours = Hierarchy(units, fams)
+    strategies = ["s1", "s2", "s3", "s4", "s5"]
+    families = ["f1", "f2"]
+    s_idx = np.array([strategies.index(u.strategy) for u in units])
+    f_of_s = np.array([families.index(fams[s]) for s in strategies])
+    with pm.Model():
+        mu0 = pm.Normal("mu0", 0.0, 1.5)
+        omega = pm.HalfNormal("omega", 1.0)
+        tau = pm.HalfNormal("tau", 1.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        fam_z = pm.Normal("fam_z", 0.0, 1.0, shape=len(families))
+        mu_f = pm.Deterministic("mu_f", mu0 + omega * fam_z)
+        s_z = pm.Normal("s_z", 0.0, 1.0, shape=len(strategies))
+        theta = pm.Deterministic("theta", mu_f[f_of_s] + tau * s_z)
+        pm.Normal(
+            "y",
+            theta[s_idx],
+            pm.math.sqrt(np.array([u.v for u in units]) + sigma**2),
+            observed=np.array([u.y for u in units]),
+        )
+        trace = pm.sample(2000, tune=2000, chains=2, cores=1, random_seed=7, progressbar=False, target_accept=0.95)
+    theta_draws = trace.posterior["theta"].values.reshape(-1, len(strategies))
+    for j, s in enumerate(strategies):
+        post = ours.predict(s)
+        assert post.mean == pytest.approx(theta_draws[:, j].mean(), abs=0.08), s
+        assert math.sqrt(post.var_theta) == pytest.approx(theta_draws[:, j].std(), rel=0.15, abs=0.05), s
+
+
+def test_crossval_covers_every_emulation_and_meets_the_committed_figures() -> None:
+    summary = crossval()
+    assert summary.n == len(load_emulated())
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"median \|log10\(predicted/published\)\| \*\*([0-9.]+)\*\*", readme)
+    c = re.search(r"95 % interval coverage \*\*(\d+) %\*\*", readme)
+    n = re.search(r"over \*\*(\d+)\*\* comparisons", readme)
+    assert m and c and n, "the README states the crossval figures"
+    assert summary.median_log10_error <= float(m.group(1)) + 1e-9
+    assert int(n.group(1)) == summary.n
+    assert round(100 * summary.coverage) == int(c.group(1))
+    assert 0.80 <= summary.coverage <= 0.99
+    assert summary.median_log10_error < summary.baseline_median_log10_error
+
+
+def test_crossval_excludes_the_whole_study() -> None:
+    """A record's prediction must not change when its own study's numbers change."""
+    summary = crossval()
+    row = next(r for r in summary.rows if r.record_id == "barekzai2023-str-1l-csppr-24x")
+    # the study is out, so the stirred tank takes its family's prediction
+    fam = fitted(("10.3934/bioeng.2023016",)).predict("microcarrier_stirred")
+    assert fam.k == 0
+    assert row.predicted == pytest.approx(row.baseline * math.exp(fam.mean), rel=1e-9)
+
+
+def test_combination_record_is_predicted_by_the_rule() -> None:
+    summary = crossval()
+    row = next(r for r in summary.rows if r.combined_with)
+    assert row.inside
+
+
+def test_crossval_and_emulate_commands(tmp_path: Path) -> None:
+    out = tmp_path / "cv.html"
+    result = runner.invoke(app, ["evidence", "crossval", "--json", "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert '"coverage_95"' in result.output
+    html = out.read_text()
+    assert "plotly" in html.lower() and "predicted ratio" in html
+    result = runner.invoke(app, ["evidence", "emulate", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "kink2024-hfbr-vs-flask-per-volume" in result.output
+
+
+def test_stacked_effects_above_the_ceiling_are_flagged() -> None:
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_hypoxia_priming.yaml")
+    res = xf.simulate(scn).to_json()
+    rate = res["ev"]["particles_per_cell_per_day"]
+    flagged = any("above" in w and "particles/cell/day" in w for w in res["warnings"])
+    assert flagged == (rate > secretion_ceiling())
+    plain = xf.simulate(xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")).to_json()
+    assert plain["ev"]["particles_per_cell_per_day"] < secretion_ceiling()
+    assert not any("particles/cell/day, above" in w for w in plain["warnings"])
