@@ -93,7 +93,8 @@ def test_a_fitted_parameter_file_changes_run_and_mc(fitted) -> None:
     assert res.exit_code == 0, res.output
     mc_fit = json.loads(res.output[res.output.index("{") :])
     a, b = mc_plain["kpis"]["ev.final_particles"], mc_fit["kpis"]["ev.final_particles"]
-    assert b["median"] != pytest.approx(a["median"], rel=0.05)
+    # the fit moves the distribution (its median may land near the literature's by chance; the top does not)
+    assert b["p95"] != pytest.approx(a["p95"], rel=0.05)
     # the pilot data narrow the prediction at 50 L (the fit's covariance replaces the literature spread)
     assert np.log(b["p95"] / b["p5"]) < 0.8 * np.log(a["p95"] / a["p5"])
 

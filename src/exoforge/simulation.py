@@ -254,6 +254,11 @@ def parameters_for(scn: Scenario, exclude_refs: Sequence[str] = ()) -> PreparedP
         paths["price.labour_rate_per_h"] = "economics.labour_rate_per_h"
     if changes:
         ps = ps.with_values(changes, paths=paths)
+    for name in scn.parameters:
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] in ("strategy", "platform"):
+            # the user's own multiplier replaces the family prediction or the other-cells evidence
+            warnings = [w for w in warnings if not w.startswith(f"strategy '{parts[1]}': ")]
     warnings.extend(secretion_override_warnings(scn, ps))
     return PreparedParameters(ps, tuple(warnings))
 

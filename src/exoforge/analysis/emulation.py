@@ -298,14 +298,12 @@ def emulate_all(records: Sequence[EvidenceRecord] | None = None) -> tuple[list[E
 
 def input_fingerprint() -> str:
     """SHA-256 over every input of the emulation: records, strategies, study arms and parameter files."""
-    from exoforge.parameters import load_default_entries  # noqa: F401  (the package that holds the files)
-
     h = hashlib.sha256()
     base = _data_dir()
     params = Path(str(resources.files("exoforge.data"))) / "parameters"
     catalogue = Path(str(resources.files("exoforge.data"))) / "catalogue.yaml"
-    files = sorted((base / "records").glob("*.yaml")) + [base / "strategies.yaml", base / "study_arms.yaml"]
-    files += sorted(params.glob("*.yaml")) + [catalogue]
+    files = [*sorted((base / "records").glob("*.yaml")), base / "strategies.yaml", base / "study_arms.yaml"]
+    files += [*sorted(params.glob("*.yaml")), catalogue]
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes())

@@ -113,7 +113,10 @@ def evidence_emulate(
         return
     done, skipped = emulate_all()
     if json_out:
-        doc = {"emulations": [e.to_dict() for e in done], "direction_only": [{"record": r, "why": w} for r, w in skipped]}
+        doc = {
+            "emulations": [e.to_dict() for e in done],
+            "direction_only": [{"record": r, "why": w} for r, w in skipped],
+        }
         typer.echo(json.dumps(doc, indent=2))
         return
     from exoforge.report.evidence_console import print_emulations

@@ -104,7 +104,9 @@ def load_emulated() -> tuple[EmulatedRecord, ...]:
     for e in load_emulated_document()["emulations"]:
         rec = by_id.get(e["record"])
         if rec is None:
-            raise ValueError(f"{EMULATED_FILE}: record '{e['record']}' is not in the evidence; run evidence emulate --write")
+            raise ValueError(
+                f"{EMULATED_FILE}: record '{e['record']}' is not in the evidence; run evidence emulate --write"
+            )
         se = _log_se(rec)
         out.append(
             EmulatedRecord(
@@ -136,7 +138,9 @@ def family_map() -> dict[str, str]:
     }
 
 
-def study_units(emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()) -> list[StudyUnit]:
+def study_units(
+    emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()
+) -> list[StudyUnit]:
     """One unit per study and strategy (rules 1-4), minus excluded references."""
     families = family_map()
     groups: dict[tuple[str, str], list[EmulatedRecord]] = defaultdict(list)

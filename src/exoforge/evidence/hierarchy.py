@@ -123,7 +123,9 @@ class Hierarchy:
         else:
             loglik = np.zeros(m)
             self.cov_inv = np.zeros((m, 0, 0))
-        logpost = loglik + _halfnormal_logpdf(self.sigma) + _halfnormal_logpdf(self.tau) + _halfnormal_logpdf(self.omega)
+        logpost = (
+            loglik + _halfnormal_logpdf(self.sigma) + _halfnormal_logpdf(self.tau) + _halfnormal_logpdf(self.omega)
+        )
         w = np.exp(logpost - logpost.max())
         self.weights = w / w.sum()
         self.y = y

@@ -51,9 +51,7 @@ def crossval_figure(summary: CrossvalSummary) -> Any:
     )
     values = [v for r in rows for v in (r.published, r.low, r.high, r.baseline)]
     lo, hi = min(values) / 1.5, max(values) * 1.5
-    fig.add_trace(
-        go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": "#444", "dash": "dot"}, name="exact")
-    )
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": "#444", "dash": "dot"}, name="exact"))
     fig.update_xaxes(type="log", title_text="published ratio (treated / control, fold)")
     fig.update_yaxes(type="log", title_text="predicted ratio (fold)")
     title = (

@@ -51,7 +51,9 @@ def print_posterior(post: Posterior, hyper: HyperPosterior) -> None:
     )
     if post.raw_mean is not None:
         shrink = post.shrinkage
-        frac = f", shrunk {shrink:.0%} of the way to the family mean x{math.exp(post.family_mean):.3g}" if shrink else ""
+        frac = (
+            f", shrunk {shrink:.0%} of the way to the family mean x{math.exp(post.family_mean):.3g}" if shrink else ""
+        )
         console.print(f"  its own studies alone: x{math.exp(post.raw_mean):.3g}{frac}")
     console.print(
         f"  posterior SDs (ln): between studies {hyper.sigma:.2f}, between strategies {hyper.tau:.2f}, "

@@ -262,8 +262,17 @@ def _observe(
     # only the parameters the culture reads are drawn, so that a parameter added elsewhere (a price, an
     # isolation step) leaves these draws, and the interval, as they are
     names = [p.name for p in params.uncertain() if p.name in log.used]
+    if case.counts_cells:
+        # secretion parameters move no cell: a cell observation does not draw them (nor shift its draws when
+        # the evidence behind a secretion effect changes)
+        names = [n for n in names if not _moves_only_secretion(n)]
     sample = simulate_upstream(scn, UsageLog(params.sample(batch_n, np.random.default_rng(seed), names)))
     return value, np.asarray(OBSERVABLES[case.metric][2](sample), dtype=float), failed
+
+
+def _moves_only_secretion(name: str) -> bool:
+    """Platform and strategy effects on EV secretion (they multiply secretion alone)."""
+    return name.endswith(".ev_secretion")
 
 
 ParametersFor = Callable[[Scenario], ParameterSet]
