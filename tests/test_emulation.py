@@ -210,7 +210,8 @@ def test_crossval_covers_every_emulation_and_meets_the_committed_figures() -> No
     c = re.search(r"95 % interval coverage \*\*(\d+) %\*\*", readme)
     n = re.search(r"over \*\*(\d+)\*\* comparisons", readme)
     assert m and c and n, "the README states the crossval figures"
-    assert summary.median_log10_error <= float(m.group(1)) + 1e-9
+    # the README rounds to two decimals: hold the figure no worse than the rounding allows
+    assert summary.median_log10_error <= float(m.group(1)) + 0.005
     assert int(n.group(1)) == summary.n
     assert round(100 * summary.coverage) == int(c.group(1))
     assert 0.80 <= summary.coverage <= 0.99
