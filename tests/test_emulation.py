@@ -255,3 +255,38 @@ def test_stacked_effects_above_the_ceiling_are_flagged() -> None:
     plain = xf.simulate(xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")).to_json()
     assert plain["ev"]["particles_per_cell_per_day"] < secretion_ceiling()
     assert not any("particles/cell/day, above" in w for w in plain["warnings"])
+
+
+def _copy_evidence(tmp_path: Path) -> Path:
+    import shutil
+
+    from exoforge.evidence.emulated import emulated_path
+
+    root = tmp_path / "evidence"
+    shutil.copytree(emulated_path().parent, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return root
+
+
+def test_a_typo_in_a_strategy_effect_is_refused_with_its_line(tmp_path: Path) -> None:
+    from exoforge.evidence.store import validate_files
+
+    root = _copy_evidence(tmp_path)
+    text = (root / "strategies.yaml").read_text()
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "{id: hypoxia," in ln)
+    lines = text.splitlines()
+    lines[line - 1] = lines[line - 1].replace("effect: ev_secretion,", "effect: ev_secretio,")
+    (root / "strategies.yaml").write_text("\n".join(lines) + "\n")
+    _, problems = validate_files(root)
+    assert problems
+    assert problems[0].startswith("strategies.yaml line ")
+    assert any(f"strategies.yaml line {line}: strategy hypoxia: effect" in p for p in problems), problems
+
+
+def test_an_arm_without_a_default_study_arm_is_refused(tmp_path: Path) -> None:
+    from exoforge.evidence.store import validate_files
+
+    root = _copy_evidence(tmp_path)
+    f = root / "records" / "kink2024_hollow_fiber_ars.yaml"
+    f.write_text(f.read_text().replace("treated: {platform: hollow_fiber", "treated: {platform: fixed_bed", 1))
+    _, problems = validate_files(root)
+    assert any("arms.treated.platform: no default study arm for 'fixed_bed'" in p for p in problems), problems

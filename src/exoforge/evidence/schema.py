@@ -235,6 +235,46 @@ class Record(BaseModel):
         return self
 
 
+Effect = Literal["ev_secretion", "growth", "platform", "none"]
+"""What a strategy drives in the simulator (a closed set; each has its handler)."""
+
+Family = Literal["dynamic_3d_culture", "preconditioning", "genetic_engineering", "physical_stimulation"]
+"""Families of related strategies, pooled together (study < strategy < family)."""
+
+
+class StrategyEntry(BaseModel):
+    """One entry of ``strategies.yaml``, validated at load (a typo in ``effect`` must not pass)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    category: Category
+    family: Family | None = None
+    label: str = Field(min_length=3)
+    effect: Effect
+    pool_basis: Basis
+    platforms: list[str] = Field(default_factory=list)
+    scenario: bool = False
+
+    @model_validator(mode="after")
+    def _platform_effects_name_platforms(self) -> StrategyEntry:
+        from typing import get_args
+
+        from exoforge.scenario import Platform
+
+        known = set(get_args(Platform))
+        if self.effect == "platform" and not self.platforms:
+            raise ValueError("a platform effect names its platforms")
+        if self.effect != "platform" and self.platforms:
+            raise ValueError("platforms belong to strategies with effect: platform")
+        unknown = [p for p in self.platforms if p not in known]
+        if unknown:
+            raise ValueError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if self.effect in ("ev_secretion", "platform") and self.category != "isolation" and self.family is None:
+            raise ValueError("a strategy acting on secretion belongs to a family (partial pooling)")
+        return self
+
+
 class RecordFile(BaseModel):
     """One data file: one reference and its records."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from exoforge.evidence.schema import Record, Reference
+from exoforge.evidence.schema import Record, Reference, StrategyEntry
 from exoforge.yamlio import load_yaml
 
 DATA_PACKAGE = "exoforge.evidence.data"
@@ -108,7 +108,12 @@ def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list
     files and unknown strategy ids are problems too.
     """
     directory = _records_dir(root)
-    strategies = {s.id: s for s in load_strategies(root)}
+    try:
+        strategies = {s.id: s for s in load_strategies(root)}
+    except EvidenceError as exc:
+        return [], list(exc.problems)
+    arms_file = (root if root is not None else Path(str(resources.files(DATA_PACKAGE)))) / "study_arms.yaml"
+    arm_platforms = set(load_yaml(arms_file.read_text(encoding="utf-8"))["arms"]) if arms_file.exists() else set()
     records: list[EvidenceRecord] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -162,8 +167,29 @@ def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list
                     f"{name} record {rec.id}: category '{rec.category}' but strategy "
                     f"'{rec.strategy}' is '{strategies[rec.strategy].category}'"
                 )
+            problems.extend(_arm_problems(f"{name} record {rec.id}", rec, strategies, arm_platforms))
             records.append(EvidenceRecord(rec, reference, name))
     return records, problems
+
+
+def _arm_problems(where: str, rec: Record, strategies: dict[str, Strategy], arm_platforms: set[str]) -> list[str]:
+    """An arm's platform needs a default study arm, and its strategies must exist."""
+    if rec.arms is None:
+        return []
+    out = []
+    for side in ("treated", "control"):
+        arm = getattr(rec.arms, side)
+        if arm.platform not in arm_platforms:
+            out.append(
+                f"{where}: arms.{side}.platform: no default study arm for '{arm.platform}' in study_arms.yaml "
+                f"(known: {', '.join(sorted(arm_platforms))})"
+            )
+        out.extend(
+            f"{where}: arms.{side}.strategies: '{sid}' is not in strategies.yaml"
+            for sid in arm.strategies
+            if sid not in strategies
+        )
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -181,19 +207,56 @@ def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
 
 @lru_cache(maxsize=4)
 def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
-    """The strategy catalogue (cached; read-only)."""
+    """The strategy catalogue (cached; read-only), validated entry by entry.
+
+    Raises :class:`EvidenceError` naming the file, line and strategy of every problem.
+    """
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
-    raw = load_yaml((base / "strategies.yaml").read_text(encoding="utf-8"))
+    text = (base / "strategies.yaml").read_text(encoding="utf-8")
+    raw = load_yaml(text)
+    lines = _item_lines(text)
+    problems: list[str] = []
+    entries: list[StrategyEntry] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw.get("strategies", []) if isinstance(raw, dict) else []):
+        where = f"strategies.yaml line {lines[i]}" if i < len(lines) else "strategies.yaml"
+        sid = item.get("id", f"#{i}") if isinstance(item, dict) else f"#{i}"
+        try:
+            entry = StrategyEntry.model_validate(item)
+        except ValidationError as exc:
+            for e in exc.errors():
+                field_path = ".".join(str(x) for x in e["loc"]) or "(entry)"
+                problems.append(f"{where}: strategy {sid}: {field_path}: {e['msg']}")
+            continue
+        if entry.id in seen:
+            problems.append(f"{where}: strategy {entry.id}: id given twice")
+        seen.add(entry.id)
+        entries.append(entry)
+    if not entries and not problems:
+        problems.append("strategies.yaml: no strategies listed")
+    if problems:
+        raise EvidenceError(problems)
     return tuple(
         Strategy(
-            id=s["id"],
-            category=s["category"],
-            label=s["label"],
-            effect=s["effect"],
-            pool_basis=s["pool_basis"],
-            scenario=bool(s.get("scenario", False)),
-            platforms=tuple(s.get("platforms", ())),
-            family=s.get("family"),
+            id=e.id,
+            category=e.category,
+            label=e.label,
+            effect=e.effect,
+            pool_basis=e.pool_basis,
+            scenario=e.scenario,
+            platforms=tuple(e.platforms),
+            family=e.family,
         )
-        for s in raw["strategies"]
+        for e in entries
     )
+
+
+def _item_lines(text: str) -> list[int]:
+    """1-based line of each item of the top-level ``strategies`` list."""
+    node = yaml.compose(text)
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if key.value == "strategies" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
