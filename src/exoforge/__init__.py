@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "parameters_for": "exoforge.simulation",
     "simulate": "exoforge.simulation",
     "meta_analysis": "exoforge.evidence.meta",
-    "print_citations": "exoforge.evidence.citations",
+    "print_citations": "exoforge.report.citations",
     "monte_carlo": "exoforge.analysis.uncertainty",
     "sensitivity": "exoforge.analysis.sensitivity",
     "load_space": "exoforge.analysis.space",
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from exoforge.analysis.sensitivity import sensitivity
     from exoforge.analysis.space import load_space
     from exoforge.analysis.uncertainty import monte_carlo
-    from exoforge.evidence.citations import print_citations
+    from exoforge.report.citations import print_citations
     from exoforge.evidence.meta import meta_analysis
     from exoforge.parameters import ParameterSet
     from exoforge.result import ChecksFailed, Result

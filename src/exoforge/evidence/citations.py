@@ -122,10 +122,3 @@ def format_entries(entries: list[BibEntry], fmt: Format = "text") -> str:
             ident = f" doi:{e.doi}" if e.doi else (f" PMID {e.pmid}" if e.pmid else f" {e.key}")
             blocks.append(f"{who}{title}{where}{ident}")
     return ("\n\n" if fmt != "text" else "\n").join(blocks) + "\n"
-
-
-def print_citations(result: Result, format: Format = "text") -> str:
-    """The references a run used, formatted (and printed)."""
-    text = format_entries(entries_for(result), format)
-    print(text, end="")
-    return text
