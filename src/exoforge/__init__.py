@@ -65,9 +65,9 @@ if TYPE_CHECKING:
     from exoforge.analysis.sensitivity import sensitivity
     from exoforge.analysis.space import load_space
     from exoforge.analysis.uncertainty import monte_carlo
-    from exoforge.report.citations import print_citations
     from exoforge.evidence.meta import meta_analysis
     from exoforge.parameters import ParameterSet
+    from exoforge.report.citations import print_citations
     from exoforge.result import ChecksFailed, Result
     from exoforge.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
     from exoforge.simulation import evaluate, parameters_for, simulate
