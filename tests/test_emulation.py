@@ -290,3 +290,22 @@ def test_an_arm_without_a_default_study_arm_is_refused(tmp_path: Path) -> None:
     f.write_text(f.read_text().replace("treated: {platform: hollow_fiber", "treated: {platform: fixed_bed", 1))
     _, problems = validate_files(root)
     assert any("arms.treated.platform: no default study arm for 'fixed_bed'" in p for p in problems), problems
+
+
+def test_a_run_says_what_each_secretion_effect_rests_on(tmp_path: Path) -> None:
+    """The run JSON gives studies, family and shrinkage; the report draws each pooled effect's forest."""
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_hypoxia_priming.yaml")
+    result = xf.simulate(scn)
+    effects = {e["strategy"]: e for e in result.to_json()["evidence_effects"]}
+    assert {"microcarrier_stirred", "hypoxia", "tnfa_ifng_priming"} <= set(effects)
+    stirred = effects["microcarrier_stirred"]
+    post = pooled_posterior("microcarrier_stirred")
+    assert stirred["k"] == post.k == 1 and len(stirred["records"]) == 2
+    assert stirred["family"] == "dynamic_3d_culture" and stirred["family_studies"] == post.k_family
+    assert stirred["shrinkage"] == pytest.approx(post.shrinkage)
+    from exoforge.report.html import write_report
+
+    html = write_report(result, tmp_path / "r.html").read_text()
+    for i in range(3):
+        assert f'id="fig-forest-{i}"' in html
+    assert "studies of the dynamic_3d_culture family" in html

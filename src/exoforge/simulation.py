@@ -491,24 +491,38 @@ def _citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def _evidence_effects(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
-    """The pooled multipliers a run used: strategy, basis, k, median and predictive sigma."""
+    """The pooled multipliers a run used: strategy, basis, k (studies), median and predictive sigma; for effects
+    on secretion also the family, the studies' own median, the family's and how far it was shrunk."""
     out = []
     for name in sorted(used):
         p = ps[name]
         if not p.group.startswith("evidence:"):
             continue
         _, sid, basis = p.group.split(":")
-        out.append(
-            {
-                "parameter": name,
-                "strategy": sid,
-                "basis": basis,
-                "k": len(p.estimates),
-                "median": p.value,
-                "sigma_log": p.distribution.spec.get("sigma"),
-                "refs": list(p.refs),
-            }
-        )
+        entry: dict[str, Any] = {
+            "parameter": name,
+            "strategy": sid,
+            "basis": basis,
+            "k": len(set(p.refs)),
+            "median": p.value,
+            "sigma_log": p.distribution.spec.get("sigma"),
+            "refs": list(p.refs),
+        }
+        if basis == "emulated":
+            from exoforge.evidence.hierarchy import pooled_posterior
+
+            post = pooled_posterior(sid, tuple(sorted(normalise_ref(r) for r in ps.excluded_refs)))
+            entry.update(
+                {
+                    "records": [r for e in p.estimates for r in e.records],
+                    "family": post.family,
+                    "family_studies": post.k_family,
+                    "own_studies_median": math.exp(post.raw_mean) if post.raw_mean is not None else None,
+                    "family_median": math.exp(post.family_mean),
+                    "shrinkage": post.shrinkage,
+                }
+            )
+        out.append(entry)
     return out
 
 

@@ -125,9 +125,7 @@ def optimization_report(opt: OptimizationResult) -> str:
         else ""
     )
     fig_conv = (
-        figure_div(figures.convergence(opt.history, opt.objectives[0].label), "fig-convergence")
-        if opt.history
-        else ""
+        figure_div(figures.convergence(opt.history, opt.objectives[0].label), "fig-convergence") if opt.history else ""
     )
     return _render(
         "analysis_optimize.html",

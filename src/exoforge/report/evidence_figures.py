@@ -81,3 +81,76 @@ def forest(meta: MetaAnalysis) -> Any | None:
     fig.update_yaxes(autorange="reversed")
     n = len(meta.studies) + 1
     return style(fig, f"{meta.label}: {meta.population} studies", height=140 + 36 * n)
+
+
+def pooled_forest(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Any | None:
+    """Forest plot of a partially pooled per-cell effect (None when its family has no study).
+
+    The strategy's own studies (emulated per-cell effects with their 95 % intervals, from the
+    reported spread, the emulation and, for other cells, the transfer variance), the other studies
+    of its family in grey, the family mean, the strategy's pooled effect and the 95 % interval a run
+    draws from (a new process).
+    """
+    import plotly.graph_objects as go
+
+    from exoforge.evidence.emulated import study_units
+    from exoforge.evidence.hierarchy import pooled_posterior
+
+    post = pooled_posterior(strategy, exclude_refs)
+    units = [u for u in study_units(exclude_refs=exclude_refs) if u.family == post.family]
+    if not units:
+        return None
+    units.sort(key=lambda u: (u.strategy != strategy, u.strategy, u.label))
+    fig = go.Figure()
+    for u in units:
+        own = u.strategy == strategy
+        se = math.sqrt(u.v)
+        mid, lo, hi = math.exp(u.y), math.exp(u.y - Z975 * se), math.exp(u.y + Z975 * se)
+        label = f"{u.label}: {u.strategy}{' (other cells)' if u.non_msc else ''}"
+        fig.add_trace(
+            go.Scatter(
+                x=[mid],
+                y=[label],
+                mode="markers",
+                marker={
+                    "symbol": "square-open" if u.imputed else "square",
+                    "size": 10,
+                    "color": BLUE if own else "#999",
+                },
+                error_x={"type": "data", "symmetric": False, "array": [hi - mid], "arrayminus": [mid - lo]},
+                showlegend=False,
+                hovertemplate=(
+                    f"{label}<br>per-cell effect %{{x:.3g}}-fold (emulated)<br>95 % {lo:.3g}-{hi:.3g}"
+                    f"<br>records {', '.join(u.record_ids)}<extra></extra>"
+                ),
+            )
+        )
+    fam = math.exp(post.family_mean)
+    fig.add_trace(
+        go.Scatter(
+            x=[fam],
+            y=[f"{post.family} family mean"],
+            mode="markers",
+            marker={"symbol": "diamond-open", "size": 13, "color": RED},
+            name="family mean",
+            hovertemplate=f"{post.family} family mean %{{x:.3g}}-fold<extra></extra>",
+        )
+    )
+    name = f"{strategy}: pooled (k = {post.k} own, {post.k_family} in family)"
+    lo, hi = math.exp(post.mean - Z975 * post.sigma), math.exp(post.mean + Z975 * post.sigma)
+    fig.add_trace(
+        go.Scatter(
+            x=[post.median],
+            y=[name],
+            mode="markers",
+            marker={"symbol": "diamond", "size": 14, "color": RED},
+            error_x={"type": "data", "symmetric": False, "array": [hi - post.median], "arrayminus": [post.median - lo]},
+            name="pooled effect (95 % for a new process: what a run draws from)",
+            hovertemplate=f"pooled per-cell effect %{{x:.3g}}-fold<br>95 % for a new process {lo:.3g}-{hi:.3g}"
+            "<extra></extra>",
+        )
+    )
+    fig.add_vline(x=1.0, line={"color": "#888", "width": 1})
+    fig.update_xaxes(type="log", title_text="per-cell EV secretion effect (fold, treated / control)")
+    fig.update_yaxes(autorange="reversed")
+    return style(fig, f"{strategy}: studies of the {post.family} family", height=160 + 36 * (len(units) + 2))

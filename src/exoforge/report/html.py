@@ -109,6 +109,19 @@ def _forest_plots(result: Result) -> list[tuple[str, str]]:
 
     out = []
     for i, eff in enumerate(result.evidence_effects):
+        if eff["basis"] == "emulated":
+            from exoforge.parameters import normalise_ref
+            from exoforge.report.evidence_figures import pooled_forest
+
+            drop = tuple(sorted(normalise_ref(r) for r in result.excluded_refs))
+            pooled = pooled_forest(eff["strategy"], drop)
+            if pooled is not None:
+                title = (
+                    f"{eff['strategy']} ({eff['parameter']}): median x{eff['median']:.3g}, "
+                    f"k = {eff['k']} own studies, {eff.get('family_studies', 0)} in the {eff.get('family')} family"
+                )
+                out.append((title, figure_div(pooled, f"fig-forest-{i}")))
+            continue
         meta = meta_analysis(eff["strategy"], eff["basis"], "reml", result.excluded_refs)
         fig = forest(meta)
         if fig is not None:
