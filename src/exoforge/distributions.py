@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def logit(x: float) -> float:
 
 
 def expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return cast("np.ndarray", 1.0 / (1.0 + np.exp(-x)))
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Distribution:
         if k == "uniform":
             return s["low"] + u * (s["high"] - s["low"])
         if k == "loguniform":
-            return np.exp(np.log(s["low"]) + u * (np.log(s["high"]) - np.log(s["low"])))
+            return cast("np.ndarray", np.exp(np.log(s["low"]) + u * (np.log(s["high"]) - np.log(s["low"]))))
         if k == "triangular":
             lo, hi, mode = s["low"], s["high"], value
             fc = (mode - lo) / (hi - lo)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -246,7 +246,7 @@ class JointNormal:
             out[:, i] = np.exp(y[:, i]) if t == "log" else 1 / (1 + np.exp(-y[:, i])) if t == "logit" else y[:, i]
         if self.lower is not None and self.upper is not None:
             out = np.clip(out, self.lower[None, :], self.upper[None, :])
-        return out
+        return cast("np.ndarray", out)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,17 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast, overload
 
 SCHEMA_VERSION = 1
+
+
+@overload
+def _clean(x: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@overload
+def _clean(x: Any) -> Any: ...
 
 
 def _clean(x: Any) -> Any:
@@ -107,7 +115,7 @@ class Result:
         body["exoforge_version"] = self.version
         if self.size_distributions:
             body["ev_size"] = self.size_distributions
-        return _clean(body)
+        return cast("dict[str, Any]", _clean(body))
 
     def dumps(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_json(), indent=indent)

@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from functools import lru_cache
-from typing import SupportsFloat, cast
+from typing import Any, SupportsFloat, cast
 
 # At import, pint probes its optional integrations and imports SciPy and Dask
 # when they are installed (~0.4 s together), although exoforge hands pint neither
@@ -28,7 +28,7 @@ finally:
     for _name in _HIDDEN:
         del sys.modules[_name]
 
-ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
 ureg.define("cell = [cell] = cells")
 ureg.define("particle = [particle] = particles = p")
 ureg.define("USD = [currency]")

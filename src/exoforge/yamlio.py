@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -135,7 +135,7 @@ class UserLoader(_UserBase):
                         None, None, f"key '{key_node.value}' appears twice in the same mapping", key_node.start_mark
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return cast("dict[Any, Any]", super().construct_mapping(node, deep=deep))
 
 
 UserLoader.yaml_implicit_resolvers = {

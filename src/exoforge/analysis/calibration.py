@@ -39,7 +39,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class FitParameter:
     def natural(self, y: np.ndarray | float) -> np.ndarray:
         y = np.asarray(y, dtype=float)
         if self.transform == "log":
-            return np.exp(y)
+            return cast("np.ndarray", np.exp(y))
         if self.transform == "logit":
             return expit(y)
         return y
@@ -385,7 +385,7 @@ class CalibrationProblem:
             factor[:, has] = np.exp(bias[:, self.bias_of[has]])
         model = np.maximum(np.nan_to_num(f, nan=0.0), 0.0) * factor + self.floor
         with np.errstate(divide="ignore"):
-            return (self._obs_log_y - np.log(np.maximum(model, 1e-300))) / self.sigma
+            return cast("np.ndarray", (self._obs_log_y - np.log(np.maximum(model, 1e-300))) / self.sigma)
 
     def prior_residuals(self, x: np.ndarray) -> np.ndarray:
         """(M, n_prior) prior residuals of the parameters (those with a prior) and of the biases."""
@@ -694,7 +694,7 @@ def fit(
 
     def residual(pars: lmfit.Parameters) -> np.ndarray:
         x = vector(pars)
-        return problem.residuals(x[None, :], model_at(x)[None, :])[0]
+        return cast("np.ndarray", problem.residuals(x[None, :], model_at(x)[None, :])[0])
 
     def jacobian(pars: lmfit.Parameters) -> np.ndarray:
         return problem.jacobian(vector(pars), predict)

@@ -11,6 +11,8 @@ sample drawn to decide or document the event is.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from exoforge.upstream.simulate import UpstreamResult
@@ -30,7 +32,7 @@ def observable(variable: str, up: UpstreamResult) -> np.ndarray:
             return s["viable_cells"] / (geo.area_cm2 * vessels)
         if variable == "viability":
             alive = s["viable_cells"]
-            return alive / (alive + s["dead_cells"])
+            return cast("np.ndarray", alive / (alive + s["dead_cells"]))
         if variable in ("glucose", "lactate", "glutamine", "ammonia"):
             return s[f"{variable}_mM"]
         if variable == "ev_concentration":

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -581,7 +581,7 @@ class OptimizationResult:
     def feasible(self) -> np.ndarray:
         if not len(self.designs):
             return np.zeros(0, dtype=bool)
-        return np.all(self.violations <= 0, axis=1)
+        return cast("np.ndarray", np.all(self.violations <= 0, axis=1))
 
     def objective_table(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Objectives of the feasible designs (user's sense), their Pareto mask, and labels."""
@@ -659,9 +659,7 @@ class OptimizationResult:
                 if self.neighbours and self.neighbours_of == m.key:
                     own = v if o.sense == "min" else -v
                     worse = sum(1 for n in self.neighbours if not n.feasible or _sort_key_value(n, o) > own)
-                    reason += (
-                        f"; of its {len(self.neighbours)} one-variable neighbours {worse} are worse or infeasible"
-                    )
+                    reason += f"; of its {len(self.neighbours)} one-variable neighbours {worse} are worse or infeasible"
             else:
                 reason = f"{o.key} {v:.4g}, {_gap(v, best)} than #1{self._context(m)}; {self.difference(m, first)}"
             out.append(Recommendation(rank, m, reason))

@@ -332,9 +332,7 @@ def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -
 CultureCache = dict[str, tuple[Any, Any, str | None]]
 
 
-def _culture(
-    first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None
-) -> tuple[Any, Any, str | None]:
+def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None) -> tuple[Any, Any, str | None]:
     if key not in cache:
         try:
             ps = parameters_for(first).params

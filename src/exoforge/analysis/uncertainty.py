@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -226,7 +226,7 @@ class MonteCarloResult:
         }
         explained = {k: self.central_vs_median(k) for k in ("cost.per_dose", "cost.per_dose_supplied")}
         body["central_vs_median"] = {k: v.to_json() for k, v in explained.items() if v is not None}
-        return _clean(body)
+        return cast("dict[str, Any]", _clean(body))
 
 
 def sampled_names(params: ParameterSet) -> list[str]:

@@ -13,7 +13,7 @@ resolved, modelled as a co-eluting fraction ``(d / d_excl)^k``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,13 +30,13 @@ def _column_volume(
     if cfg_ml is not None:
         return full(like, cfg_ml / 1000.0)
     cv = np.minimum(needed_l, p.get(f"{prefix}.max_column_volume", "L"))
-    return np.maximum(cv, p.get(f"{prefix}.min_column_volume", "L"))
+    return cast("np.ndarray", np.maximum(cv, p.get(f"{prefix}.min_column_volume", "L")))
 
 
 def _coeluting(diameter_nm: np.ndarray, exclusion_nm: np.ndarray, k: np.ndarray) -> np.ndarray:
     extra = (slice(None),) + (None,) * (np.ndim(diameter_nm) - 1)
     ratio = np.asarray(diameter_nm) / exclusion_nm[extra]
-    return np.minimum(ratio, 1.0) ** k[extra]
+    return cast("np.ndarray", np.minimum(ratio, 1.0) ** k[extra])
 
 
 def _cycles_limit(name: str, cycles: np.ndarray, p: UsageLog, prefix: str, what: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def separate(
 
 def runs(volume_l: np.ndarray, capacity_l: np.ndarray) -> np.ndarray:
     """Whole batch runs of a fixed capacity needed for a volume (at least one)."""
-    return np.maximum(np.ceil(volume_l / capacity_l - 1e-9), 1.0)
+    return cast("np.ndarray", np.maximum(np.ceil(volume_l / capacity_l - 1e-9), 1.0))
 
 
 def full(like: np.ndarray, value: float) -> np.ndarray:

@@ -13,7 +13,7 @@ from a loading rule.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from exoforge.resources import Resource
 def _area(cfg_area: float | None, s: Stream, p: UsageLog, prefix: str) -> np.ndarray:
     if cfg_area is not None:
         return full(s.volume_l, cfg_area)
-    return s.volume_l / p.get(f"{prefix}.loading", "L/m**2")
+    return cast("np.ndarray", s.volume_l / p.get(f"{prefix}.loading", "L/m**2"))
 
 
 def _passing_fraction(p: UsageLog, pore_um: float, s: Stream) -> tuple[np.ndarray, np.ndarray | None]:

@@ -9,7 +9,7 @@ Storage days do not occupy the production line; a hold does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def _kept(temperature_c: int, days: float, freeze_thaw: int, p: UsageLog, like: 
     kept = np.exp(-k * days) * np.ones_like(like)
     if temperature_c < 0:
         kept = kept * (1.0 - p.get("storage.freeze_thaw_loss", "")) ** freeze_thaw
-    return kept
+    return cast("np.ndarray", kept)
 
 
 def storage(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:

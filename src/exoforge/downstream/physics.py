@@ -26,6 +26,7 @@ by Gauss-Hermite quadrature on ``K`` nodes, giving (N, K) arrays. Formulas:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
@@ -44,7 +45,7 @@ G_STANDARD = 9.80665  # m/s²
 
 def size_nodes(median_nm: np.ndarray, gsd: np.ndarray) -> np.ndarray:
     """Diameters [nm] at the quadrature nodes of a lognormal number distribution, shape (N, K)."""
-    return median_nm[:, None] * np.power(gsd[:, None], _Z[None, :])
+    return cast("np.ndarray", median_nm[:, None] * np.power(gsd[:, None], _Z[None, :]))
 
 
 def size_average(values: np.ndarray) -> np.ndarray:
@@ -52,7 +53,7 @@ def size_average(values: np.ndarray) -> np.ndarray:
 
     A row-wise sum (not a matrix product), so each row's result does not depend on the batch size.
     """
-    return np.sum(values * _W, axis=-1)
+    return cast("np.ndarray", np.sum(values * _W, axis=-1))
 
 
 def fraction_below(diameter_nm: np.ndarray, median_nm: np.ndarray, gsd: np.ndarray) -> np.ndarray:
@@ -70,7 +71,7 @@ def sedimentation_coefficient(
     d = np.asarray(diameter_nm) * 1e-9
     extra = (slice(None),) + (None,) * (d.ndim - 1)
     drho = (particle_density - medium_density)[extra]
-    return drho * d**2 / (18.0 * viscosity[extra])
+    return cast("np.ndarray", drho * d**2 / (18.0 * viscosity[extra]))
 
 
 def pelleted_fraction(
@@ -86,13 +87,13 @@ def pelleted_fraction(
     r0 = r_max_m[extra] * np.exp(-np.maximum(s, 0.0) * omega2 * seconds[extra])
     start = r_start_m[extra]
     frac = (r_max_m[extra] - np.maximum(start, r0)) / np.maximum(r_max_m[extra] - start, 1e-12)
-    return np.clip(frac, 0.0, 1.0)
+    return cast("np.ndarray", np.clip(frac, 0.0, 1.0))
 
 
 def clearing_seconds(s: np.ndarray, g_force: np.ndarray, r_start_m: np.ndarray, r_max_m: np.ndarray) -> np.ndarray:
     """Time [s] to pellet every particle of coefficient ``s``: ``k / s`` with ``k = ln(r_max/r_start)/ω²``."""
     omega2 = g_force * G_STANDARD / r_max_m
-    return np.log(r_max_m / r_start_m) / (omega2 * np.maximum(s, 1e-30))
+    return cast("np.ndarray", np.log(r_max_m / r_start_m) / (omega2 * np.maximum(s, 1e-30)))
 
 
 def ferry_sieving(diameter_nm: np.ndarray, pore_nm: np.ndarray) -> np.ndarray:
@@ -100,13 +101,13 @@ def ferry_sieving(diameter_nm: np.ndarray, pore_nm: np.ndarray) -> np.ndarray:
     extra = (slice(None),) + (None,) * (np.ndim(diameter_nm) - 1)
     lam = np.asarray(diameter_nm) / np.asarray(pore_nm)[extra]
     phi = np.clip(1.0 - lam, 0.0, 1.0) ** 2
-    return phi * (2.0 - phi)
+    return cast("np.ndarray", phi * (2.0 - phi))
 
 
 def mwco_pore_nm(mwco_kda: float | np.ndarray, p: UsageLog) -> np.ndarray:
     """Nominal pore diameter [nm] of a membrane of the given cut-off (see module docstring)."""
     marker = 2.0 * 0.066 * np.cbrt(np.asarray(mwco_kda, dtype=float) * 1000.0)
-    return marker * p.get("membrane.pore_to_marker_ratio", "")
+    return cast("np.ndarray", marker * p.get("membrane.pore_to_marker_ratio", ""))
 
 
 def ev_size(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +141,7 @@ class SizePopulation:
 
     def average(self, values: np.ndarray) -> np.ndarray:
         """Number-weighted average of per-size values (N, K) (or (K,)) over the population."""
-        return np.sum(np.broadcast_to(values, self.weights.shape) * self.weights, axis=-1)
+        return cast("np.ndarray", np.sum(np.broadcast_to(values, self.weights.shape) * self.weights, axis=-1))
 
     def below(self, diameter_nm: np.ndarray) -> np.ndarray:
         """Per-size indicator (N, K) of the sizes below ``diameter_nm`` (N,)."""
@@ -162,4 +163,4 @@ def retained_through_membrane(sieving: np.ndarray, concentration_factor: float, 
 
     With a constant sieving coefficient S: ``CF^(-S) exp(-S N)``.
     """
-    return np.power(concentration_factor, -sieving) * np.exp(-sieving * diavolumes)
+    return cast("np.ndarray", np.power(concentration_factor, -sieving) * np.exp(-sieving * diavolumes))

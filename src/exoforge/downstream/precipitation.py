@@ -10,7 +10,7 @@ protein with them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -24,7 +24,7 @@ def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
     """Fraction of vesicles precipitated at ``peg_percent`` (w/v)."""
     mid = p.get("peg_precipitation.half_precipitation_percent", "")
     width = p.get("peg_precipitation.transition_width_percent", "")
-    return 1.0 / (1.0 + np.exp(-(peg_percent - mid) / width))
+    return cast("np.ndarray", 1.0 / (1.0 + np.exp(-(peg_percent - mid) / width)))
 
 
 def peg_precipitation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:

@@ -22,6 +22,7 @@ particle (product, medium vesicles, lipoproteins) per µg of total protein.
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import numpy as np
 
@@ -38,7 +39,9 @@ def purity_score(counted_per_ug: np.ndarray, p: UsageLog) -> np.ndarray:
     x = np.log10(np.maximum(counted_per_ug, 1e-300))
     knots = [np.log10(low) - 1.0, np.log10(low), np.log10(mid), np.log10(high)]
     # piecewise linear through (knot_k, k): a sum of clipped segment fractions, row by row as arrays
-    return np.sum([np.clip((x - a) / (b - a), 0.0, 1.0) for a, b in itertools.pairwise(knots)], axis=0)
+    return cast(
+        "np.ndarray", np.sum([np.clip((x - a) / (b - a), 0.0, 1.0) for a, b in itertools.pairwise(knots)], axis=0)
+    )
 
 
 def purity_grade(score: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ unit operations themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class SizeProfile:
 def lognormal_density(d: np.ndarray, median: float, gsd: float) -> np.ndarray:
     """Number density per nm of a lognormal distribution of diameters (integrates to 1)."""
     s = np.log(gsd)
-    return np.exp(-0.5 * (np.log(d / median) / s) ** 2) / (d * s * np.sqrt(2 * np.pi))
+    return cast("np.ndarray", np.exp(-0.5 * (np.log(d / median) / s) ** 2) / (d * s * np.sqrt(2 * np.pi)))
 
 
 def size_profile(scn: Scenario, params: ParameterSet, feed: Stream, final_particles: float) -> SizeProfile:

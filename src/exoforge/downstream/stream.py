@@ -24,6 +24,7 @@ extent:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -48,22 +49,22 @@ class Stream:
 
     def free_protein(self, intrinsic_purity: np.ndarray) -> np.ndarray:
         """Protein not carried by product EVs [µg]; ``intrinsic_purity`` in particles/µg."""
-        return np.maximum(self.protein_ug - self.particles / intrinsic_purity, 0.0)
+        return cast("np.ndarray", np.maximum(self.protein_ug - self.particles / intrinsic_purity, 0.0))
 
     @property
     def purity(self) -> np.ndarray:
         """Product particles per µg total protein."""
-        return self.particles / np.maximum(self.protein_ug, 1e-300)
+        return cast("np.ndarray", self.particles / np.maximum(self.protein_ug, 1e-300))
 
     @property
     def counted_particles(self) -> np.ndarray:
         """Everything an NTA count would report: product, medium vesicles and lipoprotein particles."""
-        return self.particles + self.background_particles + self.lipoprotein_particles
+        return cast("np.ndarray", self.particles + self.background_particles + self.lipoprotein_particles)
 
     @property
     def counted_purity(self) -> np.ndarray:
         """Counted particles per µg total protein: the particle-to-protein ratio a laboratory measures."""
-        return self.counted_particles / np.maximum(self.protein_ug, 1e-300)
+        return cast("np.ndarray", self.counted_particles / np.maximum(self.protein_ug, 1e-300))
 
     def scaled(self, factor: np.ndarray) -> Stream:
         return Stream(
@@ -112,4 +113,4 @@ class StepOutcome:
 
     @property
     def recovery(self) -> np.ndarray:
-        return self.outlet.particles / np.maximum(self.inlet.particles, 1e-300)
+        return cast("np.ndarray", self.outlet.particles / np.maximum(self.inlet.particles, 1e-300))

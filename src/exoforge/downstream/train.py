@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,15 +28,15 @@ class TrainResult:
 
     @property
     def hours(self) -> np.ndarray:
-        return np.sum([s.process_hours for s in self.steps], axis=0)
+        return cast("np.ndarray", np.sum([s.process_hours for s in self.steps], axis=0))
 
     @property
     def recovery(self) -> np.ndarray:
-        return self.product.particles / np.maximum(self.feed.particles, 1e-300)
+        return cast("np.ndarray", self.product.particles / np.maximum(self.feed.particles, 1e-300))
 
     @property
     def labour_hours(self) -> np.ndarray:
-        return np.sum([s.labour_hours for s in self.steps], axis=0)
+        return cast("np.ndarray", np.sum([s.labour_hours for s in self.steps], axis=0))
 
     @property
     def limits(self) -> tuple[Limit, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class CostOfGoods:
 
     @property
     def direct(self) -> np.ndarray:
-        return np.sum([ln.cost for ln in self.lines], axis=0)
+        return cast("np.ndarray", np.sum([ln.cost for ln in self.lines], axis=0))
 
     @property
     def per_batch(self) -> np.ndarray:

@@ -40,6 +40,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -250,4 +251,4 @@ def combine_log_multipliers(log_m: np.ndarray, shrinkage: np.ndarray) -> np.ndar
     ranked = np.take_along_axis(log_m, order, axis=0)
     weights = np.ones_like(ranked)
     weights[1:] = shrinkage
-    return np.sum(ranked * weights, axis=0)
+    return cast("np.ndarray", np.sum(ranked * weights, axis=0))

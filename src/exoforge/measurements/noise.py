@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -133,4 +133,4 @@ def draw(
     """
     bias = rng.normal(0.0, 1.0, size=len(systematic_sd)) * systematic_sd
     noisy = (truth * np.exp(bias[bias_index]) + floor) * np.exp(random_sd * rng.normal(size=truth.shape)) - floor
-    return np.maximum(noisy, 0.0)
+    return cast("np.ndarray", np.maximum(noisy, 0.0))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def just_suspended_rpm(volume_l: np.ndarray, microcarrier: str, g_per_l: float, 
         * x_percent**0.13
         * d ** (-0.85)
     )
-    return n_rps * 60.0
+    return cast("np.ndarray", n_rps * 60.0)
 
 
 def hydrodynamics(
@@ -265,7 +266,7 @@ def oxygen_uptake_capacity(p: UsageLog, aggregates: bool = False) -> np.ndarray:
     """
     c_star = p.get("oxygen_saturation_medium", "mM")
     k = p.get("oxygen_monod_constant", "mM")
-    return oxygen_uptake_rate(p, aggregates) * (k + c_star) / c_star
+    return cast("np.ndarray", oxygen_uptake_rate(p, aggregates) * (k + c_star) / c_star)
 
 
 def dissolved_oxygen_at(geo: VesselGeometry, cells: np.ndarray, p: UsageLog) -> np.ndarray:

@@ -74,6 +74,7 @@ equal to D unless a membrane retains EVs and protein, as in a hollow fibre)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -203,7 +204,7 @@ def capacity(t: float, k: KineticParameters, ph: PhaseInputs) -> np.ndarray:
     """Cells the colonised surface holds at time ``t`` [cell]."""
     if ph.capacity_added is None:
         return ph.capacity_total
-    return ph.capacity_total - ph.capacity_added * np.exp((ph.t_added - t) * k.k_transfer)
+    return cast("np.ndarray", ph.capacity_total - ph.capacity_added * np.exp((ph.t_added - t) * k.k_transfer))
 
 
 def dissolved_oxygen(
@@ -224,7 +225,7 @@ def dissolved_oxygen(
     """
     c = kla * saturation * k_oxygen
     b = q_oxygen * x / volume + kla * (k_oxygen - saturation)
-    return 2.0 * c / (b + np.sqrt(b * b + 4.0 * kla * c))
+    return cast("np.ndarray", 2.0 * c / (b + np.sqrt(b * b + 4.0 * kla * c)))
 
 
 def growth_capacity(x_cap: np.ndarray, oxygen: np.ndarray, k: KineticParameters) -> np.ndarray:
@@ -235,7 +236,7 @@ def growth_capacity(x_cap: np.ndarray, oxygen: np.ndarray, k: KineticParameters)
     # a vessel holds at least one cell: the floor keeps X / capacity, and its power in the growth
     # term, finite when the centre of every aggregate is at the oxygen limit (growth is then zero
     # for any two cells or more, as it would be with any smaller floor)
-    return np.maximum(np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess)), 1.0)
+    return cast("np.ndarray", np.maximum(np.minimum(x_cap, k.aggregate_capacity * excess * np.sqrt(excess)), 1.0))
 
 
 def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) -> np.ndarray:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def vessel_dimensions(volume_l: np.ndarray, p: UsageLog) -> tuple[np.ndarray, np
 def surface_aeration_kla(volume_l: np.ndarray, p: UsageLog) -> np.ndarray:
     """kLa [1/day] of head-space (surface) aeration: kL x free surface / volume = kL / H."""
     _, height, _ = vessel_dimensions(volume_l, p)
-    return p.get("surface_aeration_kl", "m/day") / height
+    return cast("np.ndarray", p.get("surface_aeration_kl", "m/day") / height)
 
 
 def layer_diffusion_kla(depth_m: np.ndarray, p: UsageLog) -> np.ndarray:
@@ -153,7 +154,7 @@ def layer_diffusion_kla(depth_m: np.ndarray, p: UsageLog) -> np.ndarray:
 
     Flux per area D (C* - C) / h over volume per area h gives D / h².
     """
-    return p.get("oxygen_diffusivity", "m**2/day") / depth_m**2
+    return cast("np.ndarray", p.get("oxygen_diffusivity", "m**2/day") / depth_m**2)
 
 
 def stirred_oxygen(exp: Expansion, volume_l: np.ndarray, p: UsageLog) -> tuple[np.ndarray, str]:
@@ -313,13 +314,13 @@ def aggregate_capacity_coefficient(p: UsageLog) -> np.ndarray:
     q_vol = q_cell / v_cell  # mol/m³/day
     # C in mM = mol/m³, so R_c = sqrt(6 D (C - C_min) / q_vol) [m]
     r_coeff = np.sqrt(6.0 * d / q_vol)  # m per (mol/m³)^0.5
-    return 4.0 / 3.0 * math.pi * r_coeff**3 / v_cell
+    return cast("np.ndarray", 4.0 / 3.0 * math.pi * r_coeff**3 / v_cell)
 
 
 def aggregate_radius_m(cells_per_aggregate: np.ndarray, p: UsageLog) -> np.ndarray:
     """Radius [m] of an aggregate of ``cells_per_aggregate`` cells at the measured packing."""
     v_cell = p.get("aggregate_volume_per_cell", "m**3")
-    return (3.0 * cells_per_aggregate * v_cell / (4.0 * math.pi)) ** (1.0 / 3.0)
+    return cast("np.ndarray", (3.0 * cells_per_aggregate * v_cell / (4.0 * math.pi)) ** (1.0 / 3.0))
 
 
 def _spheroid(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 
@@ -159,7 +160,7 @@ class UpstreamResult:
 
     @property
     def particles_per_cell_per_day(self) -> np.ndarray:
-        return self.secreted_particles / np.maximum(self.conditioning_cell_days, 1e-300)
+        return cast("np.ndarray", self.secreted_particles / np.maximum(self.conditioning_cell_days, 1e-300))
 
 
 @lru_cache(maxsize=1)
@@ -538,7 +539,7 @@ def needs_fine_step(y: np.ndarray, k: kin.KineticParameters) -> np.ndarray:
     glutamine = (y[kin.GLUTAMINE] < RUN_DOWN * k.k_glutamine) & (
         k.glutamine_per_volume * x * DT_MAX_DAYS > STIFFNESS_LIMIT * k.k_glutamine
     )
-    return glucose | glutamine
+    return cast("np.ndarray", glucose | glutamine)
 
 
 def _members(obj: object, index: np.ndarray | slice, n: int) -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -548,7 +548,7 @@ def _install_page_errors(app: FastAPI) -> None:
 
         async def page_error(request: Request, exc: Exception, api_handler: Any = api_handler) -> Response:
             if request.url.path.startswith(API_PREFIX):
-                return await api_handler(request, exc)
+                return cast("Response", await api_handler(request, exc))
             status = {"NotFound": 404, "Forbidden": 403, "TooManyJobs": 429}.get(type(exc).__name__, 409)
             if request.headers.get("hx-request") == "true":
                 return fragment_error(str(exc))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from exoforge.report.plotly_html import kpi_unit
 from exoforge.store import repository as repo
 from exoforge.store.access import Actor
 from exoforge.store.engine import Store, open_store
+from exoforge.store.errors import NotFound
 from exoforge.store.models import Job
 from exoforge.workspace.records import data_hash
 
@@ -106,7 +107,7 @@ def start_job(
         if kind == "fit":
             dataset = repo.get_dataset(s, actor, checked["dataset_id"])
             if dataset.project_id != scenario.project_id:
-                raise repo.NotFound(f"dataset {dataset.id} not found in this scenario's project")
+                raise NotFound(f"dataset {dataset.id} not found in this scenario's project")
     parse_scenario(rev.content)
     digest = data_hash()
     return store.write(
@@ -135,7 +136,7 @@ def monte_carlo_document(mc: Any, tornado_rows: dict[str, Any]) -> dict[str, Any
     doc["samples"] = {key: np.asarray(mc.kpis[key])[valid].tolist() for key in mc.headline_keys()}
     doc["central"] = {key: mc.central.get(key) for key in mc.headline_keys()} if mc.central else {}
     doc["tornado"] = tornado_rows
-    return doc
+    return cast("dict[str, Any]", doc)
 
 
 def tornado_document(scn: Any, params: Any, kpis: tuple[str, ...] = TORNADO_KPIS) -> dict[str, Any]:

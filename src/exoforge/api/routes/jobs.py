@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -14,11 +14,14 @@ from exoforge.workspace.jobs import Limits, start_job
 from exoforge.workspace.plotdata import JOB_PLOTS
 from exoforge.workspace.scenarios import InvalidScenario
 
+if TYPE_CHECKING:
+    from exoforge.api.deps import Services
+
 router = APIRouter(tags=["analyses"])
 READ = problem_responses(401, 404, 422)
 
 
-def limits(svc) -> Limits:
+def limits(svc: Services) -> Limits:
     st = svc.settings
     return Limits(st.mc_max_n, st.sensitivity_max_n, st.max_active_jobs_per_user, st.max_active_jobs)
 

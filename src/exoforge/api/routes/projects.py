@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -12,12 +12,18 @@ from exoforge.api.schemas import AuditOut, MemberOut, MemberSet, Page, ProjectCr
 from exoforge.store import repository as repo
 from exoforge.store.access import role_in
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from exoforge.store.access import Actor
+    from exoforge.store.models import Project
+
 router = APIRouter(tags=["projects"])
 READ = problem_responses(401, 404, 422)
 WRITE = problem_responses(401, 403, 404, 409, 422)
 
 
-def _out(s, actor, project) -> ProjectOut:
+def _out(s: Session, actor: Actor, project: Project) -> ProjectOut:
     out = ProjectOut.model_validate(project)
     out.role = role_in(s, actor, project.id)
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -17,13 +17,17 @@ from exoforge.workspace.plotdata import RUN_PLOTS
 from exoforge.workspace.runs import rerun, run_scenario
 from exoforge.workspace.scenarios import InvalidScenario
 
+if TYPE_CHECKING:
+    from exoforge.api.deps import Services
+    from exoforge.store.access import Actor
+
 router = APIRouter(tags=["runs"])
 READ = problem_responses(401, 404, 422)
 WRITE = problem_responses(401, 403, 404, 409, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def record(run: Run, revision_hash: str) -> dict:
+def record(run: Run, revision_hash: str) -> dict[str, Any]:
     out = RunOut.model_validate(run).model_dump(mode="json")
     out["scenario_content_hash"] = revision_hash
     return out
@@ -114,13 +118,13 @@ def rerun_run(run_id: RunId, actor: ActorDep, svc: ServicesDep) -> RerunOut:
     return RerunOut(**rerun(svc.store, actor, run_id).to_json())
 
 
-def _stored(svc, actor, run_id: str) -> tuple[Run, str]:
+def _stored(svc: Services, actor: Actor, run_id: str) -> tuple[Run, str]:
     with svc.store.read() as s:
         run = repo.get_run(s, actor, run_id)
         return run, repo.revision_of(s, run).content_hash
 
 
-def _result(run: Run) -> dict:
+def _result(run: Run) -> dict[str, Any]:
     if run.result is None:
         raise ProblemError(409, f"run {run.id} failed ({run.error}): it has no result to export")
     return run.result

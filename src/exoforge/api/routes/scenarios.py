@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -26,7 +26,7 @@ READ = problem_responses(401, 404, 422)
 WRITE = problem_responses(401, 403, 404, 409, 422)
 
 
-def checked(body: ScenarioBody) -> tuple[dict, str | None]:
+def checked(body: ScenarioBody) -> tuple[dict[str, Any], str | None]:
     """The scenario mapping of a request, or 422 with one entry per problem (key path and message)."""
     try:
         content, text = content_and_text(body.content, body.yaml)
