@@ -113,7 +113,8 @@ def meta_analysis(
     exclude_refs: Iterable[str] = (),
     include_non_msc: bool = False,
 ) -> MetaAnalysis:
-    """Pool the numeric fold-changes of ``strategy`` on ``basis`` (default: its pool basis).
+    """Pool the numeric fold-changes of ``strategy`` on ``basis`` (default: its pool basis, or the basis
+    with the most studies when the pool basis has none).
 
     MSC records only, unless there are none or ``include_non_msc`` is set.
     Raises ``KeyError`` for an unknown strategy.
@@ -126,8 +127,13 @@ def meta_analysis(
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise KeyError(f"'{strategy}' is not a strategy in the evidence base{hint}")
     strat = catalogue[strategy]
-    basis = basis or strat.pool_basis
     exclude_refs = tuple(exclude_refs)
+    if basis is None:
+        # the strategy's pool basis, or, when that has no number, the basis with the most studies (MSC first)
+        basis = strat.pool_basis
+        have = numeric_bases(strategy, exclude_refs)
+        if basis not in have and have:
+            basis = max(sorted(have), key=lambda b: (have[b]["msc"], have[b]["msc"] + have[b]["non_msc"]))
     records = list(load_records())
     if basis == "per_culture":  # rule 6 of exoforge.evidence.effects: per-culture figures pooled together
         recs = [r for b in PER_CULTURE_BASES for r in fold_change_records(records, strategy, b, exclude_refs)]
