@@ -26,6 +26,7 @@ Data-file entry::
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -59,6 +60,15 @@ class Estimate:
     note: str | None = None
 
 
+#: Stages of the process and the parameter files (groups) that belong to each; ``evidence`` holds the
+#: strategy and platform effects pooled from the evidence records.
+STAGES: dict[str, tuple[str, ...]] = {
+    "upstream": ("growth", "metabolism", "platforms", "engineering", "ev"),
+    "downstream": ("downstream", "operations"),
+    "economics": ("prices_upstream", "prices_downstream", "prices_operations", "labour_upstream"),
+}
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A named model input with its unit, uncertainty and provenance."""
@@ -80,6 +90,23 @@ class Parameter:
     def refs(self) -> tuple[str, ...]:
         """Reference keys (DOI or ``pmid:N``) behind the current value."""
         return tuple(dict.fromkeys(e.ref for e in self.estimates))
+
+    @property
+    def stage(self) -> str:
+        """Which part of the process the parameter belongs to (see :data:`STAGES`)."""
+        if self.group.startswith("evidence:"):
+            return "evidence"
+        for stage, groups in STAGES.items():
+            if self.group in groups:
+                return stage
+        return self.group or "other"
+
+    def searchable_text(self) -> str:
+        """Name, description, assumption and every source, for :meth:`ParameterSet.grep`."""
+        parts = [self.name, self.description, self.assumption or ""]
+        for e in self.estimates:
+            parts.extend([e.ref, e.location, e.note or ""])
+        return "\n".join(parts)
 
     @property
     def is_assumption(self) -> bool:
@@ -279,6 +306,12 @@ class ParameterSet(Mapping[str, Parameter]):
         """Central value of ``name`` expressed in ``unit``."""
         p = self[name]
         return p.value * conversion_factor(p.unit, unit)
+
+    def grep(self, pattern: str) -> list[Parameter]:
+        """Parameters whose name, description, assumption or sources match the regular expression
+        ``pattern`` (case-insensitive). Raises ``re.error`` for a pattern that does not compile."""
+        rx = re.compile(pattern, re.IGNORECASE)
+        return [p for p in self.params.values() if rx.search(p.searchable_text())]
 
     def search(self, text: str) -> list[Parameter]:
         """Parameters whose name or description contains ``text`` (case-insensitive)."""

@@ -152,36 +152,33 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    # a narrow terminal drops the platform and cell-source columns (the case id names both) and folds
+    wide = console.width >= 140
+    cols = ["case", "platform", "cells", "observable", "unit"] if wide else ["case", "observable"]
+    cols += ["reported", "predicted", "95 % interval", "fold", "inside"]
     table = Table(title="validation: predicted against reported", title_justify="left")
-    for col in (
-        "case",
-        "platform",
-        "cells",
-        "observable",
-        "unit",
-        "reported",
-        "predicted",
-        "95 % interval",
-        "fold",
-        "inside",
-    ):
-        table.add_column(col, justify="right" if col in ("reported", "predicted", "fold") else "left")
+    for col in cols:
+        table.add_column(col, justify="right" if col in ("reported", "predicted", "fold") else "left", overflow="fold")
     for r in rows:
         lo, hi = r["prediction_interval_95"]
         inside = "yes" if r["observed_in_interval"] else ("known miss" if r["known_miss"] else "[red]no")
+        lead = (
+            [r["id"], r["platform"], r["cell_source"], r["metric"], r["unit"]]
+            if wide
+            else [
+                r["id"],
+                f"{r['metric']} [{r['unit']}]",
+            ]
+        )
         table.add_row(
-            r["id"],
-            r["platform"],
-            r["cell_source"],
-            r["metric"],
-            r["unit"],
+            *lead,
             f"{r['observed']:.3g}",
             f"{r['predicted']:.3g}",
             f"{lo:.2g}-{hi:.2g}",
             f"{r['fold_error']:.2f}",
             inside,
         )
-    console = Console()
     console.print(table)
     console.print(
         f"{summary['cases']} cases; median fold error {summary['median_fold_error']:.2f} (cells: "

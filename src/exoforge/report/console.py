@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from exoforge.result import Result
 
@@ -158,7 +160,7 @@ def print_meta(meta: Any) -> None:
         return
     t = Table(title_justify="left")
     for col in ("study", "cell source", "fold", "SE ln", "records"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for s in meta.studies:
         t.add_row(
             f"{s.label} ({s.ref})",
@@ -187,7 +189,7 @@ def print_coverage(cov: dict[str, Any]) -> None:
     console.print(f"{cov['references']} references, {cov['records']} records")
     t = Table(title="by family", title_justify="left")
     for col in ("family", "references", "records", "strategies", "no MSC figure"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for fam, d in cov["families"].items():
         t.add_row(
             fam,
@@ -206,12 +208,19 @@ def print_coverage(cov: dict[str, Any]) -> None:
     console.print(s)
 
 
+#: Below this terminal width the parameters are printed one block each instead of as a table.
+PARAMETER_TABLE_MIN_WIDTH = 140
+
+
 def print_parameters(params: list[Any]) -> None:
-    """Parameters with value, unit, uncertainty and sources."""
+    """Parameters with value, unit, uncertainty and sources.
+
+    A wide terminal gets a table; a narrow one (80 columns, or output to a pipe) gets one block per
+    parameter: the name and its variant on one line, the value, unit and 90 % range on the next, the
+    sources wrapped below, so that no name or number is cut.
+    """
     console = Console()
-    t = Table(title=f"parameters ({len(params)})", title_justify="left")
-    for col in ("name", "when", "value", "unit", "90 % range", "source"):
-        t.add_column(col, overflow="fold")
+    rows = []
     for p in params:
         lo, hi = p.distribution.interval(p.value) if p.distribution.is_uncertain else (p.value, p.value)
         rng = f"{fmt(lo)} – {fmt(hi)}" if p.distribution.is_uncertain else "fixed"
@@ -220,5 +229,20 @@ def print_parameters(params: list[Any]) -> None:
         else:
             src = f"[yellow]assumption[/]: {p.assumption}"
         when = ", ".join(f"{k}={v}" for k, v in p.when)
-        t.add_row(p.name, when, fmt(p.value), p.unit or "-", rng, src)
-    console.print(t)
+        rows.append((p.name, when, fmt(p.value), p.unit or "-", rng, src))
+    if console.width >= PARAMETER_TABLE_MIN_WIDTH:
+        t = Table(title=f"parameters ({len(params)})", title_justify="left")
+        for col in ("name", "when", "value", "unit", "90 % range", "source"):
+            t.add_column(col, overflow="fold")
+        for row in rows:
+            t.add_row(*row)
+        console.print(t)
+        return
+    console.print(f"[bold]parameters ({len(params)})[/]")
+    for name, when, value, unit, rng, src in rows:
+        variant = f"  [dim]when {when}[/]" if when else ""
+        console.print(f"[bold]{name}[/]{variant}", overflow="fold")
+        range_text = "fixed" if rng == "fixed" else f"90 % {rng}"
+        amount = f"{value} {unit}" if unit != "-" else value
+        console.print(Padding(f"{amount} ({range_text})", (0, 0, 0, 4)))
+        console.print(Padding(Text.from_markup(src, overflow="fold"), (0, 0, 0, 4)))
