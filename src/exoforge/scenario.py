@@ -702,6 +702,36 @@ class Conditioning(_Model):
         "each at most once)",
         json_schema_extra=_strategy_enum,
     )
+    oxygen_percent: Num | None = quantity(
+        None,
+        0.5,
+        20.9,
+        "percent",
+        "O2 in the gas phase during conditioning. Below air (20.9) it is hypoxic conditioning and needs "
+        "'hypoxia' under strategies; with 'hypoxia' and no value, 5 (the level of the only numeric "
+        "comparison, Dougherty 2020, doi:10.3389/fcell.2020.00130). It sets the dissolved-oxygen saturation "
+        "during conditioning and how much of the hypoxia effect applies (full at 5, none at 1 or in air)",
+        basis="from the lowest O2 of MSC hypoxia studies to air",
+    )
+
+    @property
+    def gas_oxygen_percent(self) -> float:
+        """O2 in the gas phase during conditioning: the set value, 5 with 'hypoxia', else air."""
+        if self.oxygen_percent is not None:
+            return float(self.oxygen_percent)
+        return 5.0 if "hypoxia" in self.strategies else 20.9
+
+    @model_validator(mode="after")
+    def _oxygen_and_hypoxia_agree(self) -> Conditioning:
+        hypoxic = "hypoxia" in self.strategies
+        if self.oxygen_percent is not None and self.oxygen_percent < 20.9 and not hypoxic:
+            raise ValueError(
+                f"oxygen_percent {self.oxygen_percent:g} is hypoxic conditioning: list 'hypoxia' under "
+                "conditioning.strategies (or leave oxygen_percent out for air)"
+            )
+        if self.oxygen_percent is not None and self.oxygen_percent >= 20.9 and hypoxic:
+            raise ValueError("'hypoxia' at air O2 (oxygen_percent 20.9) is not hypoxia: give a lower oxygen_percent")
+        return self
 
 
 # --------------------------------------------------------------------------- isolation

@@ -600,6 +600,10 @@ def simulate(
     warnings = list(prepared.warnings)
 
     strategies = list(scn.conditioning.strategies)
+    if "hypoxia" in strategies:
+        from exoforge.evidence.oxygen_response import response_warning
+
+        warnings.append(response_warning(scn.conditioning.gas_oxygen_percent))
     if len(strategies) > 1 and not combination_tested(strategies):
         warnings.append(
             f"no study in the evidence base tested {' + '.join(strategies)} together; "

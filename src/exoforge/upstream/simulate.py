@@ -22,6 +22,7 @@ from typing import cast
 import numpy as np
 
 from exoforge.engine.integrate import rk4_segment
+from exoforge.evidence.oxygen_response import AIR_O2_PERCENT
 from exoforge.parameters import UsageLog
 from exoforge.resources import Resource
 from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
@@ -194,7 +195,13 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
             continue  # no numeric evidence: the simulation warns and applies no effect
         if effect == "ev_secretion" and not secretion_effects:
             continue
-        (ev_logs if effect == "ev_secretion" else growth_logs).append(np.log(p.get(name, "")))
+        log_effect = np.log(p.get(name, ""))
+        if sid == "hypoxia":
+            # the pooled effect is the one measured at 5 % O2: scale it to the scenario's O2 level
+            from exoforge.evidence.oxygen_response import hypoxia_response
+
+            log_effect = log_effect * hypoxia_response(scn.conditioning.gas_oxygen_percent)
+        (ev_logs if effect == "ev_secretion" else growth_logs).append(log_effect)
     shrink = p.get("strategy_interaction_shrinkage", "") if len(ev_logs) > 1 else np.ones(n)
     ev_strat = np.exp(combine_log_multipliers(np.array(ev_logs).reshape(len(ev_logs), n), shrink))
     growth = np.exp(np.sum(np.array(growth_logs).reshape(len(growth_logs), n), axis=0))
@@ -445,6 +452,10 @@ def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -
                 "protein_outflow": y[kin.PROTEIN_OUTFLOW].copy(),
             }
             conditioning = True
+            gas_o2 = scn.conditioning.gas_oxygen_percent
+            if gas_o2 < AIR_O2_PERCENT:
+                # hypoxic conditioning: the medium saturates against the lower O2 of the gas phase (Henry's law)
+                kp = replace(kp, oxygen_saturation=kp.oxygen_saturation * (gas_o2 / AIR_O2_PERCENT))
             inputs = replace(
                 inputs,
                 growth_factor=growth_cond,
