@@ -711,7 +711,7 @@ class Conditioning(_Model):
         "'hypoxia' under strategies; with 'hypoxia' and no value, 5 (the level of the only numeric "
         "comparison, Dougherty 2020, doi:10.3389/fcell.2020.00130). It sets the dissolved-oxygen saturation "
         "during conditioning and how much of the hypoxia effect applies (full at 5, none at 1 or in air)",
-        basis="from the lowest O2 of MSC hypoxia studies to air",
+        basis=f"{_JUDGEMENT}: from the lowest O2 of MSC hypoxia studies (below 1 %) to air",
     )
 
     @property
