@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "analysis",
     "upstream",
     "select",
+    "target",
     "nta",
     "misev",
     "fit",
