@@ -325,7 +325,7 @@ def write_emulations(path: Path | None = None) -> Path:
         "# Written by `exoforge evidence emulate --write` from the comparison records, study_arms.yaml and the\n"
         "# parameter files; do not edit by hand (a test checks the fingerprint against the inputs).\n"
     )
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, width=110), encoding="utf-8")
-    tmp.replace(out)
+    from exoforge.fileio import write_atomic
+
+    write_atomic(out, header + yaml.safe_dump(doc, sort_keys=False, width=110))
     return out

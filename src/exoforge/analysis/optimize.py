@@ -843,10 +843,9 @@ class OptimizerState:
 
 def save_state(state: OptimizerState, path: Path) -> None:
     """Write the state as JSON, atomically (a temporary file renamed over the old one)."""
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(state.to_json(), separators=(",", ":")), encoding="utf-8")
-    tmp.replace(path)
+    from exoforge.fileio import write_atomic
+
+    write_atomic(path, json.dumps(state.to_json(), separators=(",", ":")))
 
 
 def load_state(path: Path, space: DesignSpace) -> OptimizerState:

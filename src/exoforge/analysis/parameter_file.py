@@ -31,7 +31,6 @@ estimation variance (``per_batch`` lists each batch's value).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,10 +169,9 @@ def write_parameter_file(result: Any, path: str | Path, scenario_files: dict[str
     data = parameter_file_data(result, scenario_files)
     text = "# exoforge fitted parameters: use with `exoforge run|mc|optimize|select ... --params FILE`\n"
     text += yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    from exoforge.fileio import write_atomic
+
+    return write_atomic(p, text)
 
 
 # --------------------------------------------------------------------------- reading

@@ -61,6 +61,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from exoforge.fileio import write_atomic
 from exoforge.scenario import Scenario, ScenarioError, parse_scenario, read_mapping
 
 SPACE_VERSION = 1
@@ -449,8 +450,7 @@ def write_scenario(data: dict[str, Any], path: str | Path, comment: str = "") ->
     import yaml
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     head = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
-    p.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    write_atomic(p, head + yaml.safe_dump(data, sort_keys=False))
     parse_scenario(read_mapping(p), str(p))  # what was written is a valid scenario
     return p

@@ -33,7 +33,6 @@ path. ``exoforge nta import FILE --record RECORD.yaml`` writes the
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -257,9 +256,9 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _write_yaml(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(tmp, path)
+    from exoforge.fileio import write_atomic
+
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 def fill_particles(path: str | Path, measurement: Any, dilution: float | None = None) -> Record:

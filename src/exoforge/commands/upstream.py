@@ -91,7 +91,9 @@ def validate(
 
         write_comparison(results, figure)
     if markdown is not None:
-        markdown.write_text(results_markdown(results, summary), encoding="utf-8")
+        from exoforge.fileio import write_atomic
+
+        write_atomic(markdown, results_markdown(results, summary))
     if json_out:
         typer.echo(json.dumps({"summary": summary.to_dict(), "cases": [r.to_dict() for r in results]}, indent=2))
         return

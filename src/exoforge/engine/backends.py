@@ -119,11 +119,25 @@ class LocalBackend(_ContextMixin):
                 results[i] = fut.result()
                 if on_result is not None:
                     on_result(i, results[i])
-        except BaseException:
+        except BaseException as exc:
             for fut in futures:
                 fut.cancel()
+            if isinstance(exc, KeyboardInterrupt):
+                self.abort()
             raise
         return results
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C): terminate the worker processes instead of waiting for their tasks."""
+        if self._pool is None:
+            return
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        for proc in processes:
+            proc.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.join(timeout=1.0)
+        self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -53,12 +53,9 @@ def _render(template: str, title: str, kind: str, settings: list[tuple[str, Any]
 
 def write_html(text: str, path: str | Path) -> Path:
     """Write ``text`` atomically; parent folders are created."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(p)
-    return p
+    from exoforge.fileio import write_atomic
+
+    return write_atomic(path, text)
 
 
 def monte_carlo_report(mc: MonteCarloResult) -> str:

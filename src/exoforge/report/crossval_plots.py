@@ -64,9 +64,6 @@ def crossval_figure(summary: CrossvalSummary) -> Any:
 
 def write_crossval_html(summary: CrossvalSummary, path: str | Path) -> Path:
     """The figure as a self-contained HTML page (plotly.js inline, offline); written atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    tmp.write_text(str(crossval_figure(summary).to_html(full_html=True, include_plotlyjs=True)), encoding="utf-8")
-    tmp.replace(p)
-    return p
+    from exoforge.fileio import write_atomic
+
+    return write_atomic(path, str(crossval_figure(summary).to_html(full_html=True, include_plotlyjs=True)))

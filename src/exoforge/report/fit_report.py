@@ -16,6 +16,7 @@ import numpy as np
 
 from exoforge.analysis.calibration import FitResult
 from exoforge.analysis.observables import observable
+from exoforge.fileio import write_atomic
 from exoforge.measurements.variables import VARIABLES
 
 #: Axis titles with units, per variable.
@@ -294,6 +295,4 @@ covariance (parameter uncertainty, not assay noise).</p>
 
 
 def write_fit_report(result: FitResult, path: str | Path, draws: int = 80) -> Path:
-    p = Path(path)
-    p.write_text(render_fit_report(result, draws=draws), encoding="utf-8")
-    return p
+    return write_atomic(path, render_fit_report(result, draws=draws))

@@ -9,6 +9,7 @@ from typing import Any
 
 from exoforge.evidence.meta import MetaAnalysis
 from exoforge.evidence.pooling import Z975
+from exoforge.fileio import atomic_target
 
 
 def _figure(meta: MetaAnalysis) -> Any:
@@ -76,8 +77,8 @@ def write_forest_png(meta: MetaAnalysis, path: str | Path, dpi: int = 150) -> Pa
     import matplotlib.pyplot as plt
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     fig = _figure(meta)
-    fig.savefig(p, format="png", dpi=dpi, bbox_inches="tight")
+    with atomic_target(p) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return p

@@ -132,9 +132,6 @@ def _forest_plots(result: Result) -> list[tuple[str, str]]:
 
 def write_report(result: Result, path: str | Path) -> Path:
     """Write the report; parent folders are created. Returns the path."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_report(result), encoding="utf-8")
-    tmp.replace(p)
-    return p
+    from exoforge.fileio import write_atomic
+
+    return write_atomic(path, render_report(result))

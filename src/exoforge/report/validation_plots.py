@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from exoforge.fileio import write_atomic
 from exoforge.upstream.validation import OBSERVABLES, CaseResult
 
 #: Colours of the platforms (a qualitative palette readable on white).
@@ -130,7 +131,4 @@ def comparison_html(results: Sequence[CaseResult]) -> str:
 
 def write_comparison(results: Sequence[CaseResult], path: str | Path) -> Path:
     """Write the comparison figure as HTML to ``path`` (parent folders created)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(comparison_html(results), encoding="utf-8")
-    return out
+    return write_atomic(path, comparison_html(results))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +71,9 @@ def run_html(doc: dict[str, Any]) -> str:
 
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write a file whole or not at all (a temporary file renamed over the target)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    from exoforge.fileio import write_atomic
+
+    return write_atomic(path, data)
 
 
 # --------------------------------------------------------------------------- Excel
