@@ -25,7 +25,15 @@ def test_interrupted_monte_carlo_leaves_no_report_and_exits_130(tmp_path: Path, 
     """Interrupted while the worker processes start (2 s) and while they compute (6 s)."""
     report = tmp_path / "r.html"
     proc = subprocess.Popen(
-        [EXOFORGE, "mc", str(ROOT / "examples" / "stirred_tank_tff_sec.yaml"), "-n", "1000000", "--report", str(report)],
+        [
+            EXOFORGE,
+            "mc",
+            str(ROOT / "examples" / "stirred_tank_tff_sec.yaml"),
+            "-n",
+            "1000000",
+            "--report",
+            str(report),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -301,6 +301,11 @@ def run_design(
 
     ``progress(done_rows, total_rows)`` is called as chunks finish.
     """
+    from exoforge.upstream.budget import check as check_budget
+
+    check_budget(
+        scn, design.n, f"an analysis of {design.n:,} evaluations", chunk_members=chunk_rows, kept_rows=design.n
+    )
     expected = expected or probe(scn, params)
     runner = backend or LocalBackend(1)
     tasks = [

@@ -336,6 +336,9 @@ def feed_control(
 def simulate_upstream(scn: Scenario, p: UsageLog, record_series: bool = False) -> UpstreamResult:
     """Integrate the culture of ``scn`` for every parameter set in ``p``."""
     n = p.n
+    from exoforge.upstream.budget import check as check_budget
+
+    check_budget(scn, n, "this run", chunk_members=COARSE_BLOCK_COLUMNS)
     exp = scn.expansion
     geo = vessel_geometry(exp, p)
     vol, vp = geo.volume_l, geo.product_volume_l
