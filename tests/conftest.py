@@ -45,3 +45,40 @@ def example_results():
     import exoforge as xf
 
     return {p.name: xf.simulate(xf.load_scenario(p)).to_json() for p in EXAMPLES}
+
+
+#: Where fuzz chunks (in any worker process) append their tallies; the controller prints the sum.
+FUZZ_TALLY_ENV = "EXOFORGE_FUZZ_TALLY"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import os
+    import tempfile
+
+    if FUZZ_TALLY_ENV not in os.environ:  # the controller: workers inherit the variable
+        fd, path = tempfile.mkstemp(prefix="exoforge-fuzz-", suffix=".jsonl")
+        os.close(fd)
+        os.environ[FUZZ_TALLY_ENV] = path
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    import json
+    import os
+    from collections import Counter
+
+    if hasattr(config, "workerinput"):
+        return
+    path = Path(os.environ.get(FUZZ_TALLY_ENV, ""))
+    if not path.is_file():
+        return
+    totals: dict[int, Counter[str]] = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        totals.setdefault(row["seed"], Counter()).update(row["tally"])
+    for seed, t in sorted(totals.items()):
+        terminalreporter.write_line(
+            f"fuzz corpus {seed}: {sum(t.values()):,} cases, {t['refused']:,} refused cleanly, {t['ran']:,} ran; "
+            f"tracebacks {t['traceback']}, over the time limit {t['over_time']}, non-finite outputs "
+            f"{t['non_finite']}, other exits {t['bad_exit']}"
+        )
+    path.unlink()

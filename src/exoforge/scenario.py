@@ -1083,11 +1083,10 @@ class Demand(_Model):
 
     doses_per_year: Num = quantity(
         ...,
-        0,
+        1,
         1e9,
         "dose/year",
         "doses needed per year",
-        lo_open=True,
         basis=f"{_JUDGEMENT}: from a single patient to a billion doses a year",
     )
     lot_size_doses: Num | None = quantity(
