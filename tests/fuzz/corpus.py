@@ -89,7 +89,7 @@ def _mutate(doc: dict[str, Any], rng: random.Random) -> str:
     parent, key = _parent(doc, path), path[-1]
     numeric = isinstance(parent[key], int | float) and not isinstance(parent[key], bool)
     kinds = ("delete", "rename", "type", "number", "number", "huge", "deep")
-    kind = rng.choice(kinds + ("scale", "scale", "scale", "scale") if numeric else kinds)
+    kind = rng.choice((*kinds, "scale", "scale", "scale", "scale") if numeric else kinds)
     if kind == "scale":  # a plausible number pushed towards the edges of its range
         parent[key] = parent[key] * rng.choice((1e-3, 0.01, 0.1, 0.5, 2, 10, 100, 1e3))
     elif kind == "delete":
