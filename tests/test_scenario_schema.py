@@ -144,7 +144,8 @@ def test_conditioning_days_are_documented_per_collection() -> None:
         ({"expansion.vessels": 0}, ["expansion.vessels: 0 is outside the allowed range: from 1 to 1,000"]),
         ({"isolation": [{"op": "tff", "mwco_kda": -3}]}, ["isolation[0].mwco_kda: -3", "from 1 to 5,000 kDa"]),
         ({"dose": {"particles": float("nan")}}, ["dose.particles: nan is not a finite number"]),
-        ({"demand": {"doses_per_year": 1e12}}, ["demand.doses_per_year: 1e+12", "at most 1e+09 dose/year"]),
+        ({"demand": {"doses_per_year": 1e12}}, ["demand.doses_per_year: 1e+12", "from 1 to 1e+09 dose/year"]),
+        ({"demand": {"doses_per_year": 5e-324}}, ["demand.doses_per_year", "from 1 to 1e+09 dose/year"]),
         ({"economics": {"prices": {"serum_free_medium_per_l": -5}}}, ["economics.prices.serum_free_medium_per_l: -5"]),
         ({"conditioning.days": True}, ["conditioning.days: True is a yes/no value, not a number"]),
         (
