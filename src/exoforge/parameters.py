@@ -504,6 +504,3 @@ class UsageLog:
     def has(self, name: str) -> bool:
         return name in self.batch.values
 
-
-def finite_positive(x: float) -> bool:
-    return math.isfinite(x) and x > 0

@@ -106,11 +106,6 @@ class VesselGeometry:
     feed_max_per_day: np.ndarray | None = None
     feed_lactate_setpoint_mM: np.ndarray | None = None
 
-    @property
-    def surface_per_volume(self) -> np.ndarray:
-        """Growth surface per medium volume [cm²/mL] (0 for aggregates)."""
-        return self.area_cm2 / (self.volume_l * 1000.0)
-
 
 @dataclass(frozen=True)
 class _Layout:

@@ -204,11 +204,6 @@ class CaseResult:
         return float(max(r, 1.0 / r)) if r > 0 else float("inf")
 
     @property
-    def signed_log10_error(self) -> float:
-        """log10(predicted / observed): negative when the model under-predicts."""
-        return float(np.log10(self.predicted / self.case.observed))
-
-    @property
     def within_tolerance(self) -> bool:
         return self.fold_error <= self.case.tolerance_fold
 
