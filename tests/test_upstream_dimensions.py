@@ -1,14 +1,16 @@
-"""Dimensions of every term of the culture balances and of every engineering correlation (pint).
+"""Dimensions of the engineering correlations (pint), called through the code.
 
-Each balance's terms must have the unit of its state per time; each correlation
-must return the quantity it claims. A wrong exponent or a missing volume fails
-with a DimensionalityError.
+The culture balances are checked by calling the right-hand side itself in two unit
+systems (``tests/test_kinetics_rhs.py``). Here the correlations are called with pint
+quantities and must return the quantity they claim; the remaining hand-written terms
+document the derivations behind the reference scalings and the oxygen supply.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from exoforge.units import Q_
@@ -28,75 +30,12 @@ P = Q_(100, "ug")
 D = Q_(0.5, "1/day")
 
 
-def test_oxygen_balance_and_its_root() -> None:
-    """kLa (C* - C) and q X / V * C / (K + C) are both mM/day; the root is a concentration."""
-    kla = Q_(40, "1/day")
-    q = Q_(98, "fmol/cell/h")
-    k = Q_(0.005, "mM")
-    supply = kla * (C_STAR - C)
-    uptake = q * X / V * (C / (k + C))
-    supply.to("mM/day")
-    uptake.to("mM/day")
-    b = q * X / V + kla * (k - C_STAR)
-    c = kla * C_STAR * k
-    root = 2 * c / (b + (b * b + 4 * kla * c) ** 0.5)
-    root.to("mM")
-
-
 def _assert_dimension(q, unit: str) -> None:
     """``q`` has the dimension of ``unit``, exponents compared to 1e-9 (fractional powers)."""
     got = dict(q.to_base_units().dimensionality)
     want = dict(Q_(1.0, unit).to_base_units().dimensionality)
     for dim in set(got) | set(want):
         assert abs(got.get(dim, 0.0) - want.get(dim, 0.0)) < 1e-9, (dim, got, want)
-
-
-def test_cell_and_substrate_balances() -> None:
-    mu = Q_(0.6, "1/day")
-    k_d = Q_(0.02, "1/day")
-    lag = Q_(1.0, "day")
-    t = Q_(2.0, "day")
-    theta = Q_(2.0, "")
-    cap = Q_(5e8, "cell")
-    k_g, k_l, k_a, k_q, k_o = (Q_(v, "mM") for v in (1.0, 35.4, 2.4, 0.1, 0.005))
-    factor = (
-        (1 - math.e ** (-(t / lag).to("").magnitude))
-        * (1 - (X / cap) ** theta.magnitude)
-        * G
-        / (k_g + G)
-        * C
-        / (k_o + C)
-        * k_l
-        / (k_l + L)
-        * k_a
-        / (k_a + A)
-    )
-    assert factor.dimensionless
-    (mu * factor * X).to("cell/day")
-    (k_d * X).to("cell/day")
-    q_g = Q_(0.38, "pmol/cell/h")
-    q_q = Q_(0.126, "pmol/cell/h")
-    y_lg = Q_(2.0, "mol/mol")
-    y_aq = Q_(0.7, "mol/mol")
-    k_decay = Q_(0.063, "1/day")
-    glucose_terms = [q_g * X * G / (k_g + G) / V, D * (G - Q_(1.0, "mM"))]
-    lactate_terms = [y_lg * q_g * X * G / (k_g + G) / V, D * L]
-    glutamine_terms = [q_q * X * GLN / (k_q + GLN) / V, k_decay * GLN, D * GLN]
-    ammonia_terms = [y_aq * q_q * X * GLN / (k_q + GLN) / V, k_decay * GLN, D * A]
-    for term in (*glucose_terms, *lactate_terms, *glutamine_terms, *ammonia_terms):
-        term.to("mM/day")
-
-
-def test_product_balances() -> None:
-    q_ev = Q_(1e4, "particle/cell/day")
-    k_ev = Q_(0.08, "1/day")
-    q_p = Q_(20, "pg/cell/day")
-    p_in = Q_(3.0, "mg/mL")
-    for term in (q_ev * X, k_ev * E, D * E):
-        term.to("particle/day")
-    for term in (q_p * X, D * p_in * Vp, D * P):
-        term.to("ug/day")
-    (X * Q_(1.0, "day")).to("cell*day")  # the cell-day integral
 
 
 def test_reference_scaling_and_capacity_terms() -> None:
@@ -114,38 +53,6 @@ def test_reference_scaling_and_capacity_terms() -> None:
     r_c = (6 * d_o2 * (C - Q_(0.019, "mM")) / q_vol) ** 0.5
     r_c.to("um")
     (4 / 3 * math.pi * r_c**3 / v_cell).to("cell")  # cells an oxygen-limited aggregate holds
-
-
-def test_hydrodynamic_correlations() -> None:
-    rho = Q_(1007, "kg/m**3")
-    nu = Q_(7.5e-7, "m**2/s")
-    n = Q_(60, "1/min")
-    d = Q_(0.06, "m")
-    vol = Q_(3, "L")
-    po = Q_(1.27, "")
-    power = po * rho * n**3 * d**5
-    power.to("W")
-    eps = power / (rho * vol)
-    eps.to("W/kg")
-    ((nu**3 / eps) ** 0.25).to("um")  # Kolmogorov length
-    (math.pi * n * d).to("m/s")  # tip speed
-    (rho * (nu * eps) ** 0.5).to("Pa")  # shear of Kolmogorov-scale eddies
-    (rho * (nu * eps * Q_(10, "")) ** 0.5).to("Pa")  # at the maximum local dissipation
-    (power / vol).to("W/m**3")
-    assert (n * d**2 / nu).to("").dimensionless  # impeller Reynolds number
-    (Q_(4, "") * vol / (Q_(0.79, "") * n * d**3)).to("s")  # mixing time
-
-
-def test_zwietering_is_dimensionally_homogeneous() -> None:
-    """N_js = S nu^0.1 d_p^0.2 (g drho / rho)^0.45 X^0.13 D^-0.85 is a rotation rate (S, X dimensionless)."""
-    nu = Q_(7.5e-7, "m**2/s")
-    d_p = Q_(175, "um")
-    g = Q_(9.81, "m/s**2")
-    drho, rho = Q_(33, "kg/m**3"), Q_(1007, "kg/m**3")
-    x_percent = Q_(3.0, "")
-    d = Q_(0.06, "m")
-    njs = Q_(6.0, "") * nu**0.1 * d_p**0.2 * (g * drho / rho) ** 0.45 * x_percent**0.13 * d ** (-0.85)
-    _assert_dimension(njs, "1/s")  # fractional exponents sum to zero only up to rounding
 
 
 def test_oxygen_supply_correlations() -> None:
@@ -174,3 +81,92 @@ def test_pint_rejects_a_wrong_term(unit) -> None:
 
     with pytest.raises(DimensionalityError):
         (Q_(1.0, "mM") * Q_(1.0, "L")).to(unit)
+
+
+# -- the code's correlations, called with pint quantities -----------------------------------------
+# Each function below works on plain arrays in stated units. Called instead with quantities (the
+# parameters as ``Q_(value, unit)`` through a log that attaches the unit it was asked for), its result
+# must have the dimension its docstring states: a wrong exponent or a missing factor in the code fails.
+
+
+class _QuantityLog:
+    """A parameter log whose ``get(name, unit)`` returns the central value as a pint quantity."""
+
+    def __init__(self) -> None:
+        import exoforge as xf
+        from exoforge.parameters import UsageLog
+        from exoforge.simulation import parameters_for
+        from tests.conftest import EXAMPLES
+
+        self._log = UsageLog(parameters_for(xf.load_scenario(EXAMPLES[0])).params.nominal(1))
+        self.n = 1
+
+    def get(self, name: str, unit: str):
+        return Q_(self._log.get(name, unit), unit)
+
+
+@pytest.fixture
+def qlog(monkeypatch):
+    from exoforge.upstream import checks
+
+    monkeypatch.setattr(checks, "GRAVITY", Q_(checks.GRAVITY, "m/s**2"))
+    return _QuantityLog()
+
+
+VOLUMES = Q_(np.array([0.1, 3.0, 50.0]), "L")
+
+
+def test_vessel_and_aeration_correlations_have_their_units(qlog) -> None:
+    from exoforge.upstream import platforms
+
+    for length in platforms.vessel_dimensions(VOLUMES, qlog):
+        _assert_dimension(length, "m")
+    _assert_dimension(platforms.surface_aeration_kla(VOLUMES, qlog), "1/day")
+    _assert_dimension(platforms.layer_diffusion_kla(Q_(np.array([2.0, 3.0]), "mm"), qlog), "1/day")
+    _assert_dimension(platforms.aggregate_capacity_coefficient(qlog), "cell / mM**1.5")
+    _assert_dimension(platforms.aggregate_radius_m(Q_(np.array([1e3, 1e4]), "cell"), qlog), "m")
+
+
+def test_hydrodynamics_have_their_units(qlog) -> None:
+    from exoforge.upstream import checks
+
+    h = checks.hydrodynamics(VOLUMES, Q_(np.array([40.0, 60.0, 80.0]), "1/min"), "cytodex1", Q_(3.0, "g/L"), qlog)
+    expected = {
+        "impeller_m": "m",
+        "power_per_volume": "W/m**3",
+        "dissipation": "W/kg",
+        "kolmogorov_m": "m",
+        "tip_speed": "m/s",
+        "shear_pa": "Pa",
+        "max_shear_pa": "Pa",
+        "reynolds": "",
+        "mixing_time_s": "s",
+        "njs_rpm": "1/min",
+    }
+    for name, unit in expected.items():
+        _assert_dimension(getattr(h, name), unit)
+
+
+def test_dissolved_oxygen_root_is_a_concentration() -> None:
+    """The quasi-steady oxygen root of the kinetics, called with quantities."""
+    from exoforge.upstream.kinetics import dissolved_oxygen
+
+    c = dissolved_oxygen(
+        Q_(np.array([1e8, 1e9]), "cell"),
+        Q_(40.0, "1/day"),
+        Q_(98.0, "fmol/cell/h"),
+        Q_(1.0, "L"),
+        Q_(0.005, "mM"),
+        Q_(0.188, "mM"),
+    )
+    _assert_dimension(c, "mM")
+
+
+def test_a_correlation_with_a_wrong_unit_fails(qlog, monkeypatch) -> None:
+    """The quantity checks can fail: gravity without its unit leaves the just-suspended speed wrong."""
+    from exoforge.upstream import checks
+
+    monkeypatch.setattr(checks, "GRAVITY", 9.81)
+    rpm = checks.just_suspended_rpm(VOLUMES, "cytodex1", Q_(3.0, "g/L"), qlog)
+    with pytest.raises(AssertionError):
+        _assert_dimension(rpm, "1/min")

@@ -384,7 +384,9 @@ def spheroid_checks(geo: VesselGeometry, peak_cells: np.ndarray, p: UsageLog) ->
     diameter_um = 2e6 * aggregate_radius_m(per_agg, p)
     c = dissolved_oxygen_at(geo, peak_cells, p)
     c_min = p.get("oxygen_saturation_medium", "mM") * p.get("oxygen_minimum_fraction", "")
-    q_vol = p.get("oxygen_uptake_rate_aggregate", "mmol/cell/s") * 1e-3 / p.get("aggregate_volume_per_cell", "m**3")
+    q_vol = (
+        p.get("oxygen_uptake_rate_aggregate", "mmol/cell/s") * 1e-3 / p.get("aggregate_volume_per_cell", "m**3/cell")
+    )
     excess = np.maximum(c - c_min, 0.0)
     penetration_um = 2e6 * np.sqrt(6.0 * p.get("oxygen_diffusivity", "m**2/s") * excess / q_vol)
     return [

@@ -106,6 +106,12 @@ STATE_NAMES = (
     "fed_volumes",
 )
 
+#: Internal unit of each state row (pint strings, in row order): the code's own unit
+#: annotations, which the dimension tests use to re-express a call in other units.
+STATE_UNITS = ("cell", "mM", "mM", "mM", "mM", "particle", "ug", "cell*day", "particle", "ug", "")
+#: Unit of the time argument of :func:`rhs` and of every rate [day].
+TIME_UNIT = "day"
+
 
 @dataclass(frozen=True)
 class KineticParameters:
@@ -167,6 +173,36 @@ class KineticParameters:
             object.__setattr__(self, name, value)
 
 
+#: Unit of every array of :class:`KineticParameters` (pint strings; ``""`` dimensionless).
+PARAMETER_UNITS: dict[str, str] = {
+    "mu_max": "1/day",
+    "t_lag": "day",
+    "theta": "",
+    "k_death": "1/day",
+    "k_glucose": "mM",
+    "k_lactate": "mM",
+    "k_ammonia": "mM",
+    "q_glucose": "mmol/cell/day",
+    "y_lactate": "mol/mol",
+    "q_glutamine": "mmol/cell/day",
+    "k_glutamine": "mM",
+    "y_ammonia": "mol/mol",
+    "k_glutamine_decay": "1/day",
+    "q_oxygen": "mmol/cell/day",
+    "k_oxygen": "mM",
+    "oxygen_saturation": "mM",
+    "kla": "1/day",
+    "oxygen_minimum": "mM",
+    "aggregate_capacity": "cell/mM**1.5",
+    "q_ev": "particle/cell/day",
+    "k_ev_loss": "1/day",
+    "q_protein": "ug/cell/day",
+    "k_transfer": "1/day",
+    "volume": "L",
+    "product_volume": "L",
+}
+
+
 @dataclass(frozen=True)
 class PhaseInputs:
     """What changes between culture phases, arrays of shape (N,)."""
@@ -198,6 +234,26 @@ class PhaseInputs:
     @property
     def controlled(self) -> bool:
         return self.lactate_setpoint is not None
+
+
+#: Unit of every number of :class:`PhaseInputs` (pint strings; ``""`` dimensionless).
+PHASE_UNITS: dict[str, str] = {
+    "growth_factor": "",
+    "death_factor": "",
+    "ev_factor": "",
+    "dilution": "1/day",
+    "product_dilution": "1/day",
+    "glucose_in": "mM",
+    "glutamine_in": "mM",
+    "protein_in": "ug/L",
+    "capacity_total": "cell",
+    "t_seed": "day",
+    "capacity_added": "cell",
+    "t_added": "day",
+    "lactate_setpoint": "mM",
+    "dilution_max": "1/day",
+    "product_share": "",
+}
 
 
 def capacity(t: float, k: KineticParameters, ph: PhaseInputs) -> np.ndarray:

@@ -304,7 +304,7 @@ def aggregate_capacity_coefficient(p: UsageLog) -> np.ndarray:
     R_c = sqrt(6 D (C - C_min) / Q); an aggregate then holds 4/3 pi R_c³ / v_cell cells.
     """
     d = p.get("oxygen_diffusivity", "m**2/day")
-    v_cell = p.get("aggregate_volume_per_cell", "m**3")
+    v_cell = p.get("aggregate_volume_per_cell", "m**3/cell")
     q_cell = p.get("oxygen_uptake_rate_aggregate", "mmol/cell/day") * 1e-3  # mol/cell/day
     q_vol = q_cell / v_cell  # mol/m³/day
     # C in mM = mol/m³, so R_c = sqrt(6 D (C - C_min) / q_vol) [m]
@@ -314,7 +314,7 @@ def aggregate_capacity_coefficient(p: UsageLog) -> np.ndarray:
 
 def aggregate_radius_m(cells_per_aggregate: np.ndarray, p: UsageLog) -> np.ndarray:
     """Radius [m] of an aggregate of ``cells_per_aggregate`` cells at the measured packing."""
-    v_cell = p.get("aggregate_volume_per_cell", "m**3")
+    v_cell = p.get("aggregate_volume_per_cell", "m**3/cell")
     return cast("np.ndarray", (3.0 * cells_per_aggregate * v_cell / (4.0 * math.pi)) ** (1.0 / 3.0))
 
 
