@@ -155,7 +155,7 @@ def test_every_price_has_a_year_and_escalation_uses_the_index() -> None:
     for name in (n for n in ps if n.startswith("price.")):
         assert years.get(name, 2024) in idx, name
     assert escalation_factor(2019, 2024) == pytest.approx(idx[2024] / idx[2019])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no price index for 1990"):
         escalation_factor(1990, 2024)
 
 

@@ -80,7 +80,7 @@ def test_validate_names_file_and_record(tmp_path) -> None:
     assert any("bad.yaml record r2" in p and "nonexistent" in p for p in problems)
 
 
-@pytest.mark.parametrize("method,sm", [("dl", "dl"), ("pm", "iterated")])
+@pytest.mark.parametrize(("method", "sm"), [("dl", "dl"), ("pm", "iterated")])
 def test_pooling_equals_statsmodels_on_bcg(method: str, sm: str) -> None:
     y, v = _bcg()
     ours = pool(y, v, method)  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def _strategies_with_k(kmin: int) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "strategy,basis", _strategies_with_k(3) or [pytest.param("none", "none", marks=pytest.mark.skip)]
+    ("strategy", "basis"), _strategies_with_k(3) or [pytest.param("none", "none", marks=pytest.mark.skip)]
 )
 def test_every_pooled_strategy_equals_statsmodels(strategy: str, basis: str) -> None:
     recs = [r for r in fold_change_records(list(load_records()), strategy, basis) if r.record.cell_source != "non_msc"]
