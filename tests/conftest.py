@@ -82,3 +82,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"{t['non_finite']}, other exits {t['bad_exit']}"
         )
     path.unlink()
+
+
+def matched(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in ``text``; fails the test, showing the text, when it is absent."""
+    import re
+
+    found = re.search(pattern, text)
+    assert found is not None, f"{pattern!r} not in:\n{text}"
+    return found.group(1)

@@ -11,7 +11,14 @@ from SALib.sample import sobol as salib_sobol_sample
 from SALib.test_functions import Ishigami
 
 import exoforge as xf
-from exoforge.analysis.sensitivity import MorrisMethod, SobolMethod, analyse_function, sensitivity
+from exoforge.analysis.sensitivity import (
+    MorrisIndices,
+    MorrisMethod,
+    SobolIndices,
+    SobolMethod,
+    analyse_function,
+    sensitivity,
+)
 from tests.conftest import ROOT
 
 NAMES = ["x1", "x2", "x3"]
@@ -39,6 +46,7 @@ def test_analytical_values_match_the_literature() -> None:
 
 def test_sobol_recovers_the_ishigami_indices() -> None:
     res = analyse_function(SobolMethod(n=8192, seed=3), NAMES, ishigami_on_unit_cube)
+    assert isinstance(res, SobolIndices)
     np.testing.assert_allclose(res.S1, S1_EXACT, atol=0.03)
     np.testing.assert_allclose(res.ST, ST_EXACT, atol=0.03)
     assert [res.names[i] for i in res.order()] == ["x1", "x2", "x3"]
@@ -50,6 +58,7 @@ def test_sobol_pairing_reproduces_salib_used_directly() -> None:
     """Same problem, sample size, second-order flag and seed on both sides of the pair."""
     method = SobolMethod(n=1024, second_order=True, seed=5)
     ours = analyse_function(method, NAMES, ishigami_on_unit_cube)
+    assert isinstance(ours, SobolIndices)
     problem = {"num_vars": 3, "names": NAMES, "bounds": [[0, 1]] * 3}
     x = salib_sobol_sample.sample(problem, 1024, calc_second_order=True, seed=5)
     theirs = salib_sobol.analyze(problem, ishigami_on_unit_cube(x), calc_second_order=True, seed=5)
@@ -81,6 +90,7 @@ def test_morris_screens_the_ishigami_inputs() -> None:
 def test_morris_pairing_reproduces_salib_used_directly() -> None:
     method = MorrisMethod(trajectories=20, levels=4, seed=8)
     ours = analyse_function(method, NAMES, ishigami_on_unit_cube)
+    assert isinstance(ours, MorrisIndices)
     problem = {"num_vars": 3, "names": NAMES, "bounds": [[0.025, 0.975]] * 3}
     x = salib_morris_sample.sample(problem, 20, num_levels=4, seed=8)
     theirs = salib_morris.analyze(problem, x, ishigami_on_unit_cube(x), num_levels=4, seed=8)

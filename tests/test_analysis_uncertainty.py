@@ -100,7 +100,7 @@ def test_correlations_and_drivers(scn) -> None:
 def test_failed_rows_are_nan_with_a_counted_reason(scn, monkeypatch) -> None:
     """A row the model raises on, and a row it returns NaN for, are counted; the others are unaffected."""
     clean = monte_carlo(scn, n=300, seed=3)
-    real = ab.evaluate
+    real = ab.evaluate  # type: ignore[attr-defined]
 
     def flaky(s, batch, **kw):
         mu = batch.values["growth_rate_max"]

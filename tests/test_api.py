@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from exoforge.api import Settings, create_app
 from exoforge.scenario import read_mapping
 from exoforge.store import repository as repo
+from exoforge.store.models import User
 from tests.conftest import ROOT
 
 EXAMPLE = read_mapping(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
@@ -110,7 +111,7 @@ def api_routes(client: TestClient) -> list[tuple[str, str]]:
 def test_every_route_but_health_needs_a_token_and_a_revoked_token_is_refused(world) -> None:
     client = world["client"]
     token, secret = world["store"].write(
-        lambda s: repo.create_token(s, repo.actor_for(s.get(repo.User, world["users"]["eve"])), "soon revoked")
+        lambda s: repo.create_token(s, repo.actor_for(s.get(User, world["users"]["eve"])), "soon revoked")
     )
     assert client.get(f"{API}/me", headers=auth(secret)).status_code == 200
     r = client.delete(f"{API}/tokens/{token.id}", headers=auth(secret))

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exoforge.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matched
 
 EXAMPLE = ROOT / "examples" / "stirred_tank_tff_sec.yaml"
 
@@ -33,12 +33,12 @@ def saved(cli, tmp_path: Path) -> dict[str, Any]:
     out = cli("run", str(EXAMPLE), "--save", "--json", "--seed", "7", "--project", "lab")
     assert out.exit_code == 0, out.output
     first = json.loads(out.stdout)
-    run1 = re.search(r"saved run ([0-9a-f]{12})", out.stderr).group(1)
+    run1 = matched(r"saved run ([0-9a-f]{12})", out.stderr)
     edited = tmp_path / "edited.yaml"
     edited.write_text(EXAMPLE.read_text().replace("days: 7", "days: 6", 1))
     out = cli("run", str(edited), "--save", "--project", "lab")
     assert out.exit_code == 0, out.output
-    run2 = re.search(r"saved run ([0-9a-f]{12}) \(lab / .* revision 2\)", out.stderr).group(1)
+    run2 = matched(r"saved run ([0-9a-f]{12}) \(lab / .* revision 2\)", out.stderr)
     return {"run1": run1, "run2": run2, "first": first}
 
 
@@ -57,7 +57,7 @@ def test_run_save_records_the_run_and_runs_show_returns_the_same_result(cli, sav
 def test_a_run_with_measured_size_files_is_stored_self_contained_and_reruns(cli) -> None:
     out = cli("run", str(ROOT / "examples" / "pilot_3l_measured_size.yaml"), "--save", "--json")
     assert out.exit_code == 0, out.output
-    run_id = re.search(r"saved run ([0-9a-f]{12})", out.stderr).group(1)
+    run_id = matched(r"saved run ([0-9a-f]{12})", out.stderr)
     record = json.loads(cli("runs", "show", run_id, "--json").stdout)
     assert record["result"]["ev_size"] == json.loads(out.stdout)["ev_size"]
     rerun = json.loads(cli("runs", "rerun", run_id, "--json").stdout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ A = np.array
 
 
 def _tp(**changes):
-    args = {
+    args: dict[str, Any] = {
         "final_amount": A([1050.0, 40.0, 0.5]),  # doses' worth of product in three batches
         "dose_amount": 1.0,
         "batch_days": A([12.0, 12.0, 12.0]),

@@ -21,8 +21,8 @@ from exoforge.analysis.emulation import (
 )
 from exoforge.cli import app
 from exoforge.evidence.crossval import crossval
-from exoforge.evidence.emulated import load_emulated, load_emulated_document, study_units
-from exoforge.evidence.hierarchy import Hierarchy, StudyUnit, fitted, pooled_posterior
+from exoforge.evidence.emulated import StudyUnit, load_emulated, load_emulated_document, study_units
+from exoforge.evidence.hierarchy import Hierarchy, fitted, pooled_posterior
 from exoforge.evidence.pooling import pool
 from exoforge.evidence.store import load_records, load_strategies
 from exoforge.simulation import parameters_for, secretion_ceiling

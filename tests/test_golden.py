@@ -16,7 +16,7 @@ def test_every_example_has_a_golden_result() -> None:
 
 
 @pytest.mark.parametrize("path", examples(), ids=lambda p: p.stem)
-def test_example_matches_its_golden_result(path) -> None:  # type: ignore[no-untyped-def]
+def test_example_matches_its_golden_result(path) -> None:
     golden = RESULTS / f"{path.stem}.json"
     assert golden.exists(), "no golden result: run `.venv/bin/python -m tests.golden --write`"
     diff = differences(json.loads(golden.read_text(encoding="utf-8")), result_of(path))

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,7 +84,7 @@ def _parameters(kin: ModuleType, aggregates: bool = False) -> kinetics.KineticPa
         "product_volume": 2.0,
     }
     arrays = {name: value * spread for name, value in base.items()}
-    return kin.KineticParameters(**arrays, aggregates=aggregates)  # type: ignore[no-any-return]
+    return kin.KineticParameters(**arrays, aggregates=aggregates)
 
 
 def _phase(kin: ModuleType, kind: str) -> kinetics.PhaseInputs:
@@ -100,9 +101,9 @@ def _phase(kin: ModuleType, kind: str) -> kinetics.PhaseInputs:
     }
     zero = np.zeros(N)
     if kind == "batch":
-        return kin.PhaseInputs(dilution=zero, product_dilution=zero, **common)  # type: ignore[no-any-return]
+        return kin.PhaseInputs(dilution=zero, product_dilution=zero, **common)
     if kind == "fed":
-        return kin.PhaseInputs(  # type: ignore[no-any-return]
+        return kin.PhaseInputs(
             dilution=ones * 0.3,
             product_dilution=ones * np.array([0.3, 0.0, 0.3, 0.0]),
             capacity_added=ones * 2e8,
@@ -110,7 +111,7 @@ def _phase(kin: ModuleType, kind: str) -> kinetics.PhaseInputs:
             **common,
         )
     if kind == "controlled":
-        return kin.PhaseInputs(  # type: ignore[no-any-return]
+        return kin.PhaseInputs(
             dilution=ones * 0.05,
             product_dilution=ones * 0.05,
             lactate_setpoint=ones * 12.0,
@@ -144,7 +145,7 @@ def _state(cells: float = 2e8) -> np.ndarray:
 def _in_other_units(kin: ModuleType, k: kinetics.KineticParameters, ph: kinetics.PhaseInputs, t: float, y: np.ndarray):
     """The same call with every number expressed in :data:`OTHER_UNITS`."""
     k_other = {name: _convert(getattr(k, name), unit, _other_unit(unit)) for name, unit in kin.PARAMETER_UNITS.items()}
-    ph_other = {}
+    ph_other: dict[str, Any] = {}
     for f in dataclasses.fields(ph):
         if not f.init:
             continue

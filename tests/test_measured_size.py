@@ -32,11 +32,14 @@ def with_size(d50: float, gsd: float, ops: list[dict]) -> xf.Scenario:
 
 def test_an_nta_export_is_read_into_bins_relative_to_the_scenario() -> None:
     scn = xf.load_scenario(MEASURED)
+    assert scn.ev_size is not None
     harvest = scn.ev_size.harvest
     assert harvest is not None and harvest.diameters_nm is not None and 3 <= len(harvest.diameters_nm) <= 48
+    assert harvest.source is not None and harvest.fractions is not None
     assert "B1_day10_ExperimentSummary.csv" in harvest.source and "sha256" in harvest.source
     assert sum(harvest.fractions) == pytest.approx(1.0)
     again = parse_scenario(scn.to_dict())  # a loaded scenario carries its bins (no file needed again)
+    assert again.ev_size is not None and again.ev_size.harvest is not None
     assert again.ev_size.harvest.diameters_nm == harvest.diameters_nm
 
 

@@ -3,14 +3,13 @@ hovering a trace shows its value with its unit. Screenshots are kept in tests/ar
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from exoforge.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matched
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -74,7 +73,7 @@ def test_run_report_draws_and_hovers_a_value_with_its_unit(tmp_path, browser) ->
     text = _hover_text(page, "#fig-train")
     assert "particles" in text
     step = text.split("product EVs")[0].strip()
-    number = float(re.search(r"product EVs: ([0-9.e+]+)", text).group(1))
+    number = float(matched(r"product EVs: ([0-9.e+]+)", text))
     data = page.evaluate("(() => { const d = document.getElementById('fig-train').data[0]; return [d.x, d.y]; })()")
     assert number == pytest.approx(dict(zip(*data, strict=True))[step], rel=1e-2)  # the value of the bar hovered
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from exoforge.result import SCHEMA_VERSION, ChecksFailed, Result, _clean, check_
 
 
 def _result(**changes) -> Result:
-    base = {
+    base: dict[str, Any] = {
         "scenario_name": "demo",
         "kpis": {"doses.per_batch": np.float64(120.0), "cost.per_dose": math.inf, "cells.seeded": np.int64(3)},
         "currency": "USD",

@@ -131,7 +131,7 @@ def test_conditioning_days_are_documented_per_collection() -> None:
     cond = _schema()["$defs"]["Conditioning"]
     assert "per collection" in cond["description"] or "ONE collection" in cond["description"]
     assert "days x collections" in cond["properties"]["days"]["description"]
-    assert "ONE collection" in (Scenario.model_fields["conditioning"].annotation.__doc__ or "")  # type: ignore[union-attr]
+    assert "ONE collection" in (Scenario.model_fields["conditioning"].annotation.__doc__ or "")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,8 @@ GRADES = ("impure", "low", "intermediate", "high")
 
 def brute_force(space: SelectionSpace):
     """Every design built and simulated on its own with the public API, then filtered and sorted."""
-    feasible, rejected = [], []
+    feasible: list[Any] = []
+    rejected: list[Any] = []
     for plat in space.platforms:
         for scale in plat.scales:
             for tr in space.trains:
@@ -141,9 +143,9 @@ def test_selection_costs_every_facility_use_and_names_the_cheapest() -> None:
         uses = o.by_facility_use
         assert set(uses) == {"dedicated", "shared", "campaign", "cdmo"}
         assert uses["dedicated"] == pytest.approx(o.kpis["cost.per_dose_supplied"], rel=1e-12)  # the space's use
-        assert o.cheapest_use == min(uses, key=uses.get)
+        assert o.cheapest_use == min(uses, key=lambda u: uses[u])
     best = sel.best_by_facility_use()
-    assert sel.cheapest_use == min((u for u in best if best[u]), key=lambda u: best[u][1])
+    assert sel.cheapest_use == min((u for u in best if best[u]), key=lambda u: best[u][1])  # type: ignore[index]
     d = sel.to_json()
     assert d["cheapest_facility_use"] == sel.cheapest_use and d["best_by_facility_use"]["cdmo"]["label"]
 

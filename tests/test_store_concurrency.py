@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,18 +12,19 @@ from exoforge.store import audit
 from exoforge.store import repository as repo
 from exoforge.store.access import Actor
 from exoforge.store.engine import open_store
+from exoforge.store.hashing import content_hash
 from exoforge.store.models import AuditEvent, ScenarioRevision
 
 WRITERS = 8
 EDITS = 200
 
 
-def _writer(url: str, actor: Actor, scenario_id: str, writer: int, edits: int, start: mp.Event) -> None:
+def _writer(url: str, actor: Actor, scenario_id: str, writer: int, edits: int, start: Any) -> None:
     store = open_store(url, upgrade=False)
     start.wait(60)
     for i in range(edits):
         content = {"writer": writer, "edit": i}
-        rev, new = store.write(lambda s, c=content: repo.edit_scenario(s, actor, scenario_id, c))
+        rev, new = store.write(lambda s, c=content: repo.edit_scenario(s, actor, scenario_id, c))  # type: ignore[misc]
         assert new, rev
     store.dispose()
 
@@ -59,7 +61,7 @@ def test_eight_concurrent_writers_lose_no_edit(db_url: str) -> None:
         assert numbers == list(range(1, WRITERS * EDITS + 2)), "revision numbers unique and gap-free"
         written = {(r.content["writer"], r.content["edit"]) for r in revs if "writer" in r.content}
         assert written == {(w, i) for w in range(WRITERS) for i in range(EDITS)}, "every edit stored"
-        assert all(r.content_hash == repo.content_hash(r.content) for r in revs)
+        assert all(r.content_hash == content_hash(r.content) for r in revs)
         assert repo.get_scenario(s, admin, scenario.id).head_revision == WRITERS * EDITS + 1
         logged = s.scalars(
             select(AuditEvent.entity_id).where(

@@ -44,9 +44,9 @@ def test_reusing_the_culture_gives_the_same_answer(monkeypatch: pytest.MonkeyPat
     fast = target(scn, "cost.per_dose_supplied", "price.facility_per_day", below=200, n=20)
     assert fast.culture_reused
 
-    real = target_module.simulate_upstream
+    real = target_module.simulate_upstream  # type: ignore[attr-defined]
 
-    def reads_everything(s, p, record_series=False):  # type: ignore[no-untyped-def]
+    def reads_everything(s, p, record_series=False):
         p.used.add("price.facility_per_day")
         return real(s, p, record_series)
 

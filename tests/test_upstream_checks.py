@@ -174,7 +174,9 @@ def test_the_zwietering_constant_range_spans_the_measured_hmsc_spinner_njs() -> 
     from exoforge.evidence.query import find_record
     from exoforge.upstream.checks import just_suspended_rpm
 
-    measured = find_record("hewitt2011-njs-30rpm").record.value
+    found = find_record("hewitt2011-njs-30rpm")
+    assert found is not None
+    measured = found.record.value
     ps = parameters_for(_scenario("platform_spinner.yaml")).params
     s = ps["zwietering_constant"]
     for volume_l in (0.1, 0.25):

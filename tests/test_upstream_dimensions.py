@@ -9,6 +9,7 @@ document the derivations behind the reference scalings and the oxygen supply.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,6 +90,11 @@ def test_pint_rejects_a_wrong_term(unit) -> None:
 # must have the dimension its docstring states: a wrong exponent or a missing factor in the code fails.
 
 
+def _q(value: Any, unit: str) -> Any:
+    """A quantity typed as Any: the functions below are annotated for plain arrays and called with quantities."""
+    return Q_(value, unit)
+
+
 class _QuantityLog:
     """A parameter log whose ``get(name, unit)`` returns the central value as a pint quantity."""
 
@@ -113,7 +119,7 @@ def qlog(monkeypatch):
     return _QuantityLog()
 
 
-VOLUMES = Q_(np.array([0.1, 3.0, 50.0]), "L")
+VOLUMES = _q(np.array([0.1, 3.0, 50.0]), "L")
 
 
 def test_vessel_and_aeration_correlations_have_their_units(qlog) -> None:
@@ -122,15 +128,15 @@ def test_vessel_and_aeration_correlations_have_their_units(qlog) -> None:
     for length in platforms.vessel_dimensions(VOLUMES, qlog):
         _assert_dimension(length, "m")
     _assert_dimension(platforms.surface_aeration_kla(VOLUMES, qlog), "1/day")
-    _assert_dimension(platforms.layer_diffusion_kla(Q_(np.array([2.0, 3.0]), "mm"), qlog), "1/day")
+    _assert_dimension(platforms.layer_diffusion_kla(_q(np.array([2.0, 3.0]), "mm"), qlog), "1/day")
     _assert_dimension(platforms.aggregate_capacity_coefficient(qlog), "cell / mM**1.5")
-    _assert_dimension(platforms.aggregate_radius_m(Q_(np.array([1e3, 1e4]), "cell"), qlog), "m")
+    _assert_dimension(platforms.aggregate_radius_m(_q(np.array([1e3, 1e4]), "cell"), qlog), "m")
 
 
 def test_hydrodynamics_have_their_units(qlog) -> None:
     from exoforge.upstream import checks
 
-    h = checks.hydrodynamics(VOLUMES, Q_(np.array([40.0, 60.0, 80.0]), "1/min"), "cytodex1", Q_(3.0, "g/L"), qlog)
+    h = checks.hydrodynamics(VOLUMES, _q(np.array([40.0, 60.0, 80.0]), "1/min"), "cytodex1", _q(3.0, "g/L"), qlog)
     expected = {
         "impeller_m": "m",
         "power_per_volume": "W/m**3",
@@ -152,12 +158,12 @@ def test_dissolved_oxygen_root_is_a_concentration() -> None:
     from exoforge.upstream.kinetics import dissolved_oxygen
 
     c = dissolved_oxygen(
-        Q_(np.array([1e8, 1e9]), "cell"),
-        Q_(40.0, "1/day"),
-        Q_(98.0, "fmol/cell/h"),
-        Q_(1.0, "L"),
-        Q_(0.005, "mM"),
-        Q_(0.188, "mM"),
+        _q(np.array([1e8, 1e9]), "cell"),
+        _q(40.0, "1/day"),
+        _q(98.0, "fmol/cell/h"),
+        _q(1.0, "L"),
+        _q(0.005, "mM"),
+        _q(0.188, "mM"),
     )
     _assert_dimension(c, "mM")
 
@@ -167,6 +173,6 @@ def test_a_correlation_with_a_wrong_unit_fails(qlog, monkeypatch) -> None:
     from exoforge.upstream import checks
 
     monkeypatch.setattr(checks, "GRAVITY", 9.81)
-    rpm = checks.just_suspended_rpm(VOLUMES, "cytodex1", Q_(3.0, "g/L"), qlog)
+    rpm = checks.just_suspended_rpm(VOLUMES, "cytodex1", _q(3.0, "g/L"), qlog)
     with pytest.raises(AssertionError):
         _assert_dimension(rpm, "1/min")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from exoforge.api import Settings, create_app
 from exoforge.store import repository as repo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, matched
 
 YAML = (ROOT / "examples" / "stirred_tank_tff_sec.yaml").read_text()
 HX = {"HX-Request": "true"}
@@ -85,7 +84,7 @@ def test_a_scenario_is_created_validated_live_run_and_compared(site) -> None:
     assert '<script type="application/json" id="fig-particles-spec">' in run_page
     assert "<script>" not in run_page  # no inline script: the content security policy forbids it
     edited = YAML.replace("days: 7", "days: 6", 1)
-    head = re.search(r'name="base_revision" value="(\d+)"', page).group(1)
+    head = matched(r'name="base_revision" value="(\d+)"', page)
     client.post(scenario, data={"yaml": edited, "base_revision": head}, headers=HX)
     run2 = client.post(f"{scenario}/run", headers=HX).headers["hx-redirect"]
     ids = [run1.rsplit("/", 1)[1], run2.rsplit("/", 1)[1]]
@@ -125,7 +124,7 @@ def test_measured_data_upload_and_fit_from_the_pages(site) -> None:
     assert "B1, B2, B3" in client.get(project).text
     page = client.get(scenario).text
     assert "Start fit" in page
-    dataset = re.search(r'<option value="([0-9a-f]{32})">batches.csv', page).group(1)
+    dataset = matched(r'<option value="([0-9a-f]{32})">batches.csv', page)
     job = client.post(f"{scenario}/fit", data={"dataset_id": dataset}, headers=HX).headers["hx-redirect"]
     assert client.get(job).status_code == 200
 
@@ -152,6 +151,7 @@ def test_pages_of_another_project_are_not_found(site) -> None:
     store = app.state.services.store
     with store.read() as s:
         admin = repo.authenticate(s, site["secret"])
+    assert admin is not None
     other = store.write(lambda s: repo.create_user(s, admin, "stranger"))
     actor = repo.actor_for(other)
     project = store.write(lambda s: repo.create_project(s, actor, "Secret"))

@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 def lognormal_bins(total: float, median: float, gsd: float, centres: list[float], width: float) -> list[float]:
     """Concentration per bin of a lognormal number distribution (rounded as the instruments write it)."""
     s = math.log(gsd)
-    out = []
+    out: list[float] = []
     for c in centres:
         lo, hi = max(c - width / 2, 1e-9), c + width / 2
         cdf = [0.5 * (1 + math.erf(math.log(x / median) / (s * math.sqrt(2)))) for x in (lo, hi)]
