@@ -177,3 +177,47 @@ def test_platform_keys_are_checked(platform, changes, message) -> None:
     with pytest.raises(ScenarioError) as err:
         xf.parse_scenario(_data(platform, **changes))
     assert any(message in p for p in err.value.problems), err.value.problems
+
+
+def test_every_scenario_platform_is_registered_once() -> None:
+    """The registry and the scenario's platform names are the same set: none is simulated as another."""
+    from typing import get_args
+
+    from exoforge.scenario import Platform
+    from exoforge.upstream.platform_models import PLATFORM_MODELS
+
+    assert set(PLATFORM_MODELS) == set(get_args(Platform))
+    assert all(name == model.name for name, model in PLATFORM_MODELS.items())
+
+
+def test_an_unregistered_platform_is_refused_not_priced_as_another() -> None:
+    import pytest
+
+    from exoforge.upstream.platform_models import PlatformModel, platform_model, register_platform
+    from exoforge.upstream.platforms import PlatformNotModelled
+
+    with pytest.raises(PlatformNotModelled, match="'wave_bag' is not modelled.*modelled platforms: planar"):
+        platform_model("wave_bag")
+    planar = platform_model("planar")
+    with pytest.raises(ValueError, match="already registered"):
+        register_platform(PlatformModel("planar", planar.layout, planar.vessel))
+
+
+def test_each_platform_prices_its_own_vessel() -> None:
+    """The consumable each platform's vessel is priced as (a spheroid vessel only for spheroids)."""
+    import exoforge as xf
+    from tests.conftest import ROOT
+
+    expected = {
+        "platform_planar": "planar_vessel_per_cm2",
+        "platform_multilayer": "planar_vessel_per_cm2",
+        "platform_spinner": "bioreactor_vessel_per_l",
+        "platform_hollow_fiber": "hollow_fiber_cartridge_per_m2",
+        "platform_fixed_bed": "fixed_bed_vessel_per_m2",
+        "platform_spheroid": "spheroid_vessel_per_l",
+    }
+    vessels = set(expected.values())
+    for example, item in expected.items():
+        ledger = xf.simulate(xf.load_scenario(ROOT / "examples" / f"{example}.yaml")).ledger
+        priced = {line["item"] for line in ledger} & vessels
+        assert priced == {item}, example

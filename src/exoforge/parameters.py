@@ -503,4 +503,3 @@ class UsageLog:
 
     def has(self, name: str) -> bool:
         return name in self.batch.values
-

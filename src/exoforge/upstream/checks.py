@@ -42,7 +42,7 @@ from typing import cast
 import numpy as np
 
 from exoforge.parameters import UsageLog
-from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
+from exoforge.scenario import Scenario
 from exoforge.upstream.platforms import (
     VesselGeometry,
     aggregate_radius_m,
@@ -315,14 +315,17 @@ def culture_checks(
     ]
 
 
-def stirred_checks(scn: Scenario, geo: VesselGeometry, peak_cells: np.ndarray, p: UsageLog) -> list[Check]:
+def stirred_checks(
+    scn: Scenario, geo: VesselGeometry, peak_cells: np.ndarray, p: UsageLog, impeller: bool
+) -> list[Check]:
     """Hydrodynamic checks of agitated platforms (microcarriers, agitated aggregates), per vessel.
 
-    Without ``agitation_rpm`` a microcarrier vessel is taken to run at its just-suspended speed.
+    ``impeller``: the platform is stirred by an impeller; any other vessel is agitated only when the
+    scenario gives it an ``agitation_rpm``. Without ``agitation_rpm`` a microcarrier vessel is taken to
+    run at its just-suspended speed.
     """
     exp = scn.expansion
-    agitated = exp.platform in MICROCARRIER_PLATFORMS or (exp.platform == "spheroid" and exp.agitation_rpm)
-    if not agitated:
+    if not (impeller or exp.agitation_rpm):
         return []
     mc = exp.microcarrier
     mc_type = mc.type if mc is not None else None

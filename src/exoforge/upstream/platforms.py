@@ -39,11 +39,8 @@ from typing import cast
 import numpy as np
 
 from exoforge.parameters import UsageLog
-from exoforge.scenario import MICROCARRIER_PLATFORMS, Expansion
+from exoforge.scenario import Expansion
 
-PLANAR_PLATFORMS = ("planar", "multilayer")
-SURFACE_CULTURES = (*PLANAR_PLATFORMS, *MICROCARRIER_PLATFORMS, "hollow_fiber", "fixed_bed")
-MODELLED_PLATFORMS = (*SURFACE_CULTURES, "spheroid")
 PER_DAY = 24.0  # h/day
 
 
@@ -108,7 +105,7 @@ class VesselGeometry:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """What a platform builder returns (arrays (N,)); the common steps complete it into a geometry."""
 
     area: np.ndarray
@@ -159,18 +156,25 @@ def stirred_oxygen(exp: Expansion, volume_l: np.ndarray, p: UsageLog) -> tuple[n
     return surface_aeration_kla(volume_l, p), "surface aeration"
 
 
-def _planar(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
-    if exp.platform == "planar":
-        area = ones * (exp.area_cm2 if exp.area_cm2 is not None else p.get("planar_flask_area", "cm**2"))
-    else:
-        per_layer = ones * exp.area_cm2 if exp.area_cm2 is not None else p.get("multilayer_area_per_layer", "cm**2")
-        area = per_layer * float(exp.layers or 1)
+def planar_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
+    """A flask: ``area_cm2`` (default a T-175) under a static medium layer."""
+    area = ones * (exp.area_cm2 if exp.area_cm2 is not None else p.get("planar_flask_area", "cm**2"))
+    return _static_layer(exp, p, area)
+
+
+def multilayer_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
+    """A multilayer vessel: ``layers`` flasks' worth of surface, each under its medium layer."""
+    per_layer = ones * exp.area_cm2 if exp.area_cm2 is not None else p.get("multilayer_area_per_layer", "cm**2")
+    return _static_layer(exp, p, per_layer * float(exp.layers or 1))
+
+
+def _static_layer(exp: Expansion, p: UsageLog, area: np.ndarray) -> Layout:
     if exp.working_volume_l is not None:
-        volume = ones * exp.working_volume_l
+        volume = np.ones_like(area) * exp.working_volume_l
     else:
         volume = area * p.get("planar_medium_volume_per_area", "L/cm**2")
     depth_m = volume / area * 10.0  # L/cm² -> m (1 L/cm² = 1000 cm³/cm² = 10 m)
-    return _Layout(
+    return Layout(
         area=area,
         volume=volume,
         attach=p.get("attachment_efficiency_planar", ""),
@@ -181,7 +185,7 @@ def _planar(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     )
 
 
-def _microcarrier(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
+def microcarrier_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
     assert exp.microcarrier is not None and exp.working_volume_l is not None
     volume = ones * exp.working_volume_l
     mc = exp.microcarrier
@@ -193,7 +197,7 @@ def _microcarrier(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     if mc.add_g_per_l is not None and mc.add_on_day is not None:
         grams = mc.add_g_per_l * volume
         addition = MicrocarrierAddition(float(mc.add_on_day), grams * per_gram, grams)
-    return _Layout(
+    return Layout(
         area=area,
         volume=volume,
         attach=p.get("attachment_efficiency_microcarrier", ""),
@@ -215,7 +219,7 @@ def hollow_fiber_volumes(exp: Expansion, p: UsageLog, ones: np.ndarray) -> tuple
     return ic, ec
 
 
-def _hollow_fiber(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
+def hollow_fiber_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
     assert exp.surface_area_m2 is not None
     area = ones * exp.surface_area_m2 * 1e4
     ic, ec = hollow_fiber_volumes(exp, p, ones)
@@ -241,7 +245,7 @@ def _hollow_fiber(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
         feed_l_per_day = ones * exp.feed_ml_per_min * 1e-3 * 60 * PER_DAY
     else:
         feed_l_per_day = ones * 0.0  # the scenario's feeding block sets exchange or perfusion instead
-    return _Layout(
+    return Layout(
         area=area,
         volume=system,
         product_volume=cells_in,
@@ -274,7 +278,7 @@ def fixed_bed_flow(exp: Expansion, area_cm2: np.ndarray, p: UsageLog) -> tuple[n
     return bed, flow_l_per_day
 
 
-def _fixed_bed(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
+def fixed_bed_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
     assert exp.surface_area_m2 is not None
     area = ones * exp.surface_area_m2 * 1e4
     if exp.working_volume_l is not None:
@@ -286,7 +290,7 @@ def _fixed_bed(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     # two resistances in series: re-oxygenation in the reservoir, and the oxygen the flow carries
     # through the bed (mean bed concentration halfway down a linear drop: conductance 2 Q / V)
     kla = 1.0 / (1.0 / reservoir + volume / (2.0 * flow))
-    return _Layout(
+    return Layout(
         area=area,
         volume=volume,
         attach=p.get("attachment_efficiency_fixed_bed", ""),
@@ -318,7 +322,7 @@ def aggregate_radius_m(cells_per_aggregate: np.ndarray, p: UsageLog) -> np.ndarr
     return cast("np.ndarray", (3.0 * cells_per_aggregate * v_cell / (4.0 * math.pi)) ** (1.0 / 3.0))
 
 
-def _spheroid(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
+def spheroid_layout(exp: Expansion, p: UsageLog, ones: np.ndarray) -> Layout:
     assert exp.working_volume_l is not None
     volume = ones * exp.working_volume_l
     if exp.agitation_rpm is not None:
@@ -326,7 +330,7 @@ def _spheroid(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     else:
         kla = layer_diffusion_kla(p.get("static_medium_depth", "m"), p) * ones
         supply = "diffusion through the static medium layer"
-    return _Layout(
+    return Layout(
         area=np.zeros_like(volume),
         volume=volume,
         attach=p.get("aggregation_efficiency", ""),
@@ -336,26 +340,11 @@ def _spheroid(exp: Expansion, p: UsageLog, ones: np.ndarray) -> _Layout:
     )
 
 
-def vessel_geometry(exp: Expansion, p: UsageLog) -> VesselGeometry:
-    """Geometry of one vessel of the expansion platform, from scenario and parameters."""
+def complete_geometry(exp: Expansion, p: UsageLog, g: Layout) -> VesselGeometry:
+    """One vessel's geometry from its platform's layout: seeding, capacity (aggregates: oxygen-limited)."""
     n = p.n
     ones = np.ones(n)
     nan = np.full(n, np.nan)
-    builders = {
-        "planar": _planar,
-        "multilayer": _planar,
-        "hollow_fiber": _hollow_fiber,
-        "fixed_bed": _fixed_bed,
-        "spheroid": _spheroid,
-        **dict.fromkeys(MICROCARRIER_PLATFORMS, _microcarrier),
-    }
-    build = builders.get(exp.platform)
-    if build is None:
-        raise PlatformNotModelled(
-            f"expansion.platform: '{exp.platform}' is not modelled by this version; "
-            f"modelled platforms: {', '.join(MODELLED_PLATFORMS)}"
-        )
-    g = build(exp, p, ones)
     s = exp.seeding
     if s.cells_per_cm2 is not None:
         seeded = s.cells_per_cm2 * g.area
@@ -366,7 +355,7 @@ def vessel_geometry(exp: Expansion, p: UsageLog) -> VesselGeometry:
         seeded = ones * s.cells
     aggregates = np.zeros(n)
     agg_coeff = np.zeros(n)
-    if exp.platform == "spheroid":
+    if g.surface == "aggregate":
         per_agg = (
             ones * exp.cells_per_aggregate
             if exp.cells_per_aggregate is not None

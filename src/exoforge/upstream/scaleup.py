@@ -40,7 +40,8 @@ from exoforge.upstream.checks import (
     just_suspended_rpm,
     oxygen_checks,
 )
-from exoforge.upstream.platforms import stirred_oxygen, vessel_dimensions, vessel_geometry
+from exoforge.upstream.platform_models import vessel_geometry
+from exoforge.upstream.platforms import stirred_oxygen, vessel_dimensions
 from exoforge.upstream.simulate import simulate_upstream
 
 BASES = ("constant_power_per_volume", "constant_tip_speed", "just_suspended")

@@ -25,20 +25,18 @@ from exoforge.engine.integrate import rk4_segment
 from exoforge.evidence.oxygen_response import AIR_O2_PERCENT
 from exoforge.parameters import UsageLog
 from exoforge.resources import Resource
-from exoforge.scenario import MICROCARRIER_PLATFORMS, Scenario
+from exoforge.scenario import Scenario
 from exoforge.upstream import kinetics as kin
 from exoforge.upstream.checks import (
     Check,
     culture_checks,
     dissolved_oxygen_at,
-    fixed_bed_checks,
-    hollow_fiber_checks,
     oxygen_checks,
     oxygen_uptake_capacity,
-    spheroid_checks,
     stirred_checks,
 )
-from exoforge.upstream.platforms import PLANAR_PLATFORMS, VesselGeometry, vessel_geometry
+from exoforge.upstream.platform_models import platform_model, vessel_geometry
+from exoforge.upstream.platforms import VesselGeometry
 
 #: Largest RK4 step [day]; checked against LSODA in the tests.
 DT_MAX_DAYS = 0.05
@@ -607,14 +605,9 @@ def upstream_checks(scn: Scenario, up: UpstreamResult, m_exp: Media, p: UsageLog
     peak = up.peak_cells / up.vessels
     checks = culture_checks(up.min_glucose_mM, up.max_lactate_mM, up.max_ammonia_mM, p)
     checks += oxygen_checks(geo, peak, p)
-    checks += stirred_checks(scn, geo, peak, p)
-    platform = scn.expansion.platform
-    if platform == "hollow_fiber" and np.any(geo.feed_dilution_per_day > 0):
-        checks += hollow_fiber_checks(geo, peak, m_exp.glucose, p)
-    elif platform == "fixed_bed":
-        checks += fixed_bed_checks(scn, geo, peak, p)
-    elif platform == "spheroid":
-        checks += spheroid_checks(geo, peak, p)
+    model = platform_model(scn.expansion.platform)
+    checks += stirred_checks(scn, geo, peak, p, model.impeller)
+    checks += model.checks(scn, geo, peak, m_exp.glucose, p)
     return checks
 
 
@@ -627,20 +620,7 @@ def upstream_resources(scn: Scenario, up: UpstreamResult, added_grams: np.ndarra
         Resource(f"{exp.medium}_medium_per_l", up.expansion_medium_l, "L", "expansion", "media"),
         Resource(f"{cond_medium}_medium_per_l", up.conditioning_medium_l, "L", "conditioning", "media"),
     ]
-    geo = up.geometry
-    if exp.platform in MICROCARRIER_PLATFORMS:
-        assert exp.microcarrier is not None
-        grams = exp.microcarrier.g_per_l * geo.volume_l * m + added_grams
-        res.append(Resource("microcarrier_per_g", grams, "g", "expansion"))
-        res.append(Resource("bioreactor_vessel_per_l", geo.volume_l * m, "L", "expansion"))
-    elif exp.platform in PLANAR_PLATFORMS:
-        res.append(Resource("planar_vessel_per_cm2", geo.area_cm2 * m, "cm**2", "expansion"))
-    elif exp.platform == "hollow_fiber":
-        res.append(Resource("hollow_fiber_cartridge_per_m2", geo.area_cm2 * 1e-4 * m, "m**2", "expansion"))
-    elif exp.platform == "fixed_bed":
-        res.append(Resource("fixed_bed_vessel_per_m2", geo.area_cm2 * 1e-4 * m, "m**2", "expansion"))
-    else:
-        res.append(Resource("spheroid_vessel_per_l", geo.volume_l * m, "L", "expansion"))
+    res += platform_model(exp.platform).vessel(exp, up.geometry, m, added_grams)
     seed_h = p.get("labour.seeding_hours_per_vessel", "h") * m
     handle_h = p.get("labour.exchange_hours_per_vessel", "h") * m
     handling = up.exchanges + up.schedule.count("add_microcarriers")
