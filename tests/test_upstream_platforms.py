@@ -196,7 +196,7 @@ def test_an_unregistered_platform_is_refused_not_priced_as_another() -> None:
     from exoforge.upstream.platform_models import PlatformModel, platform_model, register_platform
     from exoforge.upstream.platforms import PlatformNotModelled
 
-    with pytest.raises(PlatformNotModelled, match="'wave_bag' is not modelled.*modelled platforms: planar"):
+    with pytest.raises(PlatformNotModelled, match=r"'wave_bag' is not modelled.*modelled platforms: planar"):
         platform_model("wave_bag")
     planar = platform_model("planar")
     with pytest.raises(ValueError, match="already registered"):
