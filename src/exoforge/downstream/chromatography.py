@@ -17,11 +17,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from exoforge.downstream.common import full, limit, runs, separate
+from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import ev_size, size_average, size_nodes
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.stream import Limit, StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.resources import Resource
 
 
 def _column_volume(
@@ -39,9 +38,9 @@ def _coeluting(diameter_nm: np.ndarray, exclusion_nm: np.ndarray, k: np.ndarray)
     return cast("np.ndarray", np.minimum(ratio, 1.0) ** k[extra])
 
 
-def _cycles_limit(name: str, cycles: np.ndarray, p: UsageLog, prefix: str, what: str) -> Any:
-    return limit(
-        f"{name}: {what} cycles",
+def _cycles_limit(step: StepBuilder, cycles: np.ndarray, p: UsageLog, prefix: str, what: str) -> Limit:
+    return step.limit(
+        f"{what} cycles",
         cycles,
         p.get(f"{prefix}.max_cycles", ""),
         f"{what} cycles per batch; "
@@ -69,19 +68,17 @@ def _group_separation_outcome(
 ) -> StepOutcome:
     """Outcome of a size-exclusion bed: attended as SEC, its resin (shared over ``sec.resin_lifetime_batches``)
     and buffer, and the ``sec.max_cycles`` limit."""
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    step = StepBuilder(name, cfg.op, s)
+    return step.outcome(
         out,
-        hours,
-        hours * p.get("sec.attendance_fraction", ""),
-        (
-            Resource("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L", name),
-            Resource("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L", name),
+        process_hours=hours,
+        labour_hours=hours * p.get("sec.attendance_fraction", ""),
+        resources=(
+            step.uses("sec_resin_per_l", cv / p.get("sec.resin_lifetime_batches", ""), "L"),
+            step.uses("buffer_per_l", cycles * cv * p.get("sec.buffer_cv_per_cycle", ""), "L"),
         ),
         equipment=("chromatography_system",),
-        limits=(_cycles_limit(name, cycles, p, "sec", what),),
+        limits=(_cycles_limit(step, cycles, p, "sec", what),),
     )
 
 
@@ -125,6 +122,7 @@ def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     standard column sizes; cycles as needed; time = load and cycle volumes over
     the flow rate.
     """
+    step = StepBuilder(name, cfg.op, s)
     cap = p.get("anion_exchange.binding_capacity", "particle/L") * p.get("anion_exchange.load_fraction", "")
     load = s.counted_particles
     cv = _column_volume(cfg.resin_volume_ml, load / cap, p, "anion_exchange", s.volume_l)
@@ -143,19 +141,16 @@ def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         vol,
         lipoprotein_recovery=rec * p.get("anion_exchange.lipoprotein_carryover", ""),
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        setup + hours * p.get("anion_exchange.attendance_fraction", ""),
-        (
-            Resource("aex_resin_per_l", cv / p.get("anion_exchange.resin_lifetime_batches", ""), "L", name),
-            Resource("buffer_per_l", cycles * cycle_cv * cv, "L", name),
+        process_hours=hours,
+        labour_hours=setup + hours * p.get("anion_exchange.attendance_fraction", ""),
+        resources=(
+            step.uses("aex_resin_per_l", cv / p.get("anion_exchange.resin_lifetime_batches", ""), "L"),
+            step.uses("buffer_per_l", cycles * cycle_cv * cv, "L"),
         ),
         equipment=("chromatography_system",),
-        limits=(_cycles_limit(name, cycles, p, "anion_exchange", "anion-exchange"),),
+        limits=(_cycles_limit(step, cycles, p, "anion_exchange", "anion-exchange"),),
     )
 
 
@@ -198,6 +193,7 @@ def _core_bead(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     vesicles. The core binds ``protein_capacity`` per column volume; cycles are
     capped at ``max_cycles``, beyond which bindable protein breaks through.
     """
+    step = StepBuilder(name, cfg.op, s)
     purity = p.get("ev_intrinsic_purity", "particle/ug")
     free = s.free_protein(purity)
     unbindable = p.get("multimodal.unbindable_protein_fraction", "")
@@ -214,21 +210,18 @@ def _core_bead(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     hours = s.volume_l / flow + cycles * cycle_cv * cv / flow + setup
     rec = p.get("multimodal.recovery", "")
     out = separate(s, p, rec, free_ret, s.volume_l * p.get("multimodal.dilution_factor", ""))
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        setup + hours * p.get("multimodal.attendance_fraction", ""),
-        (
-            Resource("multimodal_resin_per_l", cv / p.get("multimodal.resin_lifetime_batches", ""), "L", name),
-            Resource("buffer_per_l", cycles * cycle_cv * cv, "L", name),
+        process_hours=hours,
+        labour_hours=setup + hours * p.get("multimodal.attendance_fraction", ""),
+        resources=(
+            step.uses("multimodal_resin_per_l", cv / p.get("multimodal.resin_lifetime_batches", ""), "L"),
+            step.uses("buffer_per_l", cycles * cycle_cv * cv, "L"),
         ),
         equipment=("chromatography_system",),
         limits=(
-            limit(
-                f"{name}: multimodal cycles needed",
+            step.limit(
+                "multimodal cycles needed",
                 needed,
                 p.get("multimodal.max_cycles", ""),
                 "flow-through cycles the protein load needs; above the cap, protein breaks through",
@@ -245,6 +238,7 @@ def immunoaffinity(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     free protein are carried over only non-specifically; medium vesicles are
     captured in proportion to the antibody's cross-reactivity.
     """
+    step = StepBuilder(name, cfg.op, s)
     positive = p.get(f"immunoaffinity.marker_positive_fraction.{cfg.marker}", "")
     rec = positive * p.get("immunoaffinity.capture_efficiency", "") * p.get("immunoaffinity.elution_recovery", "")
     matrix = s.particles * positive / p.get("immunoaffinity.binding_capacity", "particle/L")
@@ -259,18 +253,15 @@ def immunoaffinity(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         background_recovery=rec * p.get("immunoaffinity.background_cross_reactivity", ""),
         lipoprotein_recovery=carry,
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        p.get("immunoaffinity.handling_hours", "h") * np.ones_like(matrix),
-        (Resource("immunoaffinity_matrix_per_ml", matrix * 1000.0, "mL", name),),
+        process_hours=hours,
+        labour_hours=p.get("immunoaffinity.handling_hours", "h") * np.ones_like(matrix),
+        resources=(step.uses("immunoaffinity_matrix_per_ml", matrix * 1000.0, "mL"),),
         equipment=("magnetic_separator",),
         limits=(
-            limit(
-                f"{name}: affinity matrix volume [L]",
+            step.limit(
+                "affinity matrix volume [L]",
                 matrix,
                 p.get("immunoaffinity.max_matrix_volume", "L"),
                 "antibody matrix a batch needs; immunoaffinity is an analytical or small-batch method",

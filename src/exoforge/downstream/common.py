@@ -7,7 +7,7 @@ from typing import cast
 
 import numpy as np
 
-from exoforge.downstream.stream import Limit, Stream
+from exoforge.downstream.stream import Stream
 from exoforge.parameters import UsageLog
 
 
@@ -50,11 +50,6 @@ def runs(volume_l: np.ndarray, capacity_l: np.ndarray) -> np.ndarray:
 
 def full(like: np.ndarray, value: float) -> np.ndarray:
     return np.full_like(np.asarray(like, dtype=float), value)
-
-
-def limit(name: str, value: np.ndarray, bound: np.ndarray, description: str) -> Limit:
-    """A scale limit ``value <= bound`` of one step."""
-    return Limit(name, np.asarray(value, dtype=float), np.asarray(bound, dtype=float), description)
 
 
 def step_name(index: int, op: str) -> str:

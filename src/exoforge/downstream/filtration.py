@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from exoforge.downstream.common import full, limit, runs, separate
+from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import (
     ev_size,
     ferry_sieving,
@@ -27,9 +27,8 @@ from exoforge.downstream.physics import (
     size_average,
     size_nodes,
 )
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.resources import Resource
 
 
 def _area(cfg_area: float | None, s: Stream, p: UsageLog, prefix: str) -> np.ndarray:
@@ -59,24 +58,22 @@ def _normal_flow(
     passing: np.ndarray,
     size_kept: np.ndarray | None = None,
 ) -> StepOutcome:
+    step = StepBuilder(name, cfg.op, s)
     area = _area(getattr(cfg, "area_m2", None), s, p, prefix)
     setup = p.get(f"{prefix}.setup_hours", "h")
     hours = s.volume_l / (p.get(f"{prefix}.flux", "L/m**2/h") * area) + setup
     adsorbed = p.get(f"{prefix}.recovery", "")
     free_ret = p.get(f"{prefix}.free_protein_retention", "") if prefix == "depth_filtration" else np.ones_like(area)
     out = separate(s, p, passing * adsorbed, free_ret, s.volume_l, lipoprotein_recovery=adsorbed, size_kept=size_kept)
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        setup,
-        (Resource(item, area, "m**2", name),),
+        process_hours=hours,
+        labour_hours=setup,
+        resources=(step.uses(item, area, "m**2"),),
         equipment=("filtration_pump",),
         limits=(
-            limit(
-                f"{name}: filter area [m2]",
+            step.limit(
+                "filter area [m2]",
                 area,
                 p.get(f"{prefix}.max_area", "m**2"),
                 "filter area one housing takes; above it the filtration train must be duplicated",
@@ -102,6 +99,7 @@ def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutco
     EVs above the pore rating are retained; ``recovery`` is the fraction of the
     passing-size particles not lost to adsorption and hold-up.
     """
+    step = StepBuilder(name, cfg.op, s)
     cap = p.get("sterile_filtration.capacity_per_filter", "L")
     filters = runs(s.volume_l, cap)
     hours = p.get("sterile_filtration.hours_per_filter", "h") * filters
@@ -110,18 +108,15 @@ def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutco
     out = separate(
         s, p, passing * adsorbed, np.ones_like(filters), s.volume_l, lipoprotein_recovery=adsorbed, size_kept=per_size
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        hours,
-        (Resource("sterile_filter_each", filters, "", name),),
+        process_hours=hours,
+        labour_hours=hours,
+        resources=(step.uses("sterile_filter_each", filters, ""),),
         equipment=("filter_integrity_tester",),
         limits=(
-            limit(
-                f"{name}: sterile filter units",
+            step.limit(
+                "sterile filter units",
                 filters,
                 p.get("sterile_filtration.max_filters", ""),
                 "small sterilising filter units per batch; above it a process-scale capsule is needed",
@@ -153,6 +148,7 @@ def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     and lipoproteins by their own size-resolved sieving, times the module
     recovery (adsorption and hold-up).
     """
+    step = StepBuilder(name, cfg.op, s)
     cf = cfg.concentration_factor
     ndv = cfg.diafiltration_volumes
     if cfg.membrane_area_m2 is not None:
@@ -173,22 +169,19 @@ def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     out = separate(
         s, p, module * ev_ret, free_ret, retentate, lipoprotein_recovery=module * lipo_ret, size_kept=per_size
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        setup + hours * p.get("tff.attendance_fraction", ""),
-        (
-            Resource("tff_module_each", np.ones_like(area), "", name),
-            Resource("tff_membrane_per_m2", area, "m**2", name),
-            Resource("buffer_per_l", ndv * retentate, "L", name),
+        process_hours=hours,
+        labour_hours=setup + hours * p.get("tff.attendance_fraction", ""),
+        resources=(
+            step.uses("tff_module_each", np.ones_like(area), ""),
+            step.uses("tff_membrane_per_m2", area, "m**2"),
+            step.uses("buffer_per_l", ndv * retentate, "L"),
         ),
         equipment=("tff_system",),
         limits=(
-            limit(
-                f"{name}: TFF membrane area [m2]",
+            step.limit(
+                "TFF membrane area [m2]",
                 area,
                 p.get("tff.max_membrane_area", "m**2"),
                 "membrane area one TFF system holds; above it the step needs a larger skid or parallel systems",
@@ -204,6 +197,7 @@ def ultrafiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     device is refilled ``fills_per_device`` times. EVs are lost by trapping in
     the membrane (``recovery``) and by size-resolved sieving.
     """
+    step = StepBuilder(name, cfg.op, s)
     cf = cfg.concentration_factor
     fills = runs(s.volume_l, p.get("ultrafiltration.device_volume", "L"))
     n = runs(fills, p.get("ultrafiltration.devices_per_run", ""))
@@ -216,18 +210,15 @@ def ultrafiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     out = separate(
         s, p, trap * ev_ret, free_ret, s.volume_l / cf, lipoprotein_recovery=trap * lipo_ret, size_kept=per_size
     )
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        n * handling,
-        (Resource("uf_device_each", devices, "", name),),
+        process_hours=hours,
+        labour_hours=n * handling,
+        resources=(step.uses("uf_device_each", devices, ""),),
         equipment=("benchtop_centrifuge",),
         limits=(
-            limit(
-                f"{name}: ultrafiltration feed volume [L]",
+            step.limit(
+                "ultrafiltration feed volume [L]",
                 s.volume_l,
                 p.get("ultrafiltration.practical_volume_limit", "L"),
                 "feed volume centrifugal devices can take per batch; above it use TFF",

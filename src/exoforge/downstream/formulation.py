@@ -13,10 +13,9 @@ from typing import Any, cast
 
 import numpy as np
 
-from exoforge.downstream.common import full, limit, runs, separate
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.common import full, runs, separate
+from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.resources import Resource
 
 _RATE = {4: "storage.loss_rate_4c", -20: "storage.loss_rate_minus20c", -80: "storage.loss_rate_minus80c"}
 
@@ -27,28 +26,26 @@ def lyophilization(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     Vials of ``fill_volume``; a freeze-dryer shelf holds ``shelf_capacity_vials``
     per cycle of ``cycle_hours``.
     """
+    step = StepBuilder(name, cfg.op, s)
     vials = runs(s.volume_l, p.get("lyophilization.fill_volume", "L"))
     cycles = runs(vials, p.get("lyophilization.shelf_capacity_vials", ""))
     handling = p.get("lyophilization.handling_hours_per_cycle", "h")
     hours = cycles * (p.get("lyophilization.cycle_hours", "h") + handling)
     rec = p.get(f"lyophilization.recovery.{cfg.excipient}", "")
     out = separate(s, p, rec, np.ones_like(vials), s.volume_l)
-    resources = [Resource("vial_each", vials, "", name)]
+    resources = [step.uses("vial_each", vials, "")]
     if cfg.excipient != "none":
         kg = s.volume_l * p.get("lyophilization.excipient_concentration", "kg/L")
-        resources.append(Resource(f"{cfg.excipient}_per_kg", kg, "kg", name))
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+        resources.append(step.uses(f"{cfg.excipient}_per_kg", kg, "kg"))
+    return step.outcome(
         out,
-        hours,
-        cycles * handling,
-        tuple(resources),
+        process_hours=hours,
+        labour_hours=cycles * handling,
+        resources=tuple(resources),
         equipment=("freeze_dryer",),
         limits=(
-            limit(
-                f"{name}: vials per batch",
+            step.limit(
+                "vials per batch",
                 vials,
                 p.get("lyophilization.shelf_capacity_vials", ""),
                 "vials one freeze-dryer cycle holds; above it the batch needs several cycles",
@@ -67,22 +64,20 @@ def _kept(temperature_c: int, days: float, freeze_thaw: int, p: UsageLog, like: 
 
 def storage(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Storage of the product for ``days`` at 4, -20 or -80 °C, with freeze-thaw cycles when frozen."""
+    step = StepBuilder(name, cfg.op, s)
     kept = _kept(cfg.temperature_c, cfg.days, cfg.freeze_thaw_cycles, p, s.volume_l)
     out = separate(s, p, kept, np.ones_like(kept), s.volume_l)
     handling = p.get("storage.handling_hours", "h") * np.ones_like(kept)
     unit = "pharmaceutical_refrigerator" if cfg.temperature_c == 4 else "ultra_low_freezer"
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        handling,
-        handling,
-        (Resource("cold_storage_per_l_day", s.volume_l * cfg.days, "L*day", name),),
+        process_hours=handling,
+        labour_hours=handling,
+        resources=(step.uses("cold_storage_per_l_day", s.volume_l * cfg.days, "L*day"),),
         equipment=(unit,),
         limits=(
-            limit(
-                f"{name}: stored volume [L]",
+            step.limit(
+                "stored volume [L]",
                 s.volume_l,
                 p.get("storage.unit_capacity", "L"),
                 "product volume one storage unit takes",
@@ -93,21 +88,19 @@ def storage(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
 
 def hold(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """A hold of the process stream at 4 °C for ``hours`` (the line waits)."""
+    step = StepBuilder(name, cfg.op, s)
     kept = _kept(4, cfg.hours / 24.0, 0, p, s.volume_l)
     out = separate(s, p, kept, np.ones_like(kept), s.volume_l)
     handling = p.get("storage.handling_hours", "h") * np.ones_like(kept)
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        full(s.volume_l, cfg.hours) + handling,
-        handling,
-        (Resource("cold_storage_per_l_day", s.volume_l * cfg.hours / 24.0, "L*day", name),),
+        process_hours=full(s.volume_l, cfg.hours) + handling,
+        labour_hours=handling,
+        resources=(step.uses("cold_storage_per_l_day", s.volume_l * cfg.hours / 24.0, "L*day"),),
         equipment=("pharmaceutical_refrigerator",),
         limits=(
-            limit(
-                f"{name}: hold time [h]",
+            step.limit(
+                "hold time [h]",
                 full(s.volume_l, cfg.hours),
                 p.get("storage.max_hold_hours", "h"),
                 "hold time at 4 °C beyond which wall adsorption losses call for a validated container",

@@ -14,10 +14,9 @@ from typing import Any, cast
 
 import numpy as np
 
-from exoforge.downstream.common import limit, runs, separate
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.common import runs, separate
+from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.resources import Resource
 
 
 def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
@@ -29,6 +28,7 @@ def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
 
 def peg_precipitation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """PEG precipitation with ``cfg.hours`` incubation, a pelleting spin and resuspension."""
+    step = StepBuilder(name, cfg.op, s)
     rec = precipitated_fraction(cfg.peg_percent, p) * p.get("peg_precipitation.pellet_recovery", "")
     n = runs(s.volume_l, p.get("centrifugation.capacity_per_run", "L"))
     handling = p.get("centrifugation.handling_hours_per_run", "h")
@@ -43,18 +43,15 @@ def peg_precipitation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcom
         lipoprotein_recovery=rec * p.get("peg_precipitation.lipoprotein_coprecipitation", ""),
     )
     peg_kg = s.volume_l * cfg.peg_percent / 100.0  # w/v: g per 100 mL = 10 g/L per percent
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours + setup,
-        setup + n * handling,
-        (Resource("peg_per_kg", peg_kg, "kg", name), Resource("centrifuge_bottles_per_run", n, "", name)),
+        process_hours=hours + setup,
+        labour_hours=setup + n * handling,
+        resources=(step.uses("peg_per_kg", peg_kg, "kg"), step.uses("centrifuge_bottles_per_run", n, "")),
         equipment=("benchtop_centrifuge",),
         limits=(
-            limit(
-                f"{name}: centrifuge runs",
+            step.limit(
+                "centrifuge runs",
                 n,
                 p.get("centrifugation.max_runs_per_batch", ""),
                 "batch runs of a benchtop centrifuge to pellet the precipitate; above it use a continuous centrifuge",

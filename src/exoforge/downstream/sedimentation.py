@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from exoforge.downstream.common import full, limit, runs, separate
+from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import (
     clearing_seconds,
     ev_size,
@@ -22,9 +22,8 @@ from exoforge.downstream.physics import (
     size_average,
     size_nodes,
 )
-from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.resources import Resource
 
 
 def _media(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +63,7 @@ def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     The small EVs left in the supernatant are those not pelleted at ``g`` for
     ``minutes`` (Stokes, rotor geometry), times the decanting recovery.
     """
+    step = StepBuilder(name, cfg.op, s)
     cap = p.get("centrifugation.capacity_per_run", "L")
     n = runs(s.volume_l, cap)
     handling = p.get("centrifugation.handling_hours_per_run", "h")
@@ -86,18 +86,15 @@ def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         size_kept=None if per_size is None else 1.0 - per_size,
     )
     max_runs = p.get("centrifugation.max_runs_per_batch", "")
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        n * handling,
-        (Resource("centrifuge_bottles_per_run", n, "", name),),
+        process_hours=hours,
+        labour_hours=n * handling,
+        resources=(step.uses("centrifuge_bottles_per_run", n, ""),),
         equipment=("benchtop_centrifuge",),
         limits=(
-            limit(
-                f"{name}: centrifuge runs",
+            step.limit(
+                "centrifuge runs",
                 n,
                 max_runs,
                 "batch runs of a benchtop centrifuge per batch; above this, clarify by depth filtration "
@@ -116,6 +113,7 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
     time of that diameter) and keeps ``pellet_recovery`` of what it pellets. The feed
     needs ``ceil(V / rotor volume)`` runs; each wash is one more run.
     """
+    step = StepBuilder(name, cfg.op, s)
     rotor = f"ultracentrifugation.{cfg.rotor}"
     cap = p.get(f"{rotor}.capacity_per_run", "L")
     r_max = p.get(f"{rotor}.r_max", "m")
@@ -149,18 +147,15 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
     lipo_rec = ((lipo_pel + trap * (1.0 - lipo_pel)) * kept) ** n_pellets
     free_ret = p.get("ultracentrifugation.free_protein_retention", "")
     out = separate(s, p, ev_rec, free_ret, vol, lipoprotein_recovery=lipo_rec, size_kept=size_kept)
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        spins * handling,
-        (Resource("uc_tubes_per_run", spins, "", name),),
+        process_hours=hours,
+        labour_hours=spins * handling,
+        resources=(step.uses("uc_tubes_per_run", spins, ""),),
         equipment=("ultracentrifuge",),
         limits=(
-            limit(
-                f"{name}: ultracentrifuge feed volume [L]",
+            step.limit(
+                "ultracentrifuge feed volume [L]",
                 s.volume_l,
                 p.get("ultracentrifugation.practical_volume_limit", "L"),
                 "feed volume an ultracentrifugation step can take in a working day of rotor runs; "
@@ -176,6 +171,7 @@ def density_gradient(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome
     A small load per tube; ``cfg.hours`` at ~100,000 ×g per run. Recovery of
     the EV band, lipoprotein and soluble-protein carry-over are parameters.
     """
+    step = StepBuilder(name, cfg.op, s)
     tubes = p.get("density_gradient.tubes_per_run", "")
     load = p.get("density_gradient.load_per_tube", "L")
     n = runs(s.volume_l, tubes * load)
@@ -192,18 +188,15 @@ def density_gradient(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome
     )
     gradient_l = n * tubes * p.get("density_gradient.gradient_volume_per_tube", "L")
     medium_item = "iodixanol_per_l" if cfg.medium == "iodixanol" else "sucrose_gradient_per_l"
-    return StepOutcome(
-        name,
-        cfg.op,
-        s,
+    return step.outcome(
         out,
-        hours,
-        n * handling,
-        (Resource(medium_item, gradient_l, "L", name), Resource("uc_tubes_per_run", n, "", name)),
+        process_hours=hours,
+        labour_hours=n * handling,
+        resources=(step.uses(medium_item, gradient_l, "L"), step.uses("uc_tubes_per_run", n, "")),
         equipment=("ultracentrifuge",),
         limits=(
-            limit(
-                f"{name}: gradient load volume [L]",
+            step.limit(
+                "gradient load volume [L]",
                 s.volume_l,
                 p.get("density_gradient.practical_volume_limit", "L"),
                 "sample volume density gradients can take per batch; a polishing step after concentration",

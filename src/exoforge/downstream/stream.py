@@ -23,6 +23,7 @@ extent:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -91,7 +92,7 @@ class Limit:
         return np.asarray(self.value <= self.limit)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StepOutcome:
     """What one unit operation did to the stream, and what it cost in time and materials.
 
@@ -114,3 +115,52 @@ class StepOutcome:
     @property
     def recovery(self) -> np.ndarray:
         return cast("np.ndarray", self.outlet.particles / np.maximum(self.inlet.particles, 1e-300))
+
+
+@dataclass(frozen=True)
+class StepBuilder:
+    """One isolation step while its operation computes it: names its lines and builds its outcome.
+
+    Every unit operation makes one (``step = StepBuilder(name, cfg.op, inlet)``), names its
+    consumables with :meth:`uses` and its scale limits with :meth:`limit`, and returns
+    :meth:`outcome`, whose arguments are all named.
+    """
+
+    name: str  # the step's name in the train, e.g. '2. tff'
+    op: str  # the scenario's operation id
+    inlet: Stream
+
+    def uses(self, item: str, quantity: np.ndarray, unit: str) -> Resource:
+        """``quantity`` [``unit``] of the priced item ``item`` (parameter ``price.<item>``) used by this step."""
+        return Resource(item, quantity, unit, self.name)
+
+    def limit(self, what: str, value: np.ndarray, bound: np.ndarray, description: str) -> Limit:
+        """A scale limit ``value <= bound`` of this step, named '<step>: <what>'."""
+        return Limit(
+            f"{self.name}: {what}", np.asarray(value, dtype=float), np.asarray(bound, dtype=float), description
+        )
+
+    def outcome(
+        self,
+        outlet: Stream,
+        *,
+        process_hours: np.ndarray,
+        labour_hours: np.ndarray,
+        resources: Sequence[Resource],
+        equipment: Sequence[str] = (),
+        limits: Sequence[Limit] = (),
+        warnings: Sequence[str] = (),
+    ) -> StepOutcome:
+        """The step's outcome: its outlet, wall-clock and operator hours [h], consumables, equipment and limits."""
+        return StepOutcome(
+            name=self.name,
+            op=self.op,
+            inlet=self.inlet,
+            outlet=outlet,
+            process_hours=process_hours,
+            labour_hours=labour_hours,
+            resources=tuple(resources),
+            warnings=tuple(warnings),
+            equipment=tuple(equipment),
+            limits=tuple(limits),
+        )
