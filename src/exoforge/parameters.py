@@ -36,6 +36,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from exoforge.datafiles import validate_parameter_file
 from exoforge.distributions import Distribution
 from exoforge.units import conversion_factor, implied_counts, parse_unit, same_dimension
 from exoforge.yamlio import load_yaml
@@ -219,13 +220,20 @@ def parameter_from_dict(raw: dict[str, Any], group: str = "") -> Parameter:
     )
 
 
+def packaged_data_paths() -> tuple[Path, Path]:
+    """(folder of the packaged parameter files, the packaged catalogue of media and microcarriers)."""
+    return Path(str(resources.files(PARAMETER_PACKAGE))), Path(str(resources.files("exoforge.data"))) / "catalogue.yaml"
+
+
 @lru_cache(maxsize=4)
 def load_default_entries(root: str | None = None) -> tuple[Parameter, ...]:
     """Every entry of the packaged parameter files (all ``when`` variants)."""
     base = Path(root) if root else Path(str(resources.files(PARAMETER_PACKAGE)))
     entries: list[Parameter] = []
     for path in sorted(base.glob("*.yaml")):
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        raw = load_yaml(text) or {}
+        validate_parameter_file(path, text, raw)  # unknown keys, kinds and types, by file and line
         for item in raw.get("parameters", []):
             try:
                 entries.append(parameter_from_dict(item, group=path.stem))

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from exoforge.datafiles import validate_catalogue
 from exoforge.yamlio import FileProblem, load_yaml, read_user_file
 
 SCHEMA_VERSION = 1
@@ -49,6 +50,7 @@ def _catalogue() -> dict[str, Any]:
     """The packaged catalogue of media and microcarriers (``exoforge/data/catalogue.yaml``)."""
     text = resources.files("exoforge.data").joinpath("catalogue.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = load_yaml(text)
+    validate_catalogue(Path("catalogue.yaml"), text, data)  # an unknown key or use is refused, by line
     return data
 
 

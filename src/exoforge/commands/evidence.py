@@ -16,13 +16,17 @@ evidence_app = typer.Typer(no_args_is_help=True, help="Query, validate, pool and
 @evidence_app.command("validate")
 def evidence_validate() -> None:
     """Check every evidence file against the schema; name the file and record of each error."""
+    from exoforge.datafiles import check_packaged_data
     from exoforge.evidence.store import validate_files
+    from exoforge.parameters import packaged_data_paths
 
     records, problems = validate_files()
-    if problems:
-        fail(problems)
+    parameters, data_problems = check_packaged_data(*packaged_data_paths())
+    if problems or data_problems:
+        fail([*problems, *data_problems])
     refs = {r.ref_key for r in records}
     typer.echo(f"evidence valid: {len(records)} records from {len(refs)} references")
+    typer.echo(f"data valid: {parameters} parameters and the media and microcarrier catalogue")
 
 
 @evidence_app.command("list")

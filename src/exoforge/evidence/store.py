@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from exoforge.datafiles import item_lines
 from exoforge.evidence.schema import Record, Reference, StrategyEntry
 from exoforge.yamlio import load_yaml
 
@@ -214,7 +215,7 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
     text = (base / "strategies.yaml").read_text(encoding="utf-8")
     raw = load_yaml(text)
-    lines = _item_lines(text)
+    lines = item_lines(text, "strategies")
     problems: list[str] = []
     entries: list[StrategyEntry] = []
     seen: set[str] = set()
@@ -249,14 +250,3 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
         )
         for e in entries
     )
-
-
-def _item_lines(text: str) -> list[int]:
-    """1-based line of each item of the top-level ``strategies`` list."""
-    node = yaml.compose(text)
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    for key, value in node.value:
-        if key.value == "strategies" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
