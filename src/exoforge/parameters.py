@@ -225,12 +225,31 @@ def packaged_data_paths() -> tuple[Path, Path]:
     return Path(str(resources.files(PARAMETER_PACKAGE))), Path(str(resources.files("exoforge.data"))) / "catalogue.yaml"
 
 
+_PLUGIN_FOLDERS: list[Path] = []
+
+
+def register_parameter_folder(folder: Path) -> None:
+    """Read the parameter files of ``folder`` (a plug-in's) with the packaged ones."""
+    if not folder.is_dir():
+        raise ValueError(f"parameter folder {folder} does not exist")
+    if load_default_entries.cache_info().currsize:
+        load_default_entries.cache_clear()
+    _PLUGIN_FOLDERS.append(folder)
+
+
 @lru_cache(maxsize=4)
 def load_default_entries(root: str | None = None) -> tuple[Parameter, ...]:
-    """Every entry of the packaged parameter files (all ``when`` variants)."""
+    """Every entry of the packaged parameter files (all ``when`` variants), and of installed plug-ins'."""
+    if root is None:
+        from exoforge.plugins import load_plugins
+
+        load_plugins()
     base = Path(root) if root else Path(str(resources.files(PARAMETER_PACKAGE)))
+    files = sorted(base.glob("*.yaml"))
+    if root is None:
+        files += [path for folder in _PLUGIN_FOLDERS for path in sorted(folder.glob("*.yaml"))]
     entries: list[Parameter] = []
-    for path in sorted(base.glob("*.yaml")):
+    for path in files:
         text = path.read_text(encoding="utf-8")
         raw = load_yaml(text) or {}
         validate_parameter_file(path, text, raw)  # unknown keys, kinds and types, by file and line

@@ -23,7 +23,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import annotated_types
 from pydantic import (
@@ -750,6 +750,11 @@ class _Op(_Model):
     op: str
 
 
+#: Base class of a unit operation's settings (``op: Literal["<id>"]`` and its own keys); a plug-in's
+#: operation subclasses it (see :mod:`exoforge.plugins`).
+OperationSettings = _Op
+
+
 class Centrifugation(_Op):
     """Low- or high-speed centrifugation that pellets cells, debris or large vesicles (the supernatant goes on)."""
 
@@ -989,6 +994,31 @@ OPERATION_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(UnitOperation)
 #: Operation id -> model class.
 _OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
+
+
+def register_operation_model(model: type[OperationSettings]) -> str:
+    """Add a plug-in's operation settings to the scenario's ``isolation`` choices; return its ``op`` id.
+
+    The scenario model is rebuilt with the longer union, so validation, error messages and
+    ``exoforge schema`` know the operation like a built-in one.
+    """
+    global OPERATION_MODELS, UNIT_OPERATION_IDS
+    if not (isinstance(model, type) and issubclass(model, OperationSettings)):
+        raise TypeError(f"{model!r} is not a subclass of exoforge.scenario.OperationSettings")
+    ids = get_args(model.model_fields["op"].annotation)
+    if len(ids) != 1 or not isinstance(ids[0], str):
+        raise TypeError(f"{model.__name__}.op must be Literal['<operation id>']")
+    op_id = ids[0]
+    if op_id in _OP_MODELS:
+        raise ValueError(f"unit operation '{op_id}' is already defined")
+    _OP_MODELS[op_id] = model
+    OPERATION_MODELS = (*OPERATION_MODELS, model)
+    UNIT_OPERATION_IDS = tuple(_OP_MODELS)
+    # the union is built at run time from the registered models (not a static type)
+    union: Any = Annotated[Union[OPERATION_MODELS], Field(discriminator="op")]  # noqa: UP007
+    Scenario.model_fields["isolation"].annotation = list[union]
+    Scenario.model_rebuild(force=True)
+    return op_id
 
 
 # --------------------------------------------------------------------------- dose, demand, economics
@@ -1529,6 +1559,9 @@ def parse_scenario(data: dict[str, Any], source: str | None = None) -> Scenario:
             [f"schema_version: {_fmt_value(version)} is not supported; this exoforge reads schema_version 1"],
             source,
         )
+    from exoforge.plugins import load_plugins
+
+    load_plugins()  # a plug-in's operations are isolation choices
     problems = _check_strategies(data)
     try:
         scn = Scenario.model_validate(data)

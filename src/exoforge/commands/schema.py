@@ -9,8 +9,10 @@ import typer
 
 def schema() -> None:
     """Print the JSON Schema of scenario files (schema_version 1)."""
+    from exoforge.plugins import load_plugins
     from exoforge.scenario import Scenario
 
+    load_plugins()
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 

@@ -37,7 +37,7 @@ from exoforge.parameters import UsageLog
 OpFunction = Callable[[Any, Stream, UsageLog, str], StepOutcome]
 
 #: Every modelled unit operation, by its scenario ``op`` id (read-only).
-OPERATIONS: Mapping[str, OpFunction] = MappingProxyType(
+_REGISTRY: dict[str, OpFunction] = dict(
     {
         "centrifugation": centrifugation,
         "depth_filtration": depth_filtration,
@@ -57,5 +57,14 @@ OPERATIONS: Mapping[str, OpFunction] = MappingProxyType(
         "hold": hold,
     }
 )
+OPERATIONS: Mapping[str, OpFunction] = MappingProxyType(_REGISTRY)
 
-__all__ = ["OPERATIONS", "OpFunction", "ceil_int", "step_name"]
+
+def register_operation(op_id: str, run: OpFunction) -> None:
+    """Add the function that runs operation ``op_id`` (a plug-in's; built-ins cannot be replaced)."""
+    if op_id in _REGISTRY:
+        raise ValueError(f"unit operation '{op_id}' is already registered")
+    _REGISTRY[op_id] = run
+
+
+__all__ = ["OPERATIONS", "OpFunction", "ceil_int", "register_operation", "step_name"]

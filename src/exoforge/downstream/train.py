@@ -63,6 +63,9 @@ class TrainResult:
 
 def run_train(ops: list[UnitOperation], feed: Stream, p: UsageLog) -> TrainResult:
     """Apply ``ops`` in order to ``feed``."""
+    from exoforge.plugins import load_plugins
+
+    load_plugins()
     stream = feed
     steps = []
     for i, op in enumerate(ops):

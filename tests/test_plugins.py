@@ -1,0 +1,115 @@
+"""A third-party package extends exoforge through the ``exoforge.plugins`` entry point.
+
+The example plug-in in ``tests/plugin_example`` adds one isolation operation (dialysis) and its
+parameters. It is installed here as an installer would (the package and its ``.dist-info`` with the
+entry points of its ``pyproject.toml``) into a folder of its own, and exoforge runs in a fresh
+process that has the folder on its path; without it the same scenario is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PLUGIN = ROOT / "tests" / "plugin_example"
+SCENARIO = """schema_version: 1
+name: pilot with dialysis
+cell_source: bm_msc
+expansion:
+  platform: stirred_tank
+  working_volume_l: 3
+  microcarrier: {type: cytodex3, g_per_l: 3}
+  seeding: {cells_per_ml: 3.0e4}
+  medium: hpl
+  days: 7
+conditioning: {medium: serum_free, days: 2, collections: 1}
+isolation:
+  - {op: centrifugation, g: 2000, minutes: 20}
+  - {op: tff, mwco_kda: 300, concentration_factor: 50, diafiltration_volumes: 5}
+  - {op: dialysis, hours: 6}
+  - {op: sterile_filtration}
+dose: {particles: 1.0e11}
+"""
+
+
+def install(source: Path, site: Path) -> None:
+    """Install the plug-in into ``site``: its package, and a dist-info naming its entry points."""
+    project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = project["project"]
+    for package in project["tool"]["setuptools"]["packages"]:
+        shutil.copytree(source / package, site / package)
+    info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n", encoding="utf-8"
+    )
+    lines = []
+    for group, points in meta["entry-points"].items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in points.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def exoforge(*args: str, site: Path | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
+    return subprocess.run(
+        [sys.executable, "-m", "exoforge.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("site-packages")
+    install(PLUGIN, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "dialysis.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def test_a_scenario_runs_with_the_plugin_operation(site: Path, scenario: Path) -> None:
+    out = exoforge("run", str(scenario), "--json", site=site)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    steps = {s["op"]: s for s in result["isolation_steps"]}
+    assert "dialysis" in steps
+    assert steps["dialysis"]["recovery"] == pytest.approx(0.9, rel=1e-6)  # the plug-in's parameter
+    priced = {line["item"] for line in result["ledger"]}
+    assert "dialysis_cassette_each" in priced  # priced from the plug-in's price parameter
+    assert any(c["name"] == "3. dialysis: dialysis cassettes" for c in result["checks"])
+
+
+def test_the_schema_and_the_parameters_list_know_the_plugin(site: Path) -> None:
+    schema = json.loads(exoforge("schema", site=site).stdout)
+    assert "Dialysis" in schema["$defs"]
+    out = exoforge("parameters", "--grep", "dialysis.recovery", site=site)
+    assert out.returncode == 0 and "dialysis.recovery" in out.stdout, out.stdout + out.stderr
+
+
+def test_without_the_plugin_the_operation_is_refused(scenario: Path) -> None:
+    out = exoforge("run", str(scenario), site=None)
+    assert out.returncode == 2
+    assert "isolation[2]" in out.stderr and "dialysis" in out.stderr
+
+
+def test_a_broken_plugin_stops_with_its_name(tmp_path: Path, scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    (tmp_path / "exoforge_dialysis" / "__init__.py").write_text("raise ImportError('missing dependency')\n")
+    out = exoforge("run", str(scenario), site=tmp_path)
+    assert out.returncode != 0
+    assert "plug-in 'dialysis'" in out.stderr and "missing dependency" in out.stderr
