@@ -15,7 +15,7 @@ import exoforge as xf
 from exoforge.analysis.calibration import CalibrationProblem, fit_many, with_values
 from exoforge.measurements.noise import draw
 from exoforge.measurements.table import BatchData, Measurement, SourceFile
-from exoforge.upstream.simulate import build_schedule
+from exoforge.upstream.schedule import build_schedule
 from tests.conftest import ROOT
 
 PLATFORMS = {

@@ -134,8 +134,8 @@ def test_rhs_terms_are_dimensionally_consistent() -> None:
 def _sampled_segment_inputs(n: int, dilution: float, scn=None, seed: int = 11):
     """Kinetic parameters of n sampled members (of ``scn``, default the stirred-tank example), a phase
     with that dilution rate, the seeded state and the vessel geometry."""
+    from exoforge.upstream.culture_inputs import kinetic_parameters
     from exoforge.upstream.platform_models import vessel_geometry
-    from exoforge.upstream.simulate import kinetic_parameters
 
     if scn is None:
         scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")

@@ -10,7 +10,8 @@ import exoforge as xf
 from exoforge.parameters import UsageLog, load_default_entries
 from exoforge.scenario import BasalMedium, ScenarioError
 from exoforge.simulation import parameters_for
-from exoforge.upstream.simulate import culture_media, simulate_upstream
+from exoforge.upstream.culture_inputs import culture_media
+from exoforge.upstream.simulate import simulate_upstream
 from tests.conftest import ROOT, example_data
 
 STR = ROOT / "examples" / "stirred_tank_tff_sec.yaml"

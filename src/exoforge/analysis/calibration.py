@@ -295,7 +295,7 @@ class CalibrationProblem:
         self.groups: list[_Group] = []
         for k, batches in keys.items():
             scn = scn_of[k]
-            from exoforge.upstream.simulate import build_schedule
+            from exoforge.upstream.schedule import build_schedule
 
             end = build_schedule(scn).end
             idx = np.array([i for i, b in enumerate(self.batch) if b in batches], dtype=int)

@@ -71,7 +71,8 @@ def memory_limit_bytes() -> float:
 
 def estimate(scn: Scenario, members: int, chunk_members: int | None = None, kept_rows: int = 0) -> WorkEstimate:
     """Work and memory of integrating ``members`` parameter sets of ``scn`` (``chunk_members`` at a time)."""
-    from exoforge.upstream.simulate import DT_MAX_DAYS, FINE_STEP_CLASS, build_schedule
+    from exoforge.upstream.schedule import build_schedule
+    from exoforge.upstream.simulate import DT_MAX_DAYS, FINE_STEP_CLASS
 
     sched = build_schedule(scn)
     t, steps, segments = 0.0, 0, 0

@@ -47,7 +47,7 @@ equal to D unless a membrane retains EVs and protein, as in a hollow fibre)::
   medium: the glucose and oxygen saturation terms are scaled by their values there
   ((K_G + G_ref) / G_ref and (K_O2 + C*) / C*), so reference conditions give the
   reported rates and only departures from them slow growth
-  (:func:`exoforge.upstream.simulate.kinetic_parameters`).
+  (:func:`exoforge.upstream.culture_inputs.kinetic_parameters`).
 * Oxygen is in quasi-steady state: its relaxation time, 1 / kLa, is minutes
   against days for everything else, so solving the balance algebraically keeps
   the batch RK4 non-stiff. The quadratic above has one positive root (solved in
