@@ -25,7 +25,8 @@ from exoforge.evidence.emulated import StudyUnit, load_emulated, load_emulated_d
 from exoforge.evidence.hierarchy import Hierarchy, fitted, pooled_posterior
 from exoforge.evidence.pooling import pool
 from exoforge.evidence.store import load_records, load_strategies
-from exoforge.simulation import parameters_for, secretion_ceiling
+from exoforge.run_records import secretion_ceiling
+from exoforge.simulation import parameters_for
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

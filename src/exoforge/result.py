@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, cast, overload
+from typing import Any, TypedDict, cast, overload
 
 SCHEMA_VERSION = 1
 
@@ -65,6 +65,56 @@ def flatten(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+class CheckRecord(TypedDict):
+    """An engineering check or scale limit of the run: ``ok`` when ``value <= limit``."""
+
+    name: str
+    value: float
+    limit: float
+    ok: bool
+    description: str
+
+
+class StepRecord(TypedDict):
+    """One isolation step of the run: particles, protein and volume in and out, hours, purity, equipment."""
+
+    name: str
+    op: str
+    particles_in: float
+    particles_out: float
+    recovery: float
+    protein_in_ug: float
+    protein_out_ug: float
+    volume_in_ml: float
+    volume_out_ml: float
+    hours: float
+    labour_hours: float
+    medium_vesicles_in: float
+    lipoprotein_particles_in: float
+    particles_per_ug_protein_in: float
+    medium_vesicles_out: float
+    lipoprotein_particles_out: float
+    particles_per_ug_protein_out: float
+    counted_particles_per_ug_protein_out: float
+    equipment: list[str]
+
+
+class LedgerLine(TypedDict):
+    """One priced line of the batch's cost: quantity x unit price, its category, step, price year and role."""
+
+    category: str
+    item: str
+    step: str
+    quantity: float
+    unit: str
+    unit_price: float
+    cost: float
+    price_is_assumption: bool
+    price_year: int
+    escalation: float
+    role: str | None
+
+
 @dataclass
 class Result:
     """Everything a run produced: KPIs, time series, ledger, checks, warnings, citations."""
@@ -75,11 +125,11 @@ class Result:
     price_year: int
     cost_breakdown: dict[str, float]
     cost_by_step: dict[str, float]
-    ledger: list[dict[str, Any]]
-    checks: list[dict[str, Any]]
+    ledger: list[LedgerLine]
+    checks: list[CheckRecord]
     warnings: list[str]
     citations: list[dict[str, Any]]
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
     series: dict[str, list[float]] = field(default_factory=dict)
     assumptions: list[dict[str, Any]] = field(default_factory=list)
     evidence_effects: list[dict[str, Any]] = field(default_factory=list)
@@ -121,7 +171,7 @@ class Result:
         return json.dumps(self.to_json(), indent=indent)
 
     @property
-    def failed_checks(self) -> list[dict[str, Any]]:
+    def failed_checks(self) -> list[CheckRecord]:
         """The engineering checks and scale limits this run fails (empty when every one passes)."""
         return [c for c in self.checks if not c["ok"]]
 
@@ -132,7 +182,7 @@ class Result:
         return self
 
 
-def check_line(check: dict[str, Any]) -> str:
+def check_line(check: CheckRecord) -> str:
     """One line naming a failed check: name, value against its limit, and what it means."""
     return f"check failed: {check['name']} = {check['value']:.3g} (limit {check['limit']:.3g}): {check['description']}"
 

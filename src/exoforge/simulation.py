@@ -18,7 +18,7 @@ import numpy as np
 
 from exoforge._version import __version__
 from exoforge.distributions import Distribution
-from exoforge.downstream.purity import GRADES, purity_grade, purity_score
+from exoforge.downstream.purity import purity_grade, purity_score
 from exoforge.downstream.size_profile import size_profile
 from exoforge.downstream.train import (
     TrainResult,
@@ -30,10 +30,8 @@ from exoforge.downstream.train import (
 from exoforge.economics.batch import BatchEconomics, batch_economics
 from exoforge.economics.cogs import CURRENCY, CostOfGoods
 from exoforge.economics.demand import Throughput
-from exoforge.economics.labour import role_of
-from exoforge.economics.prices import price_years
-from exoforge.evidence.effects import combination_tested, strategy_evidence
-from exoforge.evidence.store import load_records, load_strategies
+from exoforge.evidence.effects import strategy_evidence
+from exoforge.evidence.store import load_strategies
 from exoforge.parameters import (
     Estimate,
     Parameter,
@@ -46,6 +44,14 @@ from exoforge.parameters import (
 )
 from exoforge.resources import Resource
 from exoforge.result import Result
+from exoforge.run_records import (
+    check_records,
+    citations,
+    evidence_effects,
+    ledger_lines,
+    run_warnings,
+    step_records,
+)
 from exoforge.scenario import Scenario
 from exoforge.upstream.checks import Check
 from exoforge.upstream.simulate import UpstreamResult, simulate_upstream
@@ -415,117 +421,6 @@ def evaluate_after_upstream(scn: Scenario, p: UsageLog, up: UpstreamResult) -> E
 # --------------------------------------------------------------------------- one run -> Result
 
 
-def secretion_ceiling() -> float:
-    """Highest per-cell MSC secretion the evidence supports, particles/cell/day.
-
-    No record in the evidence gives MSC particle counts together with cell numbers, so the ceiling is
-    the top of the 95 % range of the default ``ev_secretion_rate`` (its stated assumption), not a
-    published maximum; no saturation is applied because no record measures one.
-    """
-    entry = ParameterSet(resolve_variants(load_default_entries(), {}))["ev_secretion_rate"]
-    return float(entry.distribution.ppf(np.array([0.975]), entry.value)[0])
-
-
-def secretion_ceiling_warnings(per_cell_per_day: float) -> list[str]:
-    """Flag a per-cell secretion above :func:`secretion_ceiling` as an extrapolation."""
-    ceiling = secretion_ceiling()
-    if not per_cell_per_day > ceiling:
-        return []
-    return [
-        f"per-cell EV secretion is {per_cell_per_day:.3g} particles/cell/day, above {ceiling:.3g}, the top of the MSC "
-        "range the evidence supports (the 95 % range of ev_secretion_rate; no record gives a higher MSC figure): an "
-        "extrapolation of stacked platform and strategy effects, which no study has measured together"
-    ]
-
-
-def purity_warnings(k: dict[str, float]) -> list[str]:
-    """The purity flag: the particle-to-protein ratio an NTA count and a protein assay would give."""
-    grade = GRADES[int(k["ev.purity_grade"])]
-    out = []
-    if grade in ("low", "impure"):
-        out.append(
-            f"purity flag: {k['ev.counted_particles_per_ug_protein']:.3g} counted particles per ug protein is "
-            f"'{grade}' against the particle-to-protein purity criteria (Webber & Clayton 2013, "
-            "doi:10.3402/jev.v2i0.19861; cut-offs as assumptions)"
-        )
-    if k["ev.lipoprotein_fraction_of_counted"] > 0.1:
-        out.append(
-            f"lipoprotein particles are {k['ev.lipoprotein_fraction_of_counted']:.0%} of the counted particles: "
-            "the particle-to-protein ratio overstates vesicle purity (serum or lysate in the medium)"
-        )
-    return out
-
-
-def _reference_labels() -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for r in load_records():
-        labels.setdefault(
-            normalise_ref(r.ref_key), f"{r.reference.first_author} {r.reference.year}, {r.reference.journal}"
-        )
-    return labels
-
-
-def _citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
-    labels = _reference_labels()
-    by_ref: dict[str, dict[str, Any]] = {}
-    for name in sorted(used):
-        p = ps[name]
-        for e in p.estimates:
-            key = normalise_ref(e.ref)
-            entry = by_ref.setdefault(
-                key, {"ref": e.ref, "label": labels.get(key, ""), "used_for": [], "locations": []}
-            )
-            if name not in entry["used_for"]:
-                entry["used_for"].append(name)
-            loc = f"{name}: {e.location}"
-            if loc not in entry["locations"]:
-                entry["locations"].append(loc)
-    out = []
-    for key, entry in sorted(by_ref.items()):
-        if key.startswith("10."):
-            entry["doi"] = key
-        elif key.startswith("pmid:"):
-            entry["pmid"] = key[5:]
-        out.append(entry)
-    return out
-
-
-def _evidence_effects(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
-    """The pooled multipliers a run used: strategy, basis, k (studies), median and predictive sigma; for effects
-    on secretion also the family, the studies' own median, the family's and how far it was shrunk."""
-    out = []
-    for name in sorted(used):
-        p = ps[name]
-        if not p.group.startswith("evidence:"):
-            continue
-        _, sid, basis = p.group.split(":")
-        entry: dict[str, Any] = {
-            "parameter": name,
-            "strategy": sid,
-            "basis": basis,
-            "k": len(set(p.refs)),
-            "median": p.value,
-            "sigma_log": p.distribution.spec.get("sigma"),
-            "refs": list(p.refs),
-        }
-        if basis == "emulated":
-            from exoforge.evidence.hierarchy import pooled_posterior
-
-            post = pooled_posterior(sid, tuple(sorted(normalise_ref(r) for r in ps.excluded_refs)))
-            entry.update(
-                {
-                    "records": [r for e in p.estimates for r in e.records],
-                    "family": post.family,
-                    "family_studies": post.k_family,
-                    "own_studies_median": math.exp(post.raw_mean) if post.raw_mean is not None else None,
-                    "family_median": math.exp(post.family_mean),
-                    "shrinkage": post.shrinkage,
-                }
-            )
-        out.append(entry)
-    return out
-
-
 def _perturbed_batch(ps: ParameterSet, names: list[str]) -> ParameterBatch:
     """Row 0 central; then for each name a low and a high row (5th/95th percentile or -/+20 %)."""
     n = 1 + 2 * len(names)
@@ -597,58 +492,8 @@ def simulate(
     ps = prepared.params
     ev = evaluate(scn, ps.nominal(1), record_series=True)
     k = {key: float(v[0]) for key, v in ev.kpis.items()}
-    warnings = list(prepared.warnings)
-
-    strategies = list(scn.conditioning.strategies)
-    if "hypoxia" in strategies:
-        from exoforge.evidence.oxygen_response import response_warning
-
-        warnings.append(response_warning(scn.conditioning.gas_oxygen_percent))
-    if len(strategies) > 1 and not combination_tested(strategies):
-        warnings.append(
-            f"no study in the evidence base tested {' + '.join(strategies)} together; "
-            "effects combined by the stated rule (additive on the log scale)"
-        )
-    checks = []
-    for c in ev.checks:
-        ok = bool(c.ok[0])
-        checks.append(
-            {
-                "name": c.name,
-                "value": float(c.value[0]),
-                "limit": float(c.limit[0]),
-                "ok": ok,
-                "description": c.description,
-            }
-        )
-        if not ok:
-            warnings.append(
-                f"check failed: {c.name} = {float(c.value[0]):.3g} (limit {float(c.limit[0]):.3g}): {c.description}"
-            )
-    for step in ev.train.steps:
-        warnings.extend(step.warnings)
-    if k["doses_per_batch"] < 1:
-        no_supply = (
-            "; no number of batches meets the demand (batches per year and lines needed are null)"
-            if scn.demand is not None
-            else ""
-        )
-        warnings.append(
-            f"a batch gives {k['doses_per_batch_exact']:.2g} doses (less than one); "
-            f"cost per dose is per dose-equivalent{no_supply}"
-        )
-    if k["ev.final_particles"] > 0 and k["ev.background_particles"] > 0.1 * k["ev.final_particles"]:
-        warnings.append(
-            f"medium-derived particles are {k['ev.background_particles'] / k['ev.final_particles']:.0%} of the "
-            "product particle count: NTA counts would overstate the product"
-        )
-    warnings.extend(purity_warnings(k))
-    warnings.extend(secretion_ceiling_warnings(k.get("ev.particles_per_cell_per_day", 0.0)))
-    if scn.demand and scn.demand.lot_size_doses and k["lots_per_batch"] < 1:
-        warnings.append(
-            f"a batch gives {k['doses_per_batch']:.0f} whole doses, fewer than one lot of "
-            f"{scn.demand.lot_size_doses:g}: nothing is released"
-        )
+    checks = check_records(ev.checks)
+    warnings = [*prepared.warnings, *run_warnings(scn, k, checks, ev.train)]
     assumptions = _driving_assumptions(scn, ps, ev.used)
     for a in assumptions:
         if a["drives_result"]:
@@ -658,56 +503,8 @@ def simulate(
             )
     if ps.excluded_refs:
         warnings.append(f"left out by request: {', '.join(ps.excluded_refs)}")
-
-    steps = []
-    for s in ev.train.steps:
-        steps.append(
-            {
-                "name": s.name,
-                "op": s.op,
-                "particles_in": float(s.inlet.particles[0]),
-                "particles_out": float(s.outlet.particles[0]),
-                "recovery": float(s.recovery[0]),
-                "protein_in_ug": float(s.inlet.protein_ug[0]),
-                "protein_out_ug": float(s.outlet.protein_ug[0]),
-                "volume_in_ml": float(s.inlet.volume_l[0] * 1000),
-                "volume_out_ml": float(s.outlet.volume_l[0] * 1000),
-                "hours": float(s.process_hours[0]),
-                "labour_hours": float(s.labour_hours[0]),
-                "medium_vesicles_in": float(s.inlet.background_particles[0]),
-                "lipoprotein_particles_in": float(s.inlet.lipoprotein_particles[0]),
-                "particles_per_ug_protein_in": float(s.inlet.purity[0]),
-                "medium_vesicles_out": float(s.outlet.background_particles[0]),
-                "lipoprotein_particles_out": float(s.outlet.lipoprotein_particles[0]),
-                "particles_per_ug_protein_out": float(s.outlet.purity[0]),
-                "counted_particles_per_ug_protein_out": float(s.outlet.counted_purity[0]),
-                "equipment": list(s.equipment),
-            }
-        )
-    ledger = []
-    scale = 1.0 / (1.0 - float(ev.cogs.failed_batch_fraction[0]))
-    years, user_prices = price_years(), user_price_names(scn)
-
-    def quote_year(name: str) -> int:
-        return scn.economics.price_year if name in user_prices else years.get(name, scn.economics.price_year)
-
-    for ln in ev.cogs.lines:
-        par = ps[ln.price_parameter]
-        ledger.append(
-            {
-                "category": ln.category,
-                "item": ln.item,
-                "step": ln.step,
-                "quantity": float(ln.quantity[0]),
-                "unit": ln.unit or "each",
-                "unit_price": float(ln.unit_price[0]),
-                "cost": float(ln.cost[0]) * scale,
-                "price_is_assumption": par.is_assumption,
-                "price_year": quote_year(ln.price_parameter),
-                "escalation": ln.escalation,
-                "role": role_of(ln.item),
-            }
-        )
+    steps = step_records(ev.train)
+    ledger = ledger_lines(scn, ps, ev.cogs, user_price_names(scn))
     up = ev.upstream
     sizes = size_profile(scn, ps, ev.train.feed, k["ev.final_particles"]).to_json() if ev.train.steps else {}
     series = {name: np.asarray(arr)[:, 0].tolist() for name, arr in up.series.items() if name != "time_day"}
@@ -723,11 +520,11 @@ def simulate(
         ledger=ledger,
         checks=checks,
         warnings=warnings,
-        citations=_citations(ps, ev.used),
+        citations=citations(ps, ev.used),
         steps=steps,
         series=series,
         assumptions=[a for a in assumptions if a["drives_result"]],
-        evidence_effects=_evidence_effects(ps, ev.used),
+        evidence_effects=evidence_effects(ps, ev.used),
         excluded_refs=list(ps.excluded_refs),
         removed=list(ps.removed),
         size_distributions=size_distributions(scn, ev.train),
