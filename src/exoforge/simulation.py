@@ -9,6 +9,7 @@ citations of exactly the parameters the run read.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -314,6 +315,52 @@ def evaluate(scn: Scenario, batch: ParameterBatch, record_series: bool = False) 
     p = UsageLog(batch)
     up = simulate_upstream(scn, p, record_series=record_series)
     return evaluate_after_upstream(scn, p, up)
+
+
+def culture_key(scn: Scenario) -> str:
+    """The parts of a scenario its culture depends on: all but the isolation train, demand, economics and name.
+
+    Scenarios with the same key (and the same parameter batch) have the same culture, so it is
+    simulated once for all of them (:func:`simulate_culture`).
+    """
+    data = scn.to_dict()
+    for key in ("isolation", "demand", "economics", "name"):
+        data.pop(key, None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Culture:
+    """One culture simulated for a batch of parameter sets, on which many isolation and economic variants run.
+
+    ``error`` says why the culture could not be simulated (``upstream`` is then None).
+    """
+
+    batch: ParameterBatch
+    upstream: UpstreamResult | None
+    error: str | None = None
+
+    def evaluate(self, scn: Scenario) -> tuple[Evaluation | None, str | None]:
+        """``scn``'s isolation train and economics on this culture's harvest, or None and why not.
+
+        ``scn`` must have this culture (:func:`culture_key`); what :func:`evaluate` gives for it alone.
+        """
+        if self.upstream is None:
+            return None, self.error
+        try:
+            with np.errstate(all="ignore"):
+                return evaluate_after_upstream(scn, UsageLog(self.batch), self.upstream), None
+        except Exception as exc:  # a design the model cannot evaluate is infeasible, never fatal
+            return None, f"isolation cannot be simulated: {type(exc).__name__}: {exc}"
+
+
+def simulate_culture(scn: Scenario, batch: ParameterBatch) -> Culture:
+    """Simulate ``scn``'s culture once for ``batch``; a culture the model cannot simulate keeps its reason."""
+    try:
+        with np.errstate(all="ignore"):
+            return Culture(batch, simulate_upstream(scn, UsageLog(batch)))
+    except Exception as exc:  # a culture the model cannot simulate makes its designs infeasible, never fatal
+        return Culture(batch, None, f"culture cannot be simulated: {type(exc).__name__}: {exc}")
 
 
 def user_price_names(scn: Scenario) -> set[str]:

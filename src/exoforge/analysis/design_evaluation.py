@@ -28,6 +28,7 @@ from exoforge.analysis.space import (
 from exoforge.engine.backends import Backend, LocalBackend
 from exoforge.parameters import ParameterBatch, ParameterSet
 from exoforge.scenario import Scenario, ScenarioError, parse_scenario
+from exoforge.simulation import culture_key
 
 #: KPIs listed with each recommendation.
 REPORTED_KPIS = (
@@ -162,42 +163,15 @@ def _failed(key: str, scn: Scenario, reason: str) -> DesignMetrics:
 def evaluate_culture(
     designs: Sequence[tuple[str, Scenario]], batch: ParameterBatch, samples: int
 ) -> list[DesignMetrics]:
-    """Designs that share a culture (everything but the isolation train): one upstream run for all.
+    """Designs that share a culture: one upstream run for all (:func:`exoforge.simulation.simulate_culture`)."""
+    from exoforge.simulation import simulate_culture
 
-    The culture is integrated once for the batch; each design's isolation train
-    and economics then run on that harvest
-    (:func:`exoforge.simulation.evaluate_after_upstream`), which is what
-    :func:`exoforge.simulation.evaluate` does for a single design.
-    """
-    from exoforge.parameters import UsageLog
-    from exoforge.simulation import evaluate_after_upstream
-    from exoforge.upstream.simulate import simulate_upstream
-
-    first = designs[0][1]
-    try:
-        with np.errstate(all="ignore"):
-            up = simulate_upstream(first, UsageLog(batch))
-    except Exception as exc:  # a culture the model cannot simulate makes its designs infeasible, never fatal
-        return [_failed(k, scn, f"culture cannot be simulated: {type(exc).__name__}: {exc}") for k, scn in designs]
+    culture = simulate_culture(designs[0][1], batch)
     out = []
     for key, scn in designs:
-        try:
-            with np.errstate(all="ignore"):
-                ev = evaluate_after_upstream(scn, UsageLog(batch), up)
-        except Exception as exc:
-            out.append(_failed(key, scn, f"{type(exc).__name__}: {exc}"))
-            continue
-        out.append(metrics_from_evaluation(key, scn, ev, samples))
+        ev, error = culture.evaluate(scn)
+        out.append(metrics_from_evaluation(key, scn, ev, samples) if ev is not None else _failed(key, scn, str(error)))
     return out
-
-
-def culture_key(scn: Scenario) -> str:
-    """Everything of a scenario but its isolation train (and name): designs equal on it share a culture."""
-
-    data = scn.to_dict()
-    data.pop("isolation", None)
-    data.pop("name", None)
-    return json.dumps(data, sort_keys=True)
 
 
 @dataclass(frozen=True)

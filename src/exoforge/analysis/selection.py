@@ -55,10 +55,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from exoforge.analysis.ranking import DEFAULT_TOLERANCE, TIE_BREAKS, tie_band_order
 from exoforge.downstream.purity import GRADES
 from exoforge.economics.demand import FACILITY_USES
-from exoforge.parameters import UsageLog
+from exoforge.parameters import ParameterBatch
 from exoforge.scenario import Demand, Scenario, ScenarioError, parse_scenario, read_mapping
-from exoforge.simulation import Evaluation, evaluate_after_upstream, parameters_for
-from exoforge.upstream.simulate import simulate_upstream
+from exoforge.simulation import Culture, Evaluation, culture_key, parameters_for, simulate_culture
 
 SELECTION_VERSION = 1
 #: KPIs reported for every design.
@@ -328,11 +327,11 @@ def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -
     return tuple(ranked)
 
 
-#: Culture results shared by designs (and by demands): parameter batch and upstream result, or why not.
-CultureCache = dict[str, tuple[Any, Any, str | None]]
+#: Cultures shared by designs (and by demands), by culture key (:func:`exoforge.simulation.culture_key`).
+CultureCache = dict[str, Culture]
 
 
-def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None) -> tuple[Any, Any, str | None]:
+def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None) -> Culture:
     if key not in cache:
         try:
             ps = parameters_for(first).params
@@ -340,10 +339,10 @@ def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any
                 from exoforge.analysis.parameter_file import apply_parameter_file
 
                 ps = apply_parameter_file(ps, parameter_file, first)[0]
-            batch = ps.nominal(1)
-            cache[key] = (batch, simulate_upstream(first, UsageLog(batch)), None)
         except (KeyError, ValueError, ArithmeticError) as exc:
-            cache[key] = (None, None, f"culture cannot be simulated: {exc.args[0] if exc.args else exc}")
+            cache[key] = Culture(ParameterBatch(0, {}, {}), None, f"culture cannot be simulated: {exc}")
+            return cache[key]
+        cache[key] = simulate_culture(first, ps.nominal(1))
     return cache[key]
 
 
@@ -353,34 +352,22 @@ def _evaluate_group(
     """Evaluate designs that share a culture: one upstream run, then each train on its harvest."""
     first = designs[0].scenario
     assert first is not None
-    batch, up, error = _culture(first, key, cache, parameter_file)
-    if error is not None:
-        return {id(d): (None, error) for d in designs}
+    culture = _culture(first, key, cache, parameter_file)
     out: dict[int, tuple[Evaluation | None, str | None]] = {}
     for d in designs:
         assert d.scenario is not None
-        try:
-            out[id(d)] = (evaluate_after_upstream(d.scenario, UsageLog(batch), up), None)
-        except (KeyError, ValueError, ArithmeticError) as exc:
-            out[id(d)] = (None, f"isolation cannot be simulated: {exc.args[0] if exc.args else exc}")
+        out[id(d)] = culture.evaluate(d.scenario)
     return out
 
 
-def costs_by_facility_use(scn: Scenario, batch: Any, up: Any) -> dict[str, float]:
+def costs_by_facility_use(scn: Scenario, culture: Culture) -> dict[str, float]:
     """Cost per dose supplied of one design under every facility use (the culture is not simulated again)."""
     out = {}
     for use in FACILITY_USES:
         variant = scn.model_copy(update={"economics": scn.economics.model_copy(update={"facility_use": use})})
-        ev = evaluate_after_upstream(variant, UsageLog(batch), up)
-        out[use] = float(ev.kpis[RANK_KPI][0])
+        ev, _ = culture.evaluate(variant)
+        out[use] = float(ev.kpis[RANK_KPI][0]) if ev is not None else float("nan")
     return out
-
-
-def _culture_key(scn: Scenario) -> str:
-    data = scn.to_dict()
-    for key in ("isolation", "demand", "name", "economics"):
-        data.pop(key, None)
-    return repr(sorted(data.items()))
 
 
 def select(
@@ -402,7 +389,7 @@ def select(
     groups: dict[str, list[Design]] = {}
     for d in designs:
         if d.scenario is not None:
-            groups.setdefault(_culture_key(d.scenario), []).append(d)
+            groups.setdefault(culture_key(d.scenario), []).append(d)
     results: dict[int, tuple[Evaluation | None, str | None]] = {}
     for key, group in groups.items():
         results.update(_evaluate_group(key, group, cache, parameter_file))
@@ -420,8 +407,7 @@ def select(
         kept = {key: k[key] for key in REPORTED_KPIS if key in k}
         uses: dict[str, float] = {}
         if not reasons and with_facility_uses:
-            batch, up, _ = cache[_culture_key(d.scenario)]
-            uses = costs_by_facility_use(d.scenario, batch, up)
+            uses = costs_by_facility_use(d.scenario, cache[culture_key(d.scenario)])
         outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept, None, uses))
     facility_use = str(space.base_mapping.get("economics", {}).get("facility_use", "dedicated"))
     return Selection(space.name, demand, _rank(outcomes, space.tie_tolerance), facility_use)
