@@ -23,6 +23,9 @@ Data-file entry::
       # optional: inert: "why changing it moves no output"
 """
 
+# Longer than 500 lines: the parameter model in one place: entries and their estimates, context variants, sets,
+# batches and the usage log that records which parameters a run read.
+
 from __future__ import annotations
 
 import math

@@ -14,6 +14,10 @@ The keys are a public contract (see the project's DESIGN.md): add keys freely,
 rename or remove one only with a new ``schema_version`` and a migration.
 """
 
+# Longer than 500 lines: the scenario contract is one pydantic model per block, every field with its
+# description, unit and bounds, and the messages that name key paths; one file keeps the public contract in one
+# place and in step with `exoforge schema`.
+
 from __future__ import annotations
 
 import difflib

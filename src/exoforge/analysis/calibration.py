@@ -31,6 +31,9 @@ the platform and strategy multipliers of secretion are set to 1
 (``measured_on: this_process``), so the fitted value is the rate of this process.
 """
 
+# Longer than 500 lines: the fit problem (observations matched to simulated series, weights, bounds and priors,
+# residuals, covariance and identifiability) shares its state through one class.
+
 from __future__ import annotations
 
 import hashlib
@@ -202,6 +205,8 @@ class CalibrationProblem:
         assays: Mapping[str, AssayNoise] | None = None,
         params: Mapping[str, ParameterSet] | None = None,
     ):
+        # Longer than 80 lines: each kind of observation is checked against the scenario it names, with its own
+        # message; the checks read as one list in the order a user meets them.
         from exoforge.simulation import parameters_for
 
         self.data = data

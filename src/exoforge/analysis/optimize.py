@@ -203,6 +203,8 @@ def optimize(
     on_generation : ``on_generation(generation, generations, designs evaluated)``
     parameter_file : fitted parameters (:class:`exoforge.analysis.parameter_file.ParameterFile`) for every design
     """
+    # Longer than 80 lines: the search in its order (settings, resume and replay, generations with the state
+    # saved after each, polish, result, neighbours); each step is a few lines that share the run's state.
     from pymoo.termination.max_gen import MaximumGenerationTermination
 
     cfg = space.optimizer

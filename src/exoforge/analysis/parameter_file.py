@@ -260,6 +260,8 @@ def _distribution(e: FittedEntry, sd: float, factor: float) -> Distribution:
 
 def apply_parameter_file(ps: ParameterSet, pf: ParameterFile, scenario: Any = None) -> tuple[ParameterSet, list[str]]:
     """``ps`` with the fitted parameters of ``pf`` (values, spreads, joint covariance, source); and warnings."""
+    # Longer than 80 lines: each kind of entry of a fitted parameter file (a value, a joint covariance, a
+    # secretion rate measured on this process) is applied with the warning it owes the user.
     problems: list[str] = []
     warnings: list[str] = []
     params = dict(ps.params)

@@ -158,6 +158,8 @@ def target(
     params: ParameterSet | None = None,
 ) -> TargetResult:
     """What value of ``parameter`` brings ``kpi`` below (or above) a target, with its uncertainty."""
+    # Longer than 80 lines: one pass over the draws: the central answer, the answer per draw and the
+    # probabilities, sharing the culture when the parameter does not touch it.
     if (below is None) == (above is None):
         raise ValueError("give exactly one of below or above")
     bound: Bound = "below" if below is not None else "above"

@@ -258,6 +258,8 @@ def read_nanosight(path: str | Path) -> NTAMeasurement:
     DataFileError
         with one located line per problem (file, line, column).
     """
+    # Longer than 80 lines: one NanoSight export, section by section as the file lays them out; each branch is
+    # one labelled section or row.
     p = Path(path)
     f = _File(p)
     first = next((r for r in f.rows if not r.blank), None)

@@ -58,6 +58,8 @@ def read_zetaview(path: str | Path) -> NTAMeasurement:
     DataFileError
         with one located line per problem (file, line, column).
     """
+    # Longer than 80 lines: one ZetaView export, block by block as the file lays them out; each branch is one
+    # labelled block.
     p = Path(path)
     rows, _ = read_rows(p, delimiter="\t")
     problems: list[str] = []

@@ -237,6 +237,8 @@ def read_batch_data(paths: Sequence[str | Path]) -> BatchData:
 
 def _read_one(path: Path) -> tuple[BatchData, list[str]]:
     """The valid rows of one file and the problems of the others (a file that cannot be read at all raises)."""
+    # Longer than 80 lines: one row of a batch-data table: every column is checked with a message naming file,
+    # line and column.
     if not path.exists():
         raise DataFileError([f"{path}: file not found"])
     raw = path.read_bytes()

@@ -24,6 +24,8 @@ FOLD_BANDS = ((2.0, "dot"), (10.0, "dash"))
 
 def comparison_figure(results: Sequence[CaseResult]) -> Any:
     """A Plotly figure of predicted against reported values, one panel per observable."""
+    # Longer than 80 lines: one Plotly figure: its traces, axes, units and hover text are set in one place so
+    # the figure reads as a whole.
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 

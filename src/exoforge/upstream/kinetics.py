@@ -301,6 +301,8 @@ def rhs(t: float, y: np.ndarray, args: tuple[KineticParameters, PhaseInputs]) ->
     Written with in-place operations on a few work arrays: this function is
     the inner loop of every batch evaluation.
     """
+    # Longer than 80 lines: the inner loop of every culture integration, written with in-place operations on a
+    # few work arrays; splitting it adds a function call to every RK4 stage (benchmarks/run.py measures it).
     k, ph = args
     dy = np.empty_like(y)
     x = np.maximum(y[VIABLE], 0.0)

@@ -7,6 +7,9 @@ answered with a fragment or an ``HX-Redirect``. Figures are drawn in the browser
 (:mod:`exoforge.web.figures`); each figure links to the data behind it (the API's plot-data endpoints).
 """
 
+# Longer than 500 lines: one short handler per page of the web app, each calling the library and rendering its
+# template; the routes read as the site map.
+
 from __future__ import annotations
 
 from importlib import resources

@@ -96,6 +96,8 @@ def run_xlsx(doc: dict[str, Any], record: dict[str, Any] | None = None) -> bytes
     (per batch, per dose and per 1e9 particles as formulas), and the data behind the figures
     (``Time courses``, ``Particles``, ``Checks``).
     """
+    # Longer than 80 lines: the workbook sheet by sheet, each cost cell written with its formula so a reviewer
+    # can trace every total.
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
