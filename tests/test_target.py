@@ -73,3 +73,75 @@ def test_command_json_and_errors() -> None:
     assert runner.invoke(app, args).exit_code == 2  # neither --below nor --above
     bad = runner.invoke(app, ["target", str(EXAMPLE), "--kpi", "cost.per_dos", "--vary", "lag_time", "--below", "1"])
     assert bad.exit_code == 2 and "not a KPI" in bad.output
+
+
+# -- a discrete choice ------------------------------------------------------------------------------
+
+
+def test_each_option_is_the_scenario_run_with_it() -> None:
+    """The central KPI of every option is what a plain run of the scenario with that option gives."""
+    from exoforge.analysis.target_choice import target_choice
+
+    scn = xf.load_scenario(EXAMPLE)
+    uses = ["dedicated", "shared", "cdmo"]
+    res = target_choice(scn, "cost.per_dose_supplied", "economics.facility_use", uses, below=400.0, n=30, seed=2)
+    assert sorted(o.value for o in res.options) == sorted(uses)
+    for o in res.options:
+        variant = parse_scenario(
+            {**scn.to_dict(), "economics": {**scn.to_dict()["economics"], "facility_use": o.value}}
+        )
+        assert o.central == pytest.approx(xf.simulate(variant).kpis["cost.per_dose_supplied"], rel=1e-9)
+        assert o.culture_shared  # only the economics differ: one culture for all three
+        assert o.draws.shape == (30,)
+        assert o.p_meets == pytest.approx(float(np.mean(o.draws < 400.0)))
+    # ranked by the probability of meeting the target, then by the central value
+    ps = [o.p_meets for o in res.options]
+    assert ps == sorted(ps, reverse=True)
+    assert res.current == scn.economics.facility_use
+
+
+def test_a_platform_choice_simulates_each_culture() -> None:
+    from exoforge.analysis.target_choice import target_choice
+
+    scn = xf.load_scenario(ROOT / "examples" / "pilot_3l_stirred_tank.yaml")
+    res = target_choice(scn, "ev.final_particles", "expansion.platform", ["stirred_tank", "spinner"], above=1e11, n=20)
+    assert not any(o.culture_shared for o in res.options)
+    assert all(np.isfinite(o.central) for o in res.options)
+
+
+def test_choose_on_the_command_line() -> None:
+    out = CliRunner().invoke(
+        app,
+        [
+            "target",
+            str(EXAMPLE),
+            "--kpi",
+            "cost.per_dose_supplied",
+            "--below",
+            "400",
+            "--choose",
+            "economics.facility_use=dedicated,shared",
+            "-n",
+            "20",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["choice"] == "economics.facility_use" and len(data["options"]) == 2
+    assert {"value", "central", "over_draws", "p_meets", "culture_shared"} <= set(data["options"][0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--choose", "expansion.platform=stirred_tank,wave_bag"], "--choose expansion.platform=wave_bag"),
+        (["--choose", "expansion.platform"], "is not KEY=OPTION,OPTION"),
+        (["--choose", "expansion.platform=spinner"], "at least two options"),
+        (["--choose", "expansion.platform=spinner,stirred_tank", "--vary", "ev_secretion_rate"], "exactly one of"),
+    ],
+)
+def test_a_bad_choice_is_refused_in_one_line(args: list[str], message: str) -> None:
+    out = CliRunner().invoke(app, ["target", str(EXAMPLE), "--kpi", "cost.per_dose", "--below", "400", *args])
+    assert out.exit_code == 2
+    assert message in out.output

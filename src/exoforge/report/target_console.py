@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from exoforge.analysis.target import TargetResult
+from exoforge.analysis.target_choice import ChoiceResult
 from exoforge.report.console import fmt
 
 
@@ -45,3 +46,28 @@ def print_target(r: TargetResult) -> None:
     )
     if r.culture_reused:
         console.print("  (the culture does not read this parameter: it was simulated once per draw)")
+
+
+def print_choice(r: ChoiceResult) -> None:
+    """Each option with its KPI centrally and over the draws, and P(it meets the target), best first."""
+    from rich.table import Table
+
+    console = Console()
+    sign = "<" if r.bound == "below" else ">"
+    console.print(f"[bold]{r.kpi} {sign} {fmt(r.target)}[/] by choosing [bold]{r.key}[/]", highlight=False)
+    console.print(f"  current: {r.current}; {r.draws} draws of the uncertain parameters per option", highlight=False)
+    from exoforge.report.plotly_html import kpi_unit
+
+    unit = kpi_unit(r.kpi)
+    table = Table(title_justify="left")
+    table.add_column("option")
+    for col in (f"central [{unit}]" if unit else "central", "median (90 %)", "P(meets)"):
+        table.add_column(col, justify="right")
+    for o in r.options:
+        q = o.interval()
+        spread = f"{fmt(q[1])} ({fmt(q[0])}-{fmt(q[2])})" if q else "-"
+        central = fmt(o.central) if o.error is None else f"failed: {o.error}"
+        table.add_row(str(o.value), central, spread, f"{o.p_meets:.0%}")
+    console.print(table)
+    if any(o.culture_shared for o in r.options):
+        console.print("  (options that change only isolation or economics were evaluated on one culture simulation)")
