@@ -34,6 +34,15 @@ GRID_POINTS = 64
 SEARCH_WIDENING = 10.0
 
 
+def finite_percentiles(values: np.ndarray) -> tuple[float, float, float] | None:
+    """(5th, 50th, 95th) percentile of the finite ``values``; None when there are none."""
+    ok = values[np.isfinite(values)]
+    if ok.size == 0:
+        return None
+    q = np.percentile(ok, [5, 50, 95])
+    return float(q[0]), float(q[1]), float(q[2])
+
+
 @dataclass(frozen=True)
 class TargetResult:
     """The answer to "what value of ``parameter`` makes ``kpi`` ``bound`` ``target``"."""
@@ -68,11 +77,7 @@ class TargetResult:
 
     def quantiles(self) -> tuple[float, float, float] | None:
         """(5th, 50th, 95th) percentile of the required value over the draws that reach the target."""
-        ok = self.required_draws[np.isfinite(self.required_draws)]
-        if ok.size == 0:
-            return None
-        q = np.percentile(ok, [5, 50, 95])
-        return float(q[0]), float(q[1]), float(q[2])
+        return finite_percentiles(self.required_draws)
 
     def to_json(self) -> dict[str, Any]:
         q = self.quantiles()

@@ -21,7 +21,7 @@ import numpy as np
 
 from exoforge.analysis.design_evaluation import design_batch
 from exoforge.analysis.space import set_key
-from exoforge.analysis.target import Bound
+from exoforge.analysis.target import Bound, finite_percentiles
 from exoforge.parameters import ParameterBatch
 from exoforge.scenario import Scenario, ScenarioError, parse_scenario
 from exoforge.simulation import Culture, culture_key, evaluate, parameters_for, simulate_culture
@@ -40,11 +40,7 @@ class OptionOutcome:
 
     def interval(self) -> tuple[float, float, float] | None:
         """(5th, 50th, 95th) percentile of the KPI over the draws, or None."""
-        ok = self.draws[np.isfinite(self.draws)]
-        if ok.size == 0:
-            return None
-        q = np.percentile(ok, [5, 50, 95])
-        return float(q[0]), float(q[1]), float(q[2])
+        return finite_percentiles(self.draws)
 
     def to_json(self) -> dict[str, Any]:
         q = self.interval()

@@ -1,15 +1,15 @@
-"""`exoforge target`: what value of a parameter reaches a target KPI, with its uncertainty."""
+"""`exoforge target`: what value of a parameter, or which option of a choice, reaches a target KPI."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from exoforge.commands.common import fail, input_errors, load, message
-from exoforge.scenario import Scenario
 
 
 def target_command(
@@ -31,60 +31,45 @@ def target_command(
 ) -> None:
     """What value of a parameter (--vary), or which option of a choice (--choose), reaches a target KPI."""
     from exoforge.analysis.target import target
+    from exoforge.analysis.target_choice import target_choice
+    from exoforge.report.target_console import print_choice, print_target
 
     if (below is None) == (above is None):
         fail(["give exactly one of --below or --above"])
     if (vary is None) == (choose is None):
         fail(["give exactly one of --vary PARAMETER or --choose KEY=OPTION,OPTION"])
     scn = load(scenario)
-    if choose is not None:
-        _choose(scn, scenario, kpi, choose, below, above, n, seed, json_out)
+    bounds: dict[str, Any] = {"below": below, "above": above, "n": n, "seed": seed}
+    if vary is not None:
+        _answer(lambda: target(scn, kpi, vary, **bounds), print_target, scenario, json_out)
         return
-    assert vary is not None
-    try:
-        result = target(scn, kpi, vary, below=below, above=above, n=n, seed=seed)
-    except KeyError as exc:
-        fail([str(exc.args[0])], str(scenario))
-    except input_errors() as exc:
-        fail([message(exc)], str(scenario))
-    if json_out:
-        typer.echo(json.dumps(result.to_json(), indent=2))
-        return
-    from exoforge.report.target_console import print_target
-
-    print_target(result)
+    assert choose is not None
+    key, options = _options(choose)
+    _answer(lambda: target_choice(scn, kpi, key, options, **bounds), print_choice, scenario, json_out)
 
 
-def _choose(
-    scn: Scenario,
-    scenario: Path,
-    kpi: str,
-    choose: str,
-    below: float | None,
-    above: float | None,
-    n: int,
-    seed: int,
-    json_out: bool,
-) -> None:
-    from exoforge.analysis.target_choice import target_choice
+def _options(choose: str) -> tuple[str, list[Any]]:
+    """``KEY=A,B,C`` as the key and its options (each read as a YAML scalar: numbers stay numbers)."""
     from exoforge.yamlio import load_yaml
 
     key, sep, listed = choose.partition("=")
     if not sep or not key.strip() or not listed.strip():
         fail([f"--choose: '{choose}' is not KEY=OPTION,OPTION (e.g. expansion.platform=stirred_tank,vertical_wheel)"])
-    options = [load_yaml(o.strip()) for o in listed.split(",") if o.strip()]
+    return key.strip(), [load_yaml(o.strip()) for o in listed.split(",") if o.strip()]
+
+
+def _answer(compute: Callable[[], Any], show: Callable[[Any], None], scenario: Path, json_out: bool) -> None:
+    """Run the search; a user's mistake ends in one line (exit 2), the answer prints as JSON or a table."""
     try:
-        result = target_choice(scn, kpi, key.strip(), options, below=below, above=above, n=n, seed=seed)
+        result = compute()
     except KeyError as exc:
         fail([str(exc.args[0])], str(scenario))
     except input_errors() as exc:
         fail([message(exc)], str(scenario))
     if json_out:
         typer.echo(json.dumps(result.to_json(), indent=2))
-        return
-    from exoforge.report.target_console import print_choice
-
-    print_choice(result)
+    else:
+        show(result)
 
 
 def register(app: typer.Typer) -> None:
