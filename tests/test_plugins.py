@@ -1,9 +1,10 @@
 """A third-party package extends exoforge through the ``exoforge.plugins`` entry point.
 
-The example plug-in in ``tests/plugin_example`` adds one isolation operation (dialysis) and its
-parameters. It is installed here as an installer would (the package and its ``.dist-info`` with the
-entry points of its ``pyproject.toml``) into a folder of its own, and exoforge runs in a fresh
-process that has the folder on its path; without it the same scenario is refused.
+The example plug-in in ``tests/plugin_example`` adds one isolation operation (dialysis), one medium
+(example_defined) and their parameters. It is installed here as an installer would (the package and
+its ``.dist-info`` with the entry points of its ``pyproject.toml``) into a folder of its own, and
+exoforge runs in a fresh process that has the folder on its path; without it the same scenario is
+refused.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ expansion:
   seeding: {cells_per_ml: 3.0e4}
   medium: hpl
   days: 7
-conditioning: {medium: serum_free, days: 2, collections: 1}
+conditioning: {medium: example_defined, days: 2, collections: 1}
 isolation:
   - {op: centrifugation, g: 2000, minutes: 20}
   - {op: tff, mwco_kda: 300, concentration_factor: 50, diafiltration_volumes: 5}
@@ -92,6 +93,30 @@ def test_a_scenario_runs_with_the_plugin_operation(site: Path, scenario: Path) -
     priced = {line["item"] for line in result["ledger"]}
     assert "dialysis_cassette_each" in priced  # priced from the plug-in's price parameter
     assert any(c["name"] == "3. dialysis: dialysis cassettes" for c in result["checks"])
+    media = {line["item"] for line in result["ledger"] if line["category"] == "media"}
+    assert "example_defined_medium_per_l" in media  # the plug-in's medium, priced from its parameters
+
+
+def test_plugins_lists_what_each_added(site: Path) -> None:
+    out = exoforge("plugins", "--json", site=site)
+    assert out.returncode == 0, out.stderr
+    (plugin,) = json.loads(out.stdout)
+    assert plugin["name"] == "dialysis" and plugin["target"] == "exoforge_dialysis:register"
+    assert plugin["operations"] == ["dialysis"] and plugin["media"] == ["example_defined"]
+    assert exoforge("plugins", site=None).stdout.startswith("no plug-ins installed")
+
+
+def test_a_plugin_medium_without_its_parameters_is_refused(tmp_path: Path, scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    data = tmp_path / "exoforge_dialysis" / "parameters" / "dialysis.yaml"
+    kept = [
+        line for line in data.read_text(encoding="utf-8").splitlines() if "medium_glucose.example_defined" not in line
+    ]
+    data.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    out = exoforge("run", str(scenario), site=tmp_path)
+    assert out.returncode == 1
+    assert "medium 'example_defined' has no medium_glucose.example_defined" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_the_schema_and_the_parameters_list_know_the_plugin(site: Path) -> None:
@@ -111,5 +136,6 @@ def test_a_broken_plugin_stops_with_its_name(tmp_path: Path, scenario: Path) -> 
     install(PLUGIN, tmp_path)
     (tmp_path / "exoforge_dialysis" / "__init__.py").write_text("raise ImportError('missing dependency')\n")
     out = exoforge("run", str(scenario), site=tmp_path)
-    assert out.returncode != 0
+    assert out.returncode == 1
     assert "plug-in 'dialysis'" in out.stderr and "missing dependency" in out.stderr
+    assert "Traceback" not in out.stderr

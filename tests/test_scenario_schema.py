@@ -19,6 +19,7 @@ from exoforge.scenario import (
     ScenarioError,
     basal_media,
     media_for,
+    medium_parameter_names,
     microcarrier_types,
     parse_scenario,
 )
@@ -111,11 +112,9 @@ def test_the_catalogue_and_the_parameter_data_agree() -> None:
     names = {p.name for p in load_default_entries()}
     media = set(media_for("expansion")) | set(media_for("conditioning"))
     for m in media:
-        for prefix in ("medium_glucose", "medium_glutamine", "medium_protein", "medium_background_particles"):
-            assert f"{prefix}.{m}" in names, (m, prefix)
-        assert f"price.{m}_medium_per_l" in names, m
-    for m in media_for("conditioning"):
-        assert f"conditioning_growth_factor.{m}" in names and f"conditioning_death_factor.{m}" in names, m
+        uses = [u for u in ("expansion", "conditioning") if m in media_for(u)]
+        for name in medium_parameter_names(m, uses):
+            assert name in names, (m, name)
     described = {n.split(".", 1)[1] for n in names if n.startswith("medium_glucose.")}
     assert described == media
     carriers = {n.split(".", 1)[1] for n in names if n.startswith("microcarrier_area_per_mass.")}

@@ -15,9 +15,15 @@ the plug-in adds
   scenario's ``isolation`` choices and ``exoforge schema``, and the function that runs it
   (``run(settings, stream, parameters, step_name) -> StepOutcome``, see
   :mod:`exoforge.downstream.operations`);
+* a **medium**: its id, label and uses (expansion, conditioning), which join the scenario's medium
+  choices; its parameters (:func:`exoforge.scenario.medium_parameter_names`: glucose, glutamine,
+  protein, background particles, lipoprotein share, price, and for conditioning the growth and death
+  factors) must be in the plug-in's parameter folder, which is checked once every plug-in is loaded;
 * a **parameter folder**: YAML files in the format of ``exoforge/data/parameters`` (validated
-  the same way), holding the operation's constants with their sources and the prices of what it
-  uses (``price.<item>``).
+  the same way), holding the constants with their sources and the prices of what it uses
+  (``price.<item>``).
+
+``exoforge plugins`` lists what is installed and what each one added.
 
 A plug-in that fails to load stops the program with its name and the reason, rather than
 running without it.
@@ -25,6 +31,7 @@ running without it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +42,18 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "exoforge.plugins"
 
-_loaded: list[str] | None = None
+_loaded: list[PluginInfo] | None = None
+
+
+@dataclass
+class PluginInfo:
+    """What one installed plug-in added."""
+
+    name: str
+    target: str  # the entry point's object, ``module:function``
+    operations: list[str] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)
+    parameter_folders: list[str] = field(default_factory=list)
 
 
 class PluginError(RuntimeError):
@@ -45,8 +63,8 @@ class PluginError(RuntimeError):
 class PluginRegistrar:
     """What a plug-in's entry point receives: the ways it can extend exoforge."""
 
-    def __init__(self, plugin: str):
-        self.plugin = plugin
+    def __init__(self, info: PluginInfo):
+        self.info = info
 
     def unit_operation(self, settings: type[OperationSettings], run: OpFunction) -> None:
         """Add the isolation operation described by ``settings`` (its ``op`` id) and run by ``run``."""
@@ -55,25 +73,59 @@ class PluginRegistrar:
 
         op_id = register_operation_model(settings)
         register_operation(op_id, run)
+        self.info.operations.append(op_id)
+
+    def medium(self, medium: str, label: str, uses: list[str]) -> None:
+        """Add a medium for ``uses`` ('expansion', 'conditioning'); its parameters come from a parameter folder."""
+        from exoforge.scenario import register_medium
+
+        register_medium(medium, label, uses)
+        self.info.media.append(medium)
 
     def parameter_folder(self, folder: str | Path) -> None:
         """Read the parameter files (``*.yaml``) of ``folder`` with the packaged ones."""
         from exoforge.parameters import register_parameter_folder
 
         register_parameter_folder(Path(folder))
+        self.info.parameter_folders.append(str(folder))
 
 
 def load_plugins() -> tuple[str, ...]:
     """Load every installed plug-in once (later calls return the names loaded the first time)."""
+    return tuple(p.name for p in loaded_plugins())
+
+
+def loaded_plugins() -> tuple[PluginInfo, ...]:
+    """Every installed plug-in and what it added, loading them on the first call."""
     global _loaded
     if _loaded is not None:
         return tuple(_loaded)
     _loaded = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        info = PluginInfo(ep.name, ep.value)
         try:
             register = ep.load()
-            register(PluginRegistrar(ep.name))
+            register(PluginRegistrar(info))
         except Exception as exc:
             raise PluginError(f"plug-in '{ep.name}' ({ep.value}) could not be loaded: {exc}") from exc
-        _loaded.append(ep.name)
+        _loaded.append(info)
+    _check_media(_loaded)
     return tuple(_loaded)
+
+
+def _check_media(plugins: list[PluginInfo]) -> None:
+    """Every medium a plug-in added has the parameters the model reads for it."""
+    from exoforge.parameters import load_default_entries
+    from exoforge.scenario import _PLUGIN_MEDIA, medium_parameter_names
+
+    if not any(p.media for p in plugins):
+        return
+    names = {p.name for p in load_default_entries()}
+    uses = {m["id"]: m["use"] for m in _PLUGIN_MEDIA}
+    for plugin in plugins:
+        for medium in plugin.media:
+            missing = [n for n in medium_parameter_names(medium, uses[medium]) if n not in names]
+            if missing:
+                raise PluginError(
+                    f"plug-in '{plugin.name}': medium '{medium}' has no {', '.join(missing)} in its parameter folder"
+                )

@@ -24,6 +24,7 @@ import difflib
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -58,9 +59,31 @@ def _catalogue() -> dict[str, Any]:
     return data
 
 
+#: Media added by plug-ins (:func:`register_medium`), entries as in the catalogue.
+_PLUGIN_MEDIA: list[dict[str, Any]] = []
+
+
 def media_for(use: str) -> tuple[str, ...]:
-    """Ids of the catalogue's media usable for ``use`` ('expansion' or 'conditioning')."""
-    return tuple(m["id"] for m in _catalogue()["media"] if use in m["use"])
+    """Ids of the catalogue's media (and plug-ins') usable for ``use`` ('expansion' or 'conditioning')."""
+    return tuple(m["id"] for m in (*_catalogue()["media"], *_PLUGIN_MEDIA) if use in m["use"])
+
+
+def medium_parameter_names(medium: str, uses: Sequence[str]) -> list[str]:
+    """The parameters the model reads for ``medium`` (a medium's data file must give each)."""
+    names = [
+        f"{prefix}.{medium}"
+        for prefix in (
+            "medium_glucose",
+            "medium_glutamine",
+            "medium_protein",
+            "medium_background_particles",
+            "medium_lipoprotein_share",
+        )
+    ]
+    names.append(f"price.{medium}_medium_per_l")
+    if "conditioning" in uses:
+        names += [f"conditioning_growth_factor.{medium}", f"conditioning_death_factor.{medium}"]
+    return names
 
 
 def microcarrier_types() -> tuple[str, ...]:
@@ -74,9 +97,10 @@ def basal_media() -> tuple[str, ...]:
 
 
 def catalogue_labels() -> dict[str, str]:
-    """Label of every medium and microcarrier of the catalogue, by id."""
+    """Label of every medium and microcarrier of the catalogue (and of plug-ins' media), by id."""
     cat = _catalogue()
-    return {m["id"]: m["label"] for m in (*cat["media"], *cat["microcarriers"], *cat["basal_media"])}
+    entries = (*cat["media"], *_PLUGIN_MEDIA, *cat["microcarriers"], *cat["basal_media"])
+    return {m["id"]: m["label"] for m in entries}
 
 
 @lru_cache(maxsize=1)
@@ -998,6 +1022,26 @@ OPERATION_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(UnitOperation)
 #: Operation id -> model class.
 _OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
+
+
+def register_medium(medium: str, label: str, uses: Sequence[str]) -> None:
+    """Add a plug-in's medium to the scenario's medium choices (``uses``: 'expansion', 'conditioning').
+
+    Its parameters (:func:`medium_parameter_names`) come from the plug-in's parameter folder.
+    """
+    from exoforge.datafiles import MediumEntry
+
+    entry = MediumEntry(id=medium, label=label, use=list(uses))  # type: ignore[arg-type]
+    if medium in catalogue_labels():
+        raise ValueError(f"medium '{medium}' is already in the catalogue")
+    _PLUGIN_MEDIA.append(entry.model_dump())
+    # the choices are built at run time from the catalogue and the plug-ins (not static types)
+    expansion_media: Any = Literal[media_for("expansion")]
+    conditioning_media: Any = Literal[(*media_for("conditioning"), "same")]
+    Expansion.model_fields["medium"].annotation = expansion_media
+    Conditioning.model_fields["medium"].annotation = conditioning_media
+    for model in (Expansion, Conditioning, Scenario):
+        model.model_rebuild(force=True)
 
 
 def register_operation_model(model: type[OperationSettings]) -> str:

@@ -1,7 +1,8 @@
-"""Example plug-in: buffer exchange of the EV product by dialysis against a cassette.
+"""Example plug-in: buffer exchange of the EV product by dialysis against a cassette, and a medium.
 
 Everything an isolation operation needs is in this one module and its parameter file:
-its settings (the scenario keys), the function that runs it, and what it uses.
+its settings (the scenario keys), the function that runs it, and what it uses. The medium is
+its id, label and uses here, and its composition, price and conditioning factors in the file.
 """
 
 from __future__ import annotations
@@ -50,4 +51,5 @@ def dialysis(cfg: Dialysis, s: Stream, p: UsageLog, name: str) -> StepOutcome:
 def register(plugins: PluginRegistrar) -> None:
     """The entry point: exoforge calls it once with its registrar."""
     plugins.unit_operation(Dialysis, dialysis)
+    plugins.medium("example_defined", "example chemically defined medium (plug-in)", ["expansion", "conditioning"])
     plugins.parameter_folder(Path(__file__).parent / "parameters")

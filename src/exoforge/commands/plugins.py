@@ -1,0 +1,31 @@
+"""`exoforge plugins`: the installed plug-ins and what each one added."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+
+def plugins_command(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the installed plug-ins (entry point group exoforge.plugins) and what each one added."""
+    from exoforge.plugins import ENTRY_POINT_GROUP, loaded_plugins
+
+    found = loaded_plugins()
+    if json_out:
+        typer.echo(json.dumps([asdict(p) for p in found], indent=2))
+        return
+    if not found:
+        typer.echo(f"no plug-ins installed (entry point group '{ENTRY_POINT_GROUP}')")
+        return
+    for p in found:
+        typer.echo(f"{p.name} ({p.target})")
+        for what, items in (("unit operations", p.operations), ("media", p.media), ("parameters", p.parameter_folders)):
+            if items:
+                typer.echo(f"  {what}: {', '.join(items)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plugins")(plugins_command)
