@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,3 +174,14 @@ def test_sec_removes_most_free_protein() -> None:
     free_in = feed.protein_ug - feed.particles / 3e10
     free_out = out.protein_ug - out.particles / 3e10
     assert free_out[0] / free_in[0] < 0.02
+
+
+def test_every_scenario_operation_is_registered_once_by_its_settings() -> None:
+    """The registry holds exactly the scenario's operations; an id cannot be registered twice."""
+    from exoforge.downstream.registry import operation, operation_id
+    from exoforge.scenario import OPERATION_MODELS, UNIT_OPERATION_IDS
+
+    assert set(OPERATIONS) == set(UNIT_OPERATION_IDS)
+    assert [operation_id(m) for m in OPERATION_MODELS] == list(UNIT_OPERATION_IDS)
+    with pytest.raises(ValueError, match="'sec' is already registered"):
+        operation(SEC)(OPERATIONS["sec"])

@@ -1018,9 +1018,9 @@ UnitOperation = Annotated[
 ]
 
 #: The model class of every unit operation, in contract order (from the union above).
-OPERATION_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(UnitOperation)[0])
+OPERATION_MODELS: tuple[type[_Op], ...] = get_args(get_args(UnitOperation)[0])
 #: Operation id -> model class.
-_OP_MODELS: dict[str, type[BaseModel]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
+_OP_MODELS: dict[str, type[_Op]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
 
 

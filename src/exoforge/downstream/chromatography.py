@@ -13,14 +13,16 @@ resolved, modelled as a co-eluting fraction ``(d / d_excl)^k``.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
 from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import ev_size, size_average, size_nodes
+from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import Limit, StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.scenario import SEC, AnionExchange, Immunoaffinity, Multimodal
 
 
 def _column_volume(
@@ -56,7 +58,7 @@ def _group_separation_column(cfg_ml: float | None, s: Stream, p: UsageLog) -> tu
 
 
 def _group_separation_outcome(
-    cfg: Any,
+    cfg: SEC | Multimodal,
     s: Stream,
     out: Stream,
     hours: np.ndarray,
@@ -82,7 +84,8 @@ def _group_separation_outcome(
     )
 
 
-def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(SEC)
+def sec(cfg: SEC, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Size-exclusion chromatography in group-separation mode.
 
     The load per cycle is at most ``sec.max_load_fraction`` of the column
@@ -115,7 +118,8 @@ def sec(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "SEC")
 
 
-def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(AnionExchange)
+def anion_exchange(cfg: AnionExchange, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Bind-elute anion exchange: every counted particle competes for the resin's binding capacity.
 
     Column volume = counted particles / (capacity × load fraction), within the
@@ -154,14 +158,15 @@ def anion_exchange(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     )
 
 
-def multimodal_chromatography(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Multimodal)
+def multimodal_chromatography(cfg: Multimodal, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Multimodal chromatography: core-bead flow-through (default) or dual-mode (``cfg.mode``)."""
     if cfg.mode == "dual_mode":
         return _dual_mode(cfg, s, p, name)
     return _core_bead(cfg, s, p, name)
 
 
-def _dual_mode(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+def _dual_mode(cfg: Multimodal, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Dual-mode chromatography: a size-exclusion bed over a cation exchanger in one column.
 
     The size-exclusion layer resolves soluble protein as SEC does and is sized and
@@ -185,7 +190,7 @@ def _dual_mode(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "dual-mode")
 
 
-def _core_bead(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+def _core_bead(cfg: Multimodal, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Multimodal flow-through (ligand-activated core beads): proteins enter and bind, vesicles flow through.
 
     Molecules above the core's exclusion limit (lipoprotein particles, large
@@ -230,7 +235,8 @@ def _core_bead(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     )
 
 
-def immunoaffinity(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Immunoaffinity)
+def immunoaffinity(cfg: Immunoaffinity, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Immunoaffinity capture (antibody beads or matrix) of marker-positive vesicles, then elution.
 
     Recovery = marker-positive fraction × capture × elution; the single-use

@@ -13,7 +13,7 @@ from a loading rule.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -27,8 +27,10 @@ from exoforge.downstream.physics import (
     size_average,
     size_nodes,
 )
+from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.scenario import TFF, DepthFiltration, Microfiltration, SterileFiltration, Ultrafiltration
 
 
 def _area(cfg_area: float | None, s: Stream, p: UsageLog, prefix: str) -> np.ndarray:
@@ -49,7 +51,7 @@ def _passing_fraction(p: UsageLog, pore_um: float, s: Stream) -> tuple[np.ndarra
 
 
 def _normal_flow(
-    cfg: Any,
+    cfg: DepthFiltration | Microfiltration | SterileFiltration,
     s: Stream,
     p: UsageLog,
     name: str,
@@ -82,18 +84,21 @@ def _normal_flow(
     )
 
 
-def depth_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(DepthFiltration)
+def depth_filtration(cfg: DepthFiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Depth filtration (clarification): removes cells and debris; EVs are lost by adsorption."""
     return _normal_flow(cfg, s, p, name, "depth_filtration", "depth_filter_per_m2", np.ones_like(s.volume_l))
 
 
-def microfiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Microfiltration)
+def microfiltration(cfg: Microfiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Microfiltration (0.45-0.8 µm): large vesicles and aggregates above the pore rating are removed."""
     passing, per_size = _passing_fraction(p, cfg.pore_um, s)
     return _normal_flow(cfg, s, p, name, "microfiltration", "microfilter_per_m2", passing, per_size)
 
 
-def sterile_filtration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(SterileFiltration)
+def sterile_filtration(cfg: SterileFiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Final sterilising filtration (0.22 µm) of the product in small filter units.
 
     EVs above the pore rating are retained; ``recovery`` is the fraction of the
@@ -140,7 +145,8 @@ def _membrane_retention(
     return ev, lipo, None
 
 
-def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(TFF)
+def tff(cfg: TFF, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Tangential-flow filtration: concentrate by ``concentration_factor``, then diafilter.
 
     Time = [V_feed (1 - 1/CF) + N_DV V_feed / CF] / (J A) + set-up. Free protein
@@ -190,7 +196,8 @@ def tff(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     )
 
 
-def ultrafiltration(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Ultrafiltration)
+def ultrafiltration(cfg: Ultrafiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Dead-end centrifugal ultrafiltration devices: concentrate by ``concentration_factor``.
 
     Fills of ``device_volume`` are spun ``devices_per_run`` at a time; each

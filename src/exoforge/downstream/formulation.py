@@ -9,18 +9,21 @@ Storage days do not occupy the production line; a hold does.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
 from exoforge.downstream.common import full, runs, separate
+from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.scenario import Hold, Lyophilization, Storage
 
 _RATE = {4: "storage.loss_rate_4c", -20: "storage.loss_rate_minus20c", -80: "storage.loss_rate_minus80c"}
 
 
-def lyophilization(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Lyophilization)
+def lyophilization(cfg: Lyophilization, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Freeze-drying in vials with an excipient; recovery after reconstitution depends on the excipient.
 
     Vials of ``fill_volume``; a freeze-dryer shelf holds ``shelf_capacity_vials``
@@ -62,7 +65,8 @@ def _kept(temperature_c: int, days: float, freeze_thaw: int, p: UsageLog, like: 
     return cast("np.ndarray", kept)
 
 
-def storage(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Storage)
+def storage(cfg: Storage, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Storage of the product for ``days`` at 4, -20 or -80 °C, with freeze-thaw cycles when frozen."""
     step = StepBuilder(name, cfg.op, s)
     kept = _kept(cfg.temperature_c, cfg.days, cfg.freeze_thaw_cycles, p, s.volume_l)
@@ -86,7 +90,8 @@ def storage(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     )
 
 
-def hold(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Hold)
+def hold(cfg: Hold, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """A hold of the process stream at 4 °C for ``hours`` (the line waits)."""
     step = StepBuilder(name, cfg.op, s)
     kept = _kept(4, cfg.hours / 24.0, 0, p, s.volume_l)

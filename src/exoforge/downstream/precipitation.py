@@ -10,13 +10,15 @@ protein with them.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
 from exoforge.downstream.common import runs, separate
+from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.scenario import PEGPrecipitation
 
 
 def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
@@ -26,7 +28,8 @@ def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
     return cast("np.ndarray", 1.0 / (1.0 + np.exp(-(peg_percent - mid) / width)))
 
 
-def peg_precipitation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(PEGPrecipitation)
+def peg_precipitation(cfg: PEGPrecipitation, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """PEG precipitation with ``cfg.hours`` incubation, a pelleting spin and resuspension."""
     step = StepBuilder(name, cfg.op, s)
     rec = precipitated_fraction(cfg.peg_percent, p) * p.get("peg_precipitation.pellet_recovery", "")

@@ -9,8 +9,6 @@ slowly; a small fraction is trapped in pellets.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from exoforge.downstream.common import full, runs, separate
@@ -22,8 +20,10 @@ from exoforge.downstream.physics import (
     size_average,
     size_nodes,
 )
+from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
+from exoforge.scenario import Centrifugation, DensityGradient, Ultracentrifugation
 
 
 def _media(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +57,8 @@ def _lipoprotein_pelleted(
     return pelleted_fraction(s, g, seconds, r_start, r_max)
 
 
-def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Centrifugation)
+def centrifugation(cfg: Centrifugation, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Low-speed clarification (cells, debris, large vesicles) in a swinging-bucket benchtop centrifuge.
 
     The small EVs left in the supernatant are those not pelleted at ``g`` for
@@ -104,7 +105,8 @@ def centrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     )
 
 
-def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(Ultracentrifugation)
+def ultracentrifugation(cfg: Ultracentrifugation, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Pelleting at ~100,000 ×g with optional washes; a fixed rotor volume per run.
 
     Each spin pellets the size-resolved fraction of EVs (Stokes over the
@@ -165,7 +167,8 @@ def ultracentrifugation(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutc
     )
 
 
-def density_gradient(cfg: Any, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+@operation(DensityGradient)
+def density_gradient(cfg: DensityGradient, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Iodixanol or sucrose density gradient: EVs band at their buoyant density, lipoproteins float.
 
     A small load per tube; ``cfg.hours`` at ~100,000 ×g per run. Recovery of

@@ -1,0 +1,52 @@
+"""The registry of isolation unit operations: the function that runs each scenario ``op``.
+
+A built-in operation registers itself where it is defined::
+
+    @operation(SEC)
+    def sec(cfg: SEC, s: Stream, p: UsageLog, name: str) -> StepOutcome: ...
+
+with its settings model (:mod:`exoforge.scenario`), whose ``op`` literal is the id; a plug-in
+registers through :class:`exoforge.plugins.PluginRegistrar`. :data:`OPERATIONS` is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar, get_args
+
+from exoforge.downstream.stream import StepOutcome, Stream
+from exoforge.parameters import UsageLog
+from exoforge.scenario import OperationSettings
+
+OpFunction = Callable[[Any, Stream, UsageLog, str], StepOutcome]
+F = TypeVar("F", bound=Callable[..., StepOutcome])
+
+_REGISTRY: dict[str, OpFunction] = {}
+#: Every modelled unit operation, by its scenario ``op`` id (read-only).
+OPERATIONS: Mapping[str, OpFunction] = MappingProxyType(_REGISTRY)
+
+
+def operation_id(settings: type[OperationSettings]) -> str:
+    """The ``op`` id of a settings model (its ``op: Literal["<id>"]``)."""
+    ids = get_args(settings.model_fields["op"].annotation)
+    if len(ids) != 1 or not isinstance(ids[0], str):
+        raise TypeError(f"{settings.__name__}.op must be Literal['<operation id>']")
+    return ids[0]
+
+
+def register_operation(op_id: str, run: OpFunction) -> None:
+    """Add the function that runs operation ``op_id``; an id is registered once."""
+    if op_id in _REGISTRY:
+        raise ValueError(f"unit operation '{op_id}' is already registered")
+    _REGISTRY[op_id] = run
+
+
+def operation(settings: type[OperationSettings]) -> Callable[[F], F]:
+    """Register the decorated function as the one that runs ``settings``' operation."""
+
+    def register(run: F) -> F:
+        register_operation(operation_id(settings), run)
+        return run
+
+    return register
