@@ -116,12 +116,12 @@ def loaded_plugins() -> tuple[PluginInfo, ...]:
 def _check_media(plugins: list[PluginInfo]) -> None:
     """Every medium a plug-in added has the parameters the model reads for it."""
     from exoforge.parameters import load_default_entries
-    from exoforge.scenario import _PLUGIN_MEDIA, medium_parameter_names
+    from exoforge.scenario import medium_parameter_names, plugin_media
 
     if not any(p.media for p in plugins):
         return
     names = {p.name for p in load_default_entries()}
-    uses = {m["id"]: m["use"] for m in _PLUGIN_MEDIA}
+    uses = plugin_media()
     for plugin in plugins:
         for medium in plugin.media:
             missing = [n for n in medium_parameter_names(medium, uses[medium]) if n not in names]

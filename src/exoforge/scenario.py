@@ -63,6 +63,11 @@ def _catalogue() -> dict[str, Any]:
 _PLUGIN_MEDIA: list[dict[str, Any]] = []
 
 
+def plugin_media() -> dict[str, list[str]]:
+    """The media plug-ins added, with their uses."""
+    return {m["id"]: list(m["use"]) for m in _PLUGIN_MEDIA}
+
+
 def media_for(use: str) -> tuple[str, ...]:
     """Ids of the catalogue's media (and plug-ins') usable for ``use`` ('expansion' or 'conditioning')."""
     return tuple(m["id"] for m in (*_catalogue()["media"], *_PLUGIN_MEDIA) if use in m["use"])
