@@ -122,6 +122,8 @@ def test_a_plugin_medium_without_its_parameters_is_refused(tmp_path: Path, scena
 def test_the_schema_and_the_parameters_list_know_the_plugin(site: Path) -> None:
     schema = json.loads(exoforge("schema", site=site).stdout)
     assert "Dialysis" in schema["$defs"]
+    for block in ("Expansion", "Conditioning"):
+        assert "example_defined" in schema["$defs"][block]["properties"]["medium"]["enum"]
     out = exoforge("parameters", "--grep", "dialysis.recovery", site=site)
     assert out.returncode == 0 and "dialysis.recovery" in out.stdout, out.stdout + out.stderr
 
@@ -139,3 +141,15 @@ def test_a_broken_plugin_stops_with_its_name(tmp_path: Path, scenario: Path) -> 
     assert out.returncode == 1
     assert "plug-in 'dialysis'" in out.stderr and "missing dependency" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_mistake_in_a_plugin_parameter_file_names_plugin_file_and_line(tmp_path: Path, scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    data = tmp_path / "exoforge_dialysis" / "parameters" / "dialysis.yaml"
+    data.write_text(data.read_text(encoding="utf-8").replace("assumption:", "asumption:", 1), encoding="utf-8")
+    out = exoforge("run", str(scenario), site=tmp_path)
+    assert out.returncode == 1
+    assert "plug-in 'dialysis'" in out.stderr
+    assert "dialysis.yaml line 4: parameter dialysis.recovery: asumption: Extra inputs" in out.stderr
+    assert "Traceback" not in out.stderr
+

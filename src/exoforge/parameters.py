@@ -232,9 +232,12 @@ _PLUGIN_FOLDERS: list[Path] = []
 
 
 def register_parameter_folder(folder: Path) -> None:
-    """Read the parameter files of ``folder`` (a plug-in's) with the packaged ones."""
+    """Read the parameter files of ``folder`` (a plug-in's) with the packaged ones, checked now."""
     if not folder.is_dir():
         raise ValueError(f"parameter folder {folder} does not exist")
+    for path in sorted(folder.glob("*.yaml")):  # a mistake is the plug-in's, named with its file and line
+        text = path.read_text(encoding="utf-8")
+        validate_parameter_file(path, text, load_yaml(text) or {})
     if load_default_entries.cache_info().currsize:
         load_default_entries.cache_clear()
     _PLUGIN_FOLDERS.append(folder)
