@@ -152,4 +152,3 @@ def test_a_mistake_in_a_plugin_parameter_file_names_plugin_file_and_line(tmp_pat
     assert "plug-in 'dialysis'" in out.stderr
     assert "dialysis.yaml line 4: parameter dialysis.recovery: asumption: Extra inputs" in out.stderr
     assert "Traceback" not in out.stderr
-

@@ -133,7 +133,17 @@ def item_lines(text: str, key: str) -> list[int]:
     return []
 
 
-def _messages(exc: ValidationError, where: str) -> list[str]:
+def item_location(file: str, text: str, key: str, index: int) -> str:
+    """``<file> line N`` of item ``index`` of the top-level list ``key``.
+
+    The YAML is composed again to find the line, so this is for messages only: a valid file is
+    parsed once.
+    """
+    lines = item_lines(text, key)
+    return f"{file} line {lines[index]}" if index < len(lines) else file
+
+
+def validation_messages(exc: ValidationError, where: str) -> list[str]:
     out = []
     for e in exc.errors():
         path = ".".join(str(x) for x in e["loc"]) or "(entry)"
@@ -146,17 +156,15 @@ def validate_parameter_file(path: Path, text: str, raw: Any) -> list[ParameterEn
     try:
         document = ParameterFile.model_validate(raw)
     except ValidationError as exc:
-        raise DataFileError(_messages(exc, path.name)) from None
-    lines = item_lines(text, "parameters")
+        raise DataFileError(validation_messages(exc, path.name)) from None
     problems: list[str] = []
     entries: list[ParameterEntry] = []
     for i, item in enumerate(document.parameters):
-        name = item.get("name", f"#{i + 1}")
-        where = f"{path.name} line {lines[i]}: parameter {name}" if i < len(lines) else f"{path.name}: {name}"
         try:
             entries.append(ParameterEntry.model_validate(item))
         except ValidationError as exc:
-            problems += _messages(exc, where)
+            where = item_location(path.name, text, "parameters", i)
+            problems += validation_messages(exc, f"{where}: parameter {item.get('name', f'#{i + 1}')}")
     if problems:
         raise DataFileError(problems)
     return entries

@@ -238,8 +238,7 @@ def register_parameter_folder(folder: Path) -> None:
     for path in sorted(folder.glob("*.yaml")):  # a mistake is the plug-in's, named with its file and line
         text = path.read_text(encoding="utf-8")
         validate_parameter_file(path, text, load_yaml(text) or {})
-    if load_default_entries.cache_info().currsize:
-        load_default_entries.cache_clear()
+    load_default_entries.cache_clear()
     _PLUGIN_FOLDERS.append(folder)
 
 

@@ -1024,8 +1024,18 @@ UnitOperation = Annotated[
 
 #: The model class of every unit operation, in contract order (from the union above).
 OPERATION_MODELS: tuple[type[_Op], ...] = get_args(get_args(UnitOperation)[0])
+
+
 #: Operation id -> model class.
-_OP_MODELS: dict[str, type[_Op]] = {get_args(m.model_fields["op"].annotation)[0]: m for m in OPERATION_MODELS}
+def operation_id(settings: type[OperationSettings]) -> str:
+    """The ``op`` id of a unit operation's settings model (its ``op: Literal["<id>"]``)."""
+    ids = get_args(settings.model_fields["op"].annotation)
+    if len(ids) != 1 or not isinstance(ids[0], str):
+        raise TypeError(f"{settings.__name__}.op must be Literal['<operation id>']")
+    return str(ids[0])
+
+
+_OP_MODELS: dict[str, type[_Op]] = {operation_id(m): m for m in OPERATION_MODELS}
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
 
 
@@ -1058,10 +1068,7 @@ def register_operation_model(model: type[OperationSettings]) -> str:
     global OPERATION_MODELS, UNIT_OPERATION_IDS
     if not (isinstance(model, type) and issubclass(model, OperationSettings)):
         raise TypeError(f"{model!r} is not a subclass of exoforge.scenario.OperationSettings")
-    ids = get_args(model.model_fields["op"].annotation)
-    if len(ids) != 1 or not isinstance(ids[0], str):
-        raise TypeError(f"{model.__name__}.op must be Literal['<operation id>']")
-    op_id = ids[0]
+    op_id = operation_id(model)
     if op_id in _OP_MODELS:
         raise ValueError(f"unit operation '{op_id}' is already defined")
     _OP_MODELS[op_id] = model

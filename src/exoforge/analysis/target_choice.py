@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.analysis.design_evaluation import design_batch
-from exoforge.analysis.space import set_key
+from exoforge.analysis.space import get_key, set_key
 from exoforge.analysis.target import Bound, finite_percentiles
 from exoforge.parameters import ParameterBatch
 from exoforge.scenario import Scenario, ScenarioError, parse_scenario
@@ -110,8 +110,6 @@ def target_choice(
         raise ValueError(f"--choose {key}: give at least two options, separated by commas")
     bound: Bound = "below" if below is not None else "above"
     goal = float(below if below is not None else above)  # type: ignore[arg-type]
-    from exoforge.analysis.space import get_key
-
     variants = [_variant(scn, key, value) for value in options]
     batches = [design_batch(parameters_for(v).params, n, seed) for v in variants]
     # options with the same culture and the same parameter draws share one culture simulation

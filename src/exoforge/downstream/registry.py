@@ -13,26 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 from exoforge.downstream.stream import StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import OperationSettings
+from exoforge.scenario import OperationSettings, operation_id
 
 OpFunction = Callable[[Any, Stream, UsageLog, str], StepOutcome]
 F = TypeVar("F", bound=Callable[..., StepOutcome])
 
+__all__ = ["OPERATIONS", "OpFunction", "operation", "operation_id", "register_operation"]
+
 _REGISTRY: dict[str, OpFunction] = {}
 #: Every modelled unit operation, by its scenario ``op`` id (read-only).
 OPERATIONS: Mapping[str, OpFunction] = MappingProxyType(_REGISTRY)
-
-
-def operation_id(settings: type[OperationSettings]) -> str:
-    """The ``op`` id of a settings model (its ``op: Literal["<id>"]``)."""
-    ids = get_args(settings.model_fields["op"].annotation)
-    if len(ids) != 1 or not isinstance(ids[0], str):
-        raise TypeError(f"{settings.__name__}.op must be Literal['<operation id>']")
-    return ids[0]
 
 
 def register_operation(op_id: str, run: OpFunction) -> None:

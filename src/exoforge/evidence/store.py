@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from exoforge.datafiles import item_lines
+from exoforge.datafiles import item_location, validation_messages
 from exoforge.evidence.schema import Record, Reference, StrategyEntry
 from exoforge.yamlio import load_yaml
 
@@ -215,21 +215,19 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
     text = (base / "strategies.yaml").read_text(encoding="utf-8")
     raw = load_yaml(text)
-    lines = item_lines(text, "strategies")
     problems: list[str] = []
     entries: list[StrategyEntry] = []
     seen: set[str] = set()
     for i, item in enumerate(raw.get("strategies", []) if isinstance(raw, dict) else []):
-        where = f"strategies.yaml line {lines[i]}" if i < len(lines) else "strategies.yaml"
         sid = item.get("id", f"#{i}") if isinstance(item, dict) else f"#{i}"
         try:
             entry = StrategyEntry.model_validate(item)
         except ValidationError as exc:
-            for e in exc.errors():
-                field_path = ".".join(str(x) for x in e["loc"]) or "(entry)"
-                problems.append(f"{where}: strategy {sid}: {field_path}: {e['msg']}")
+            where = item_location("strategies.yaml", text, "strategies", i)
+            problems += validation_messages(exc, f"{where}: strategy {sid}")
             continue
         if entry.id in seen:
+            where = item_location("strategies.yaml", text, "strategies", i)
             problems.append(f"{where}: strategy {entry.id}: id given twice")
         seen.add(entry.id)
         entries.append(entry)

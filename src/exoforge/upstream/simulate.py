@@ -126,7 +126,7 @@ class _Culture:
 
     def __init__(self, scn: Scenario, p: UsageLog, record_series: bool) -> None:
         n = p.n
-        self.scn, self.p, self.n, self.record_series = scn, p, n, record_series
+        self.scn, self.p, self.record_series = scn, p, record_series
         self.geo = geo = vessel_geometry(scn.expansion, p)
         self.kp = kinetic_parameters(scn, geo, p)
         self.m_exp, self.m_cond = culture_media(scn, p)
