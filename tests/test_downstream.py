@@ -8,28 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import exoforge as xf
+from exoforge.downstream.chromatography import SEC, AnionExchange, Immunoaffinity, Multimodal
+from exoforge.downstream.filtration import TFF, DepthFiltration, Microfiltration, SterileFiltration, Ultrafiltration
+from exoforge.downstream.formulation import Hold, Lyophilization, Storage
 from exoforge.downstream.operations import OPERATIONS
+from exoforge.downstream.precipitation import PEGPrecipitation
+from exoforge.downstream.sedimentation import Centrifugation, DensityGradient, Ultracentrifugation
 from exoforge.downstream.stream import Stream
 from exoforge.downstream.train import run_train
 from exoforge.parameters import UsageLog
-from exoforge.scenario import (
-    SEC,
-    TFF,
-    AnionExchange,
-    Centrifugation,
-    DensityGradient,
-    DepthFiltration,
-    Hold,
-    Immunoaffinity,
-    Lyophilization,
-    Microfiltration,
-    Multimodal,
-    PEGPrecipitation,
-    SterileFiltration,
-    Storage,
-    Ultracentrifugation,
-    Ultrafiltration,
-)
 from exoforge.simulation import parameters_for
 from tests.conftest import EXAMPLES
 

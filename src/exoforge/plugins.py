@@ -11,7 +11,7 @@ first time a scenario is read, a parameter set is built or an isolation train is
 the plug-in adds
 
 * a **unit operation**: its settings model (a subclass of
-  :class:`exoforge.scenario.OperationSettings` with ``op: Literal["<id>"]``), which then joins the
+  :class:`exoforge.scenario_fields.OperationSettings` with ``op: Literal["<id>"]``), which then joins the
   scenario's ``isolation`` choices and ``exoforge schema``, and the function that runs it
   (``run(settings, stream, parameters, step_name) -> StepOutcome``, see
   :mod:`exoforge.downstream.operations`);
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from exoforge.downstream.operations import OpFunction
-    from exoforge.scenario import OperationSettings
+    from exoforge.scenario_fields import OperationSettings
 
 ENTRY_POINT_GROUP = "exoforge.plugins"
 

@@ -30,11 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-import annotated_types
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -43,6 +40,20 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from exoforge.datafiles import validate_catalogue
+from exoforge.downstream.operations import operation_settings
+from exoforge.scenario_fields import (
+    JUDGEMENT,
+    ContractModel,
+    Int,
+    Num,
+    OperationSettings,
+    field_range,
+    fmt_bound,
+    operation_id,
+    quantity,
+    range_text,
+    unit_of,
+)
 from exoforge.yamlio import FileProblem, load_yaml, read_user_file
 
 SCHEMA_VERSION = 1
@@ -150,123 +161,10 @@ MAX_CULTURE_DAYS = 365.0
 #: Shortest interval between medium exchanges, feeds or collections [day] (one hour).
 MIN_INTERVAL_DAYS = 1.0 / 24.0
 
-# --------------------------------------------------------------------------- numbers with ranges
-
-
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("is a yes/no value, not a number")
-    return value
-
-
-def _fmt_bound(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:.3g}"
-
-
-def range_text(lo: float | None, hi: float | None, unit: str = "", lo_open: bool = False, hi_open: bool = False) -> str:
-    """A range in words: 'from 0.1 to 200 L', 'more than 0 and at most 365 day'."""
-    u = f" {unit}" if unit else ""
-    if lo is None and hi is None:
-        return "any finite number"
-    if lo is None:
-        assert hi is not None
-        return f"{'less than' if hi_open else 'at most'} {_fmt_bound(hi)}{u}"
-    if hi is None:
-        return f"{'more than' if lo_open else 'at least'} {_fmt_bound(lo)}{u}"
-    if not lo_open and not hi_open:
-        return f"from {_fmt_bound(lo)} to {_fmt_bound(hi)}{u}"
-    low = f"{'more than' if lo_open else 'at least'} {_fmt_bound(lo)}"
-    return f"{low} and {'less than' if hi_open else 'at most'} {_fmt_bound(hi)}{u}"
-
-
-def field_range(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
-    """(lower, upper, lower exclusive, upper exclusive) of a field's numeric constraints."""
-    lo = hi = None
-    lo_open = hi_open = False
-    for m in field.metadata:
-        if isinstance(m, annotated_types.Ge):
-            lo = float(m.ge)  # type: ignore[arg-type]
-        elif isinstance(m, annotated_types.Gt):
-            lo, lo_open = float(m.gt), True  # type: ignore[arg-type]
-        elif isinstance(m, annotated_types.Le):
-            hi = float(m.le)  # type: ignore[arg-type]
-        elif isinstance(m, annotated_types.Lt):
-            hi, hi_open = float(m.lt), True  # type: ignore[arg-type]
-    return lo, hi, lo_open, hi_open
-
-
-def _unit_of(field: FieldInfo) -> str:
-    return str(getattr(field.json_schema_extra, "unit", ""))
-
-
-_SCHEMA_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
-
-
-class _QuantitySchema:
-    """JSON Schema of a numeric field: its unit."""
-
-    def __init__(self, unit: str):
-        self.unit = unit
-
-    def __call__(self, schema: Any) -> None:
-        schema["unit"] = self.unit
-
-
-def quantity(
-    default: Any,
-    lo: float,
-    hi: float,
-    unit: str,
-    text: str,
-    *,
-    lo_open: bool = False,
-    basis: str = "",
-) -> Any:
-    """A numeric field: finite, within [lo, hi] (``lo_open``: above lo), described with its unit.
-
-    ``text`` says what the number is; the allowed range is appended from the bounds themselves,
-    then ``basis``: where the range comes from (a citation, or 'judgement: ...').
-    """
-    bounds: dict[str, Any] = {"gt": lo} if lo_open else {"ge": lo}
-    shown = "" if unit in ("", "1") else unit
-    unit_text = f" [{shown}]" if shown else ""
-    allowed = range_text(lo, hi, shown, lo_open)
-    description = f"{text}{unit_text}. Allowed: {allowed}." + (f" Range: {basis}." if basis else "")
-    extra = _QuantitySchema(unit or "1")
-    return Field(default, le=hi, description=description, json_schema_extra=extra, **bounds)
-
-
-#: A float field: finite (the model refuses inf and NaN) and never a yes/no value.
-Num = Annotated[float, BeforeValidator(_not_bool)]
-#: An integer field, never a yes/no value.
-Int = Annotated[int, BeforeValidator(_not_bool)]
-
-_JUDGEMENT = "judgement"
-
-
-def _schema_bounds(schema: Any) -> None:
-    """Write numeric bounds as JSON Schema keywords throughout a model's schema: pydantic leaves the bounds
-    of optional and nested numbers (``float | None``, list items) as raw ``ge``/``le`` keys."""
-    if isinstance(schema, dict):
-        if schema.get("type") in ("number", "integer"):
-            for raw, keyword in _SCHEMA_BOUNDS.items():
-                if raw in schema:
-                    schema[keyword] = schema.pop(raw)
-        for value in schema.values():
-            _schema_bounds(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            _schema_bounds(value)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, json_schema_extra=_schema_bounds)
-
-
 # --------------------------------------------------------------------------- expansion
 
 
-class Microcarrier(_Model):
+class Microcarrier(ContractModel):
     """Microcarriers of a stirred culture (spinner, stirred_tank, vertical_wheel)."""
 
     type: MicrocarrierType = Field(
@@ -280,7 +178,7 @@ class Microcarrier(_Model):
         50,
         "g/L",
         "microcarrier loading per litre of working volume",
-        basis=f"{_JUDGEMENT}: MSC processes use 1-20 g/L (dextran beads near 1-5 g/L, polystyrene beads more)",
+        basis=f"{JUDGEMENT}: MSC processes use 1-20 g/L (dextran beads near 1-5 g/L, polystyrene beads more)",
     )
     add_g_per_l: Num | None = quantity(
         None,
@@ -289,7 +187,7 @@ class Microcarrier(_Model):
         "g/L",
         "fresh microcarriers added during expansion, per litre of working volume (bead-to-bead transfer); "
         "needs add_on_day",
-        basis=f"{_JUDGEMENT}, as g_per_l",
+        basis=f"{JUDGEMENT}, as g_per_l",
     )
     add_on_day: Num | None = quantity(
         None,
@@ -299,7 +197,7 @@ class Microcarrier(_Model):
         "day of expansion on which the fresh microcarriers are added (an addition on or after expansion.days "
         "does not happen); needs add_g_per_l",
         lo_open=True,
-        basis=f"{_JUDGEMENT}: within the longest culture a scenario may describe",
+        basis=f"{JUDGEMENT}: within the longest culture a scenario may describe",
     )
 
     @model_validator(mode="after")
@@ -309,7 +207,7 @@ class Microcarrier(_Model):
         return self
 
 
-class Seeding(_Model):
+class Seeding(ContractModel):
     """How many cells start the culture: exactly one of the three keys."""
 
     cells_per_cm2: Num | None = quantity(
@@ -319,7 +217,7 @@ class Seeding(_Model):
         "cell/cm**2",
         "cells seeded per cm² of growth surface (planar, multilayer, microcarrier, hollow-fibre and fixed-bed "
         "surfaces)",
-        basis=f"{_JUDGEMENT}: MSC are seeded at 100-10,000 cells/cm² and are confluent near 2-5e4 cells/cm²; "
+        basis=f"{JUDGEMENT}: MSC are seeded at 100-10,000 cells/cm² and are confluent near 2-5e4 cells/cm²; "
         "1e6 cells/cm² is far above any monolayer",
     )
     cells_per_ml: Num | None = quantity(
@@ -328,7 +226,7 @@ class Seeding(_Model):
         1e8,
         "cell/mL",
         "cells seeded per mL of working volume (volume-based platforms)",
-        basis=f"{_JUDGEMENT}: microcarrier cultures start near 1e4-5e4 cells/mL and spheroid cultures near "
+        basis=f"{JUDGEMENT}: microcarrier cultures start near 1e4-5e4 cells/mL and spheroid cultures near "
         "1e5-1e6 cells/mL; 1e8 cells/mL is a packed cell suspension",
     )
     cells: Num | None = quantity(
@@ -337,7 +235,7 @@ class Seeding(_Model):
         1e12,
         "cell",
         "total cells seeded per vessel (any platform; the usual form for hollow-fibre cartridges)",
-        basis=f"{_JUDGEMENT}: from a single-colony plating to an allogeneic master bank (1e12 cells)",
+        basis=f"{JUDGEMENT}: from a single-colony plating to an allogeneic master bank (1e12 cells)",
     )
 
     @model_validator(mode="after")
@@ -351,7 +249,7 @@ class Seeding(_Model):
         return self
 
 
-class Feeding(_Model):
+class Feeding(ContractModel):
     """Medium handling during expansion: one mode of exchanges, fed-batch top-ups or perfusion."""
 
     exchange_fraction: Num | None = quantity(
@@ -369,7 +267,7 @@ class Feeding(_Model):
         MAX_CULTURE_DAYS,
         "day",
         "interval between exchanges or fed-batch top-ups",
-        basis=f"{_JUDGEMENT}: from hourly to once in the longest culture a scenario may describe",
+        basis=f"{JUDGEMENT}: from hourly to once in the longest culture a scenario may describe",
     )
     perfusion_vvd: Num | None = quantity(
         None,
@@ -378,7 +276,7 @@ class Feeding(_Model):
         "1/day",
         "continuous perfusion in vessel volumes per day (no every_days)",
         lo_open=True,
-        basis=f"{_JUDGEMENT}: MSC and EV perfusion runs use 0.1-2 vessel volumes per day; 20 is far beyond "
+        basis=f"{JUDGEMENT}: MSC and EV perfusion runs use 0.1-2 vessel volumes per day; 20 is far beyond "
         "what a cell-retention device passes",
     )
     glucose_setpoint_mM: Num | None = quantity(
@@ -387,7 +285,7 @@ class Feeding(_Model):
         100,
         "mM",
         "fed-batch: glucose topped up to this level every every_days (no medium removed)",
-        basis=f"{_JUDGEMENT}: culture media hold 5.5-25 mM glucose; 100 mM is hyperosmotic",
+        basis=f"{JUDGEMENT}: culture media hold 5.5-25 mM glucose; 100 mM is hyperosmotic",
     )
     lactate_setpoint_mM: Num | None = quantity(
         None,
@@ -396,7 +294,7 @@ class Feeding(_Model):
         "mM",
         "perfusion that follows the culture: the rate rises to hold lactate at this level, from "
         "perfusion_min_vvd up to perfusion_vvd (a hollow fibre's feed: from its starting to its largest feed rate)",
-        basis=f"{_JUDGEMENT}: MSC cultures are held below 10-20 mM lactate; 100 mM is beyond any culture",
+        basis=f"{JUDGEMENT}: MSC cultures are held below 10-20 mM lactate; 100 mM is beyond any culture",
     )
     perfusion_min_vvd: Num | None = quantity(
         None,
@@ -404,7 +302,7 @@ class Feeding(_Model):
         20,
         "1/day",
         "lowest perfusion rate under lactate control, vessel volumes per day (default 0)",
-        basis=f"{_JUDGEMENT}, as perfusion_vvd",
+        basis=f"{JUDGEMENT}, as perfusion_vvd",
     )
 
     @model_validator(mode="after")
@@ -454,21 +352,21 @@ SURFACE_RANGE_M2 = {"hollow_fiber": (0.01, 10.0), "fixed_bed": (0.01, 600.0)}
 VOLUME_RANGE_BASIS = (
     "published single-use stirred-tank working volumes span 0.25-2,000 L (BioProcess International, "
     "'Superior scalability of single-use bioreactors'; no DOI); per platform: "
-    + "; ".join(f"{p} {_fmt_bound(lo)}-{_fmt_bound(hi)} L" for p, (lo, hi) in VOLUME_RANGE_L.items())
-    + f" ({_JUDGEMENT}: stirred tanks as used for MSC on microcarriers, Vertical-Wheel vessels 0.1-80 L and "
+    + "; ".join(f"{p} {fmt_bound(lo)}-{fmt_bound(hi)} L" for p, (lo, hi) in VOLUME_RANGE_L.items())
+    + f" ({JUDGEMENT}: stirred tanks as used for MSC on microcarriers, Vertical-Wheel vessels 0.1-80 L and "
     "spinner flasks up to 3 L are vendor ranges not read in a citable source; fixed beds: medium reservoir "
     "volume; planar: medium per vessel)"
 )
 SURFACE_RANGE_BASIS = (
     "fixed beds of the largest commercial vessel family span 66-500 m² (Cytiva application note 'iCELLis 500+ "
     "bioreactor linear speed characterization', 2025; no DOI); per platform: "
-    + "; ".join(f"{p} {_fmt_bound(lo)}-{_fmt_bound(hi)} m²" for p, (lo, hi) in SURFACE_RANGE_M2.items())
-    + f" ({_JUDGEMENT}: hollow-fibre cartridges from laboratory modules to the 2.1 m² clinical cartridge, with "
+    + "; ".join(f"{p} {fmt_bound(lo)}-{fmt_bound(hi)} m²" for p, (lo, hi) in SURFACE_RANGE_M2.items())
+    + f" ({JUDGEMENT}: hollow-fibre cartridges from laboratory modules to the 2.1 m² clinical cartridge, with "
     "room for larger ones)"
 )
 
 
-class Expansion(_Model):
+class Expansion(ContractModel):
     """The expansion phase: platform, its size, seeding, medium, feeding and duration."""
 
     platform: Platform = Field(description="expansion platform; decides which of the keys below apply")
@@ -478,7 +376,7 @@ class Expansion(_Model):
         1000,
         "1",
         "identical vessels of the platform run in parallel in one batch",
-        basis=f"{_JUDGEMENT}: a batch of one line; 50-100 ten-layer vessels per lot is the practical handling "
+        basis=f"{JUDGEMENT}: a batch of one line; 50-100 ten-layer vessels per lot is the practical handling "
         "limit reported for planar scale-out (American Pharmaceutical Review, cost-effectiveness of single-use "
         "technologies for cell therapy; no DOI)",
     )
@@ -499,7 +397,7 @@ class Expansion(_Model):
         "growth area of one planar vessel, or of one layer of a multilayer vessel (default: a T-175 flask, or "
         "the catalogue's layer)",
         basis="T-flasks span 25-225 cm² and roller bottles 850-1,700 cm² (Front Nutr 2020, "
-        f"doi:10.3389/fnut.2020.575146, Table 1); {_JUDGEMENT}: widened down to dishes and wells",
+        f"doi:10.3389/fnut.2020.575146, Table 1); {JUDGEMENT}: widened down to dishes and wells",
     )
     layers: Int | None = quantity(
         None,
@@ -528,7 +426,7 @@ class Expansion(_Model):
         "rpm",
         "impeller (or wheel) speed of spinner, stirred_tank, vertical_wheel and agitated spheroid cultures; "
         "omitted: the vessel's just-suspended speed N_js (spheroids: static)",
-        basis=f"{_JUDGEMENT}: MSC on microcarriers are agitated at 20-150 rpm; 500 rpm is far into the range "
+        basis=f"{JUDGEMENT}: MSC on microcarriers are agitated at 20-150 rpm; 500 rpm is far into the range "
         "that damages cells",
     )
     aeration: Literal["surface", "sparged"] | None = Field(
@@ -542,7 +440,7 @@ class Expansion(_Model):
         10_000,
         "mL",
         "hollow_fiber: intra-capillary volume of the cartridge (default from the surface area)",
-        basis=f"{_JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge below 200 mL",
+        basis=f"{JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge below 200 mL",
     )
     ec_volume_ml: Num | None = quantity(
         None,
@@ -550,7 +448,7 @@ class Expansion(_Model):
         10_000,
         "mL",
         "hollow_fiber: extra-capillary (shell) volume of the cartridge (default from the surface area)",
-        basis=f"{_JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge about 300 mL",
+        basis=f"{JUDGEMENT}: laboratory cartridges hold a few mL, the 2.1 m² clinical cartridge about 300 mL",
     )
     cell_compartment: Literal["ic", "ec"] | None = Field(
         default=None,
@@ -563,7 +461,7 @@ class Expansion(_Model):
         100,
         "mL/min",
         "hollow_fiber: fresh-medium feed rate (default from the surface area)",
-        basis=f"{_JUDGEMENT}: clinical hollow-fibre MSC runs feed 0.1-2 mL/min on 2.1 m²",
+        basis=f"{JUDGEMENT}: clinical hollow-fibre MSC runs feed 0.1-2 mL/min on 2.1 m²",
     )
     bed_volume_l: Num | None = quantity(
         None,
@@ -571,7 +469,7 @@ class Expansion(_Model):
         100,
         "L",
         "fixed_bed: volume of the packed bed (default from the surface area)",
-        basis=f"{_JUDGEMENT}: bench beds hold tens of mL, the largest commercial beds tens of litres",
+        basis=f"{JUDGEMENT}: bench beds hold tens of mL, the largest commercial beds tens of litres",
     )
     linear_velocity_cm_per_s: Num | None = quantity(
         None,
@@ -579,7 +477,7 @@ class Expansion(_Model):
         10,
         "cm/s",
         "fixed_bed: superficial velocity of the medium recirculated through the bed (default from the data)",
-        basis=f"{_JUDGEMENT}: vendor characterisations report velocities of the order of 1 cm/s; slower "
+        basis=f"{JUDGEMENT}: vendor characterisations report velocities of the order of 1 cm/s; slower "
         "recirculation is allowed so that the bed oxygen check can flag it",
     )
     cells_per_aggregate: Num | None = quantity(
@@ -589,7 +487,7 @@ class Expansion(_Model):
         "cell",
         "spheroid: cells per aggregate (default from the data)",
         basis="MSC spheroids are formed from 1e3 to 6e4 cells (Murphy et al. 2017, see the parameter "
-        f"cells_per_aggregate); {_JUDGEMENT}: widened a decade below and to 1e7 above, where the oxygen-penetration "
+        f"cells_per_aggregate); {JUDGEMENT}: widened a decade below and to 1e7 above, where the oxygen-penetration "
         "check flags the aggregates as too large",
     )
     seeding: Seeding = Field(description="cells that start the culture: cells_per_cm2, cells_per_ml or cells")
@@ -612,7 +510,7 @@ class Expansion(_Model):
         "day",
         "duration of the expansion phase, from seeding to the start of conditioning",
         lo_open=True,
-        basis=f"{_JUDGEMENT}: a culture of at most a year (expansion plus conditioning, checked together)",
+        basis=f"{JUDGEMENT}: a culture of at most a year (expansion plus conditioning, checked together)",
     )
 
     @model_validator(mode="after")
@@ -698,7 +596,7 @@ def _strategy_enum(schema: dict[str, Any]) -> None:
     schema["items"] = {"type": "string", "enum": list(scenario_strategies())}
 
 
-class Conditioning(_Model):
+class Conditioning(ContractModel):
     """The conditioning phase after expansion: the cells secrete EVs into conditioning medium, which is
     collected ``collections`` times. ``days`` is the length of ONE collection period, so conditioning
     lasts ``days`` x ``collections`` days in all; the medium is renewed after each collection."""
@@ -719,7 +617,7 @@ class Conditioning(_Model):
         "day",
         "length of one collection period: each collection gathers the medium conditioned over this many days, "
         "so conditioning lasts days x collections in all",
-        basis=f"{_JUDGEMENT}: from hourly harvests to the longest culture a scenario may describe (expansion "
+        basis=f"{JUDGEMENT}: from hourly harvests to the longest culture a scenario may describe (expansion "
         "plus all collections at most a year, checked together)",
     )
     collections: Int = quantity(
@@ -728,7 +626,7 @@ class Conditioning(_Model):
         60,
         "1",
         "conditioned-medium harvests; the medium is renewed after each",
-        basis=f"{_JUDGEMENT}: hollow-fibre runs collect up to daily for several weeks",
+        basis=f"{JUDGEMENT}: hollow-fibre runs collect up to daily for several weeks",
     )
     strategies: list[str] = Field(
         default_factory=list,
@@ -746,7 +644,7 @@ class Conditioning(_Model):
         "'hypoxia' under strategies; with 'hypoxia' and no value, 5 (the level of the only numeric "
         "comparison, Dougherty 2020, doi:10.3389/fcell.2020.00130). It sets the dissolved-oxygen saturation "
         "during conditioning and how much of the hypoxia effect applies (full at 5, none at 1 or in air)",
-        basis=f"{_JUDGEMENT}: from the lowest O2 of MSC hypoxia studies (below 1 %) to air",
+        basis=f"{JUDGEMENT}: from the lowest O2 of MSC hypoxia studies (below 1 %) to air",
     )
 
     @property
@@ -769,274 +667,18 @@ class Conditioning(_Model):
         return self
 
 
-# --------------------------------------------------------------------------- isolation
-
-_AREA_BASIS = f"{_JUDGEMENT}: from a syringe filter to a production filter train"
-_RESIN_BASIS = f"{_JUDGEMENT}: from a microlitre spin column to a 100 L process column"
-_MWCO_BASIS = (
-    f"{_JUDGEMENT}: ultrafiltration membranes are rated 1-1,000 kDa and EV processes use 10-750 kDa; hollow fibres "
-    "rated 0.05 um correspond to a few thousand kDa"
-)
-
-
-class _Op(_Model):
-    op: str
-
-
-#: Base class of a unit operation's settings (``op: Literal["<id>"]`` and its own keys); a plug-in's
-#: operation subclasses it (see :mod:`exoforge.plugins`).
-OperationSettings = _Op
-
-
-class Centrifugation(_Op):
-    """Low- or high-speed centrifugation that pellets cells, debris or large vesicles (the supernatant goes on)."""
-
-    op: Literal["centrifugation"] = Field(description="unit operation id")
-    g: Num = quantity(
-        2000,
-        10,
-        50_000,
-        "g",
-        "relative centrifugal force",
-        basis=f"{_JUDGEMENT}: 300 x g clears cells, 2,000 x g debris, 10,000-20,000 x g large vesicles; "
-        "high-speed centrifuges reach about 110,000 x g, beyond which use ultracentrifugation",
-    )
-    minutes: Num = quantity(20, 0.5, 1440, "min", "spin time", basis=f"{_JUDGEMENT}: at most a day")
-
-
-class DepthFiltration(_Op):
-    """Depth filtration for clarification (cells and debris)."""
-
-    op: Literal["depth_filtration"] = Field(description="unit operation id")
-    area_m2: Num | None = quantity(
-        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=_AREA_BASIS
-    )
-
-
-class Microfiltration(_Op):
-    """Normal-flow microfiltration that removes large particles."""
-
-    op: Literal["microfiltration"] = Field(description="unit operation id")
-    pore_um: Num = quantity(
-        0.45, 0.05, 10, "um", "pore rating", basis=f"{_JUDGEMENT}: microfilters are rated 0.1-10 um"
-    )
-    area_m2: Num | None = quantity(
-        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=_AREA_BASIS
-    )
-
-
-class Ultracentrifugation(_Op):
-    """Pelleting EVs by ultracentrifugation, with optional washes."""
-
-    op: Literal["ultracentrifugation"] = Field(description="unit operation id")
-    g: Num = quantity(
-        100_000,
-        10_000,
-        1_000_000,
-        "g",
-        "relative centrifugal force",
-        basis="floor-model preparative ultracentrifuges reach 548,000-802,400 x g (Beckman Coulter Optima "
-        f"brochure, RRID:SCR_019652); {_JUDGEMENT}: up to 1e6 x g",
-    )
-    minutes: Num = quantity(
-        70, 1, 1440, "min", "spin time (ignored with cutoff_nm)", basis=f"{_JUDGEMENT}: at most a day"
-    )
-    washes: Int = quantity(1, 0, 5, "1", "wash spins after the first pellet (resuspend in buffer, spin again)")
-    resuspension_ml: Num | None = quantity(
-        None,
-        0.01,
-        1000,
-        "mL",
-        "buffer the final pellet is taken up in (default from the data)",
-        basis=f"{_JUDGEMENT}: from a 10 uL pellet to a litre",
-    )
-    rotor: Literal["fixed_angle", "swinging_bucket"] = Field(
-        default="fixed_angle", description="rotor type: sets the radial path and the volume per run"
-    )
-    cutoff_nm: Num | None = quantity(
-        None,
-        10,
-        1000,
-        "nm",
-        "spin for the k-factor clearing time of EVs of this diameter instead of `minutes`",
-        basis=f"{_JUDGEMENT}: small EVs are 30-200 nm; 10-1,000 nm spans every vesicle size",
-    )
-
-
-class DensityGradient(_Op):
-    """Density-gradient flotation or sedimentation of an EV pellet."""
-
-    op: Literal["density_gradient"] = Field(description="unit operation id")
-    medium: Literal["iodixanol", "sucrose"] = Field(default="iodixanol", description="gradient medium")
-    hours: Num = quantity(
-        18, 0.5, 96, "h", "spin time of the gradient", basis=f"{_JUDGEMENT}: published gradients spin 1-90 h"
-    )
-
-
-class TFF(_Op):
-    """Tangential-flow filtration: concentration and diafiltration on a membrane."""
-
-    op: Literal["tff"] = Field(description="unit operation id")
-    mwco_kda: Num = quantity(300, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=_MWCO_BASIS)
-    concentration_factor: Num = quantity(
-        20,
-        1,
-        1000,
-        "1",
-        "feed volume over retentate volume",
-        basis=f"{_JUDGEMENT}: TFF of conditioned medium concentrates 10-200-fold",
-    )
-    diafiltration_volumes: Num = quantity(
-        5, 0, 50, "1", "buffer exchanges, in retentate volumes", basis=f"{_JUDGEMENT}: 3-10 is usual"
-    )
-    membrane_area_m2: Num | None = quantity(
-        None, 0.0001, 100, "m**2", "membrane area (default: sized from the volume and the flux)", basis=_AREA_BASIS
-    )
-
-
-class Ultrafiltration(_Op):
-    """Centrifugal or stirred-cell ultrafiltration (concentration only)."""
-
-    op: Literal["ultrafiltration"] = Field(description="unit operation id")
-    mwco_kda: Num = quantity(100, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=_MWCO_BASIS)
-    concentration_factor: Num = quantity(
-        20, 1, 1000, "1", "feed volume over concentrate volume", basis=f"{_JUDGEMENT}: as TFF"
-    )
-
-
-class SEC(_Op):
-    """Size-exclusion chromatography: EVs elute in the void volume, proteins later."""
-
-    op: Literal["sec"] = Field(description="unit operation id")
-    resin: Literal["sepharose_cl2b", "sepharose_cl4b", "sepharose_cl6b", "qev"] = Field(
-        default="sepharose_cl4b", description="SEC resin or column type"
-    )
-    column_volume_ml: Num | None = quantity(
-        None, 0.001, 100_000, "mL", "column volume (default: sized from the load)", basis=_RESIN_BASIS
-    )
-
-
-class AnionExchange(_Op):
-    """Anion-exchange chromatography in bind-and-elute mode."""
-
-    op: Literal["anion_exchange"] = Field(description="unit operation id")
-    resin_volume_ml: Num | None = quantity(
-        None, 0.001, 100_000, "mL", "resin volume (default: sized from the binding capacity)", basis=_RESIN_BASIS
-    )
-
-
-class Multimodal(_Op):
-    """``core_bead``: ligand-activated core beads in flow-through (proteins bind, vesicles pass);
-    ``dual_mode``: size exclusion over a cation exchanger in one column, which also clears
-    ApoB lipoproteins (Van Deun et al. 2020, doi:10.1002/adbi.201900310)."""
-
-    op: Literal["multimodal_chromatography"] = Field(description="unit operation id")
-    mode: Literal["core_bead", "dual_mode"] = Field(
-        default="core_bead", description="core_bead flow-through or dual_mode (SEC over a cation exchanger)"
-    )
-    resin_volume_ml: Num | None = quantity(
-        None, 0.001, 100_000, "mL", "resin volume (default: sized from the capacity)", basis=_RESIN_BASIS
-    )
-
-
-class PEGPrecipitation(_Op):
-    """Polyethylene-glycol precipitation of EVs, pelleted by a low-speed spin."""
-
-    op: Literal["peg_precipitation"] = Field(description="unit operation id")
-    peg_percent: Num = quantity(
-        8, 1, 40, "% w/v", "PEG concentration", basis=f"{_JUDGEMENT}: EV protocols use 5-12 % w/v"
-    )
-    hours: Num = quantity(
-        12, 0.1, 96, "h", "incubation before the spin", basis=f"{_JUDGEMENT}: protocols incubate 0.5-24 h"
-    )
-
-
-class Immunoaffinity(_Op):
-    """Capture of EVs by an antibody against a surface marker."""
-
-    op: Literal["immunoaffinity"] = Field(description="unit operation id")
-    marker: Literal["cd9", "cd63", "cd81", "pan_tetraspanin"] = Field(
-        default="cd63", description="captured surface marker"
-    )
-
-
-class SterileFiltration(_Op):
-    """Sterilising-grade filtration of the product."""
-
-    op: Literal["sterile_filtration"] = Field(description="unit operation id")
-    pore_um: Num = quantity(
-        0.22,
-        0.1,
-        0.45,
-        "um",
-        "pore rating",
-        basis=f"{_JUDGEMENT}: sterilising-grade filters are rated 0.1-0.22 um; 0.45 um is the largest used before them",
-    )
-
-
-class Lyophilization(_Op):
-    """Freeze-drying of the product."""
-
-    op: Literal["lyophilization"] = Field(description="unit operation id")
-    excipient: Literal["trehalose", "sucrose", "mannitol", "none"] = Field(
-        default="trehalose", description="lyoprotectant"
-    )
-
-
-class Storage(_Op):
-    """Storage of the product before use."""
-
-    op: Literal["storage"] = Field(description="unit operation id")
-    temperature_c: Literal[4, -20, -80] = Field(default=-80, description="storage temperature [degC]")
-    days: Num = quantity(
-        28, 0, 1825, "day", "storage time", basis=f"{_JUDGEMENT}: shelf lives of biologics are at most a few years"
-    )
-    freeze_thaw_cycles: Int = quantity(1, 0, 10, "1", "freeze-thaw cycles the product goes through")
-
-
-class Hold(_Op):
-    """A hold of the intermediate between steps."""
-
-    op: Literal["hold"] = Field(description="unit operation id")
-    hours: Num = quantity(24, 0.1, 720, "h", "hold time", basis=f"{_JUDGEMENT}: at most a month")
-    temperature_c: Literal[4] = Field(default=4, description="hold temperature [degC]")
-
-
-UnitOperation = Annotated[
-    Centrifugation
-    | DepthFiltration
-    | Microfiltration
-    | Ultracentrifugation
-    | DensityGradient
-    | TFF
-    | Ultrafiltration
-    | SEC
-    | AnionExchange
-    | Multimodal
-    | PEGPrecipitation
-    | Immunoaffinity
-    | SterileFiltration
-    | Lyophilization
-    | Storage
-    | Hold,
-    Field(discriminator="op"),
-]
-
-#: The model class of every unit operation, in contract order (from the union above).
-OPERATION_MODELS: tuple[type[_Op], ...] = get_args(get_args(UnitOperation)[0])
-
-
-#: Operation id -> model class.
-def operation_id(settings: type[OperationSettings]) -> str:
-    """The ``op`` id of a unit operation's settings model (its ``op: Literal["<id>"]``)."""
-    ids = get_args(settings.model_fields["op"].annotation)
-    if len(ids) != 1 or not isinstance(ids[0], str):
-        raise TypeError(f"{settings.__name__}.op must be Literal['<operation id>']")
-    return str(ids[0])
-
-
-_OP_MODELS: dict[str, type[_Op]] = {operation_id(m): m for m in OPERATION_MODELS}
+#: The settings model of every unit operation, in the order the operation modules register them
+#: (each built-in operation defines its settings next to the function that runs it, in
+#: :mod:`exoforge.downstream`; a plug-in adds its own with :func:`register_operation_model`).
+OPERATION_MODELS: tuple[type[OperationSettings], ...] = operation_settings()
+_OP_MODELS: dict[str, type[OperationSettings]] = {operation_id(m): m for m in OPERATION_MODELS}
 UNIT_OPERATION_IDS: tuple[str, ...] = tuple(_OP_MODELS)
+
+if TYPE_CHECKING:
+    UnitOperation = OperationSettings
+else:
+    # the union is built at run time from the registered models (not a static type)
+    UnitOperation = Annotated[Union[OPERATION_MODELS], Field(discriminator="op")]  # noqa: UP007
 
 
 def register_medium(medium: str, label: str, uses: Sequence[str]) -> None:
@@ -1067,14 +709,13 @@ def register_operation_model(model: type[OperationSettings]) -> str:
     """
     global OPERATION_MODELS, UNIT_OPERATION_IDS
     if not (isinstance(model, type) and issubclass(model, OperationSettings)):
-        raise TypeError(f"{model!r} is not a subclass of exoforge.scenario.OperationSettings")
+        raise TypeError(f"{model!r} is not a subclass of exoforge.scenario_fields.OperationSettings")
     op_id = operation_id(model)
     if op_id in _OP_MODELS:
         raise ValueError(f"unit operation '{op_id}' is already defined")
     _OP_MODELS[op_id] = model
     OPERATION_MODELS = (*OPERATION_MODELS, model)
     UNIT_OPERATION_IDS = tuple(_OP_MODELS)
-    # the union is built at run time from the registered models (not a static type)
     union: Any = Annotated[Union[OPERATION_MODELS], Field(discriminator="op")]  # noqa: UP007
     Scenario.model_fields["isolation"].annotation = list[union]
     Scenario.model_rebuild(force=True)
@@ -1084,7 +725,7 @@ def register_operation_model(model: type[OperationSettings]) -> str:
 # --------------------------------------------------------------------------- dose, demand, economics
 
 
-class MeasuredSize(_Model):
+class MeasuredSize(ContractModel):
     """A measured number size distribution of EVs: an NTA export, or its bins."""
 
     nta_file: str | None = Field(
@@ -1129,7 +770,7 @@ class MeasuredSize(_Model):
         return self
 
 
-class EVSize(_Model):
+class EVSize(ContractModel):
     """Measured EV size distributions (NTA) of the process."""
 
     harvest: MeasuredSize | None = Field(
@@ -1142,7 +783,7 @@ class EVSize(_Model):
     )
 
 
-class Dose(_Model):
+class Dose(ContractModel):
     """One dose of product: exactly one of particles or protein_ug."""
 
     particles: Num | None = quantity(
@@ -1151,7 +792,7 @@ class Dose(_Model):
         1e15,
         "particle",
         "particles (NTA-equivalent) per dose",
-        basis=f"{_JUDGEMENT}: MSC-EV doses in trials span about 1e8-1e12 particles; widened by orders of "
+        basis=f"{JUDGEMENT}: MSC-EV doses in trials span about 1e8-1e12 particles; widened by orders of "
         "magnitude for research doses",
     )
     protein_ug: Num | None = quantity(
@@ -1160,7 +801,7 @@ class Dose(_Model):
         1e6,
         "ug",
         "EV protein per dose",
-        basis=f"{_JUDGEMENT}: MSC-EV doses are given as 1 ug to tens of mg of protein",
+        basis=f"{JUDGEMENT}: MSC-EV doses are given as 1 ug to tens of mg of protein",
     )
 
     @model_validator(mode="after")
@@ -1170,7 +811,7 @@ class Dose(_Model):
         return self
 
 
-class Demand(_Model):
+class Demand(ContractModel):
     """The supply the process must meet."""
 
     doses_per_year: Num = quantity(
@@ -1179,7 +820,7 @@ class Demand(_Model):
         1e9,
         "dose/year",
         "doses needed per year",
-        basis=f"{_JUDGEMENT}: from a single patient to a billion doses a year",
+        basis=f"{JUDGEMENT}: from a single patient to a billion doses a year",
     )
     lot_size_doses: Num | None = quantity(
         None,
@@ -1187,7 +828,7 @@ class Demand(_Model):
         1e8,
         "dose",
         "doses per released lot; a batch is filled into whole lots, each tested",
-        basis=f"{_JUDGEMENT}: up to a tenth of the largest yearly demand",
+        basis=f"{JUDGEMENT}: up to a tenth of the largest yearly demand",
     )
 
 
@@ -1200,7 +841,7 @@ def _price_value(schema: dict[str, Any]) -> None:
     )
 
 
-class Economics(_Model):
+class Economics(ContractModel):
     """Prices and rates: the user's own override the defaults."""
 
     currency: Literal["USD"] = Field(default="USD", description="currency of every cost")
@@ -1212,7 +853,7 @@ class Economics(_Model):
         max_length=500,
         description="price overrides by name (the part after 'price.' of a price parameter, e.g. "
         "serum_free_medium_per_l) in the price's own unit [USD per unit]. Allowed: from 0 to 1e+09 each. "
-        f"Range: {_JUDGEMENT}: no consumable or service of a batch costs a billion per unit",
+        f"Range: {JUDGEMENT}: no consumable or service of a batch costs a billion per unit",
         json_schema_extra=_price_value,
     )
     labour_rate_per_h: Num | None = quantity(
@@ -1222,7 +863,7 @@ class Economics(_Model):
         "USD/h",
         "fully loaded labour rate (default from the data)",
         lo_open=True,
-        basis=f"{_JUDGEMENT}: GMP labour is charged at tens to a few hundred USD per hour",
+        basis=f"{JUDGEMENT}: GMP labour is charged at tens to a few hundred USD per hour",
     )
     price_year: Int = quantity(
         2024,
@@ -1257,7 +898,7 @@ MEASURED_ON_PARAMETERS = ("ev_secretion_rate",)
 OVERRIDE_MAGNITUDE = 1e30
 
 
-class ParameterOverride(_Model):
+class ParameterOverride(ContractModel):
     """A user value for one default parameter (``exoforge parameters`` lists them)."""
 
     value: Num = quantity(
@@ -1289,7 +930,7 @@ class ParameterOverride(_Model):
 # --------------------------------------------------------------------------- the scenario
 
 
-class Scenario(_Model):
+class Scenario(ContractModel):
     """A complete production process, as a user describes it."""
 
     schema_version: Literal[1] = Field(description="version of the scenario contract (1)")
@@ -1499,7 +1140,7 @@ def _range_message(
     """'<path>: <value> is outside the allowed range: <range>' (or 'is not a finite number')."""
     _, field = field_at(loc, root)
     if isinstance(field, FieldInfo) and field_bounds(field)[:2] != (None, None):
-        unit = _unit_of(field)
+        unit = unit_of(field)
         allowed = range_text(*field_bounds(field)[:2], "" if unit == "1" else unit, *field_bounds(field)[2:])
     else:
         words = {

@@ -13,16 +13,17 @@ resolved, modelled as a co-eluting fraction ``(d / d_excl)^k``.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
+from pydantic import Field
 
 from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import ev_size, size_average, size_nodes
 from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import Limit, StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import SEC, AnionExchange, Immunoaffinity, Multimodal
+from exoforge.scenario_fields import RESIN_BASIS, Num, OperationSettings, quantity
 
 
 def _column_volume(
@@ -84,6 +85,18 @@ def _group_separation_outcome(
     )
 
 
+class SEC(OperationSettings):
+    """Size-exclusion chromatography: EVs elute in the void volume, proteins later."""
+
+    op: Literal["sec"] = Field(description="unit operation id")
+    resin: Literal["sepharose_cl2b", "sepharose_cl4b", "sepharose_cl6b", "qev"] = Field(
+        default="sepharose_cl4b", description="SEC resin or column type"
+    )
+    column_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "column volume (default: sized from the load)", basis=RESIN_BASIS
+    )
+
+
 @operation(SEC)
 def sec(cfg: SEC, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Size-exclusion chromatography in group-separation mode.
@@ -116,6 +129,15 @@ def sec(cfg: SEC, s: Stream, p: UsageLog, name: str) -> StepOutcome:
         size_kept=per_size,
     )
     return _group_separation_outcome(cfg, s, out, hours, cv, cycles, p, name, "SEC")
+
+
+class AnionExchange(OperationSettings):
+    """Anion-exchange chromatography in bind-and-elute mode."""
+
+    op: Literal["anion_exchange"] = Field(description="unit operation id")
+    resin_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "resin volume (default: sized from the binding capacity)", basis=RESIN_BASIS
+    )
 
 
 @operation(AnionExchange)
@@ -155,6 +177,20 @@ def anion_exchange(cfg: AnionExchange, s: Stream, p: UsageLog, name: str) -> Ste
         ),
         equipment=("chromatography_system",),
         limits=(_cycles_limit(step, cycles, p, "anion_exchange", "anion-exchange"),),
+    )
+
+
+class Multimodal(OperationSettings):
+    """``core_bead``: ligand-activated core beads in flow-through (proteins bind, vesicles pass);
+    ``dual_mode``: size exclusion over a cation exchanger in one column, which also clears
+    ApoB lipoproteins (Van Deun et al. 2020, doi:10.1002/adbi.201900310)."""
+
+    op: Literal["multimodal_chromatography"] = Field(description="unit operation id")
+    mode: Literal["core_bead", "dual_mode"] = Field(
+        default="core_bead", description="core_bead flow-through or dual_mode (SEC over a cation exchanger)"
+    )
+    resin_volume_ml: Num | None = quantity(
+        None, 0.001, 100_000, "mL", "resin volume (default: sized from the capacity)", basis=RESIN_BASIS
     )
 
 
@@ -232,6 +268,15 @@ def _core_bead(cfg: Multimodal, s: Stream, p: UsageLog, name: str) -> StepOutcom
                 "flow-through cycles the protein load needs; above the cap, protein breaks through",
             ),
         ),
+    )
+
+
+class Immunoaffinity(OperationSettings):
+    """Capture of EVs by an antibody against a surface marker."""
+
+    op: Literal["immunoaffinity"] = Field(description="unit operation id")
+    marker: Literal["cd9", "cd63", "cd81", "pan_tetraspanin"] = Field(
+        default="cd63", description="captured surface marker"
     )
 
 

@@ -13,9 +13,10 @@ from a loading rule.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
+from pydantic import Field
 
 from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import (
@@ -30,7 +31,7 @@ from exoforge.downstream.physics import (
 from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import TFF, DepthFiltration, Microfiltration, SterileFiltration, Ultrafiltration
+from exoforge.scenario_fields import AREA_BASIS, JUDGEMENT, MWCO_BASIS, Num, OperationSettings, quantity
 
 
 def _area(cfg_area: float | None, s: Stream, p: UsageLog, prefix: str) -> np.ndarray:
@@ -84,10 +85,29 @@ def _normal_flow(
     )
 
 
+class DepthFiltration(OperationSettings):
+    """Depth filtration for clarification (cells and debris)."""
+
+    op: Literal["depth_filtration"] = Field(description="unit operation id")
+    area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=AREA_BASIS
+    )
+
+
 @operation(DepthFiltration)
 def depth_filtration(cfg: DepthFiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Depth filtration (clarification): removes cells and debris; EVs are lost by adsorption."""
     return _normal_flow(cfg, s, p, name, "depth_filtration", "depth_filter_per_m2", np.ones_like(s.volume_l))
+
+
+class Microfiltration(OperationSettings):
+    """Normal-flow microfiltration that removes large particles."""
+
+    op: Literal["microfiltration"] = Field(description="unit operation id")
+    pore_um: Num = quantity(0.45, 0.05, 10, "um", "pore rating", basis=f"{JUDGEMENT}: microfilters are rated 0.1-10 um")
+    area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "filter area (default: sized from the volume and the capacity)", basis=AREA_BASIS
+    )
 
 
 @operation(Microfiltration)
@@ -95,6 +115,20 @@ def microfiltration(cfg: Microfiltration, s: Stream, p: UsageLog, name: str) -> 
     """Microfiltration (0.45-0.8 µm): large vesicles and aggregates above the pore rating are removed."""
     passing, per_size = _passing_fraction(p, cfg.pore_um, s)
     return _normal_flow(cfg, s, p, name, "microfiltration", "microfilter_per_m2", passing, per_size)
+
+
+class SterileFiltration(OperationSettings):
+    """Sterilising-grade filtration of the product."""
+
+    op: Literal["sterile_filtration"] = Field(description="unit operation id")
+    pore_um: Num = quantity(
+        0.22,
+        0.1,
+        0.45,
+        "um",
+        "pore rating",
+        basis=f"{JUDGEMENT}: sterilising-grade filters are rated 0.1-0.22 um; 0.45 um is the largest used before them",
+    )
 
 
 @operation(SterileFiltration)
@@ -145,6 +179,27 @@ def _membrane_retention(
     return ev, lipo, None
 
 
+class TFF(OperationSettings):
+    """Tangential-flow filtration: concentration and diafiltration on a membrane."""
+
+    op: Literal["tff"] = Field(description="unit operation id")
+    mwco_kda: Num = quantity(300, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=MWCO_BASIS)
+    concentration_factor: Num = quantity(
+        20,
+        1,
+        1000,
+        "1",
+        "feed volume over retentate volume",
+        basis=f"{JUDGEMENT}: TFF of conditioned medium concentrates 10-200-fold",
+    )
+    diafiltration_volumes: Num = quantity(
+        5, 0, 50, "1", "buffer exchanges, in retentate volumes", basis=f"{JUDGEMENT}: 3-10 is usual"
+    )
+    membrane_area_m2: Num | None = quantity(
+        None, 0.0001, 100, "m**2", "membrane area (default: sized from the volume and the flux)", basis=AREA_BASIS
+    )
+
+
 @operation(TFF)
 def tff(cfg: TFF, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Tangential-flow filtration: concentrate by ``concentration_factor``, then diafilter.
@@ -193,6 +248,16 @@ def tff(cfg: TFF, s: Stream, p: UsageLog, name: str) -> StepOutcome:
                 "membrane area one TFF system holds; above it the step needs a larger skid or parallel systems",
             ),
         ),
+    )
+
+
+class Ultrafiltration(OperationSettings):
+    """Centrifugal or stirred-cell ultrafiltration (concentration only)."""
+
+    op: Literal["ultrafiltration"] = Field(description="unit operation id")
+    mwco_kda: Num = quantity(100, 1, 5000, "kDa", "membrane molecular-weight cut-off", basis=MWCO_BASIS)
+    concentration_factor: Num = quantity(
+        20, 1, 1000, "1", "feed volume over concentrate volume", basis=f"{JUDGEMENT}: as TFF"
     )
 
 

@@ -9,17 +9,27 @@ Storage days do not occupy the production line; a hold does.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
+from pydantic import Field
 
 from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import Hold, Lyophilization, Storage
+from exoforge.scenario_fields import JUDGEMENT, Int, Num, OperationSettings, quantity
 
 _RATE = {4: "storage.loss_rate_4c", -20: "storage.loss_rate_minus20c", -80: "storage.loss_rate_minus80c"}
+
+
+class Lyophilization(OperationSettings):
+    """Freeze-drying of the product."""
+
+    op: Literal["lyophilization"] = Field(description="unit operation id")
+    excipient: Literal["trehalose", "sucrose", "mannitol", "none"] = Field(
+        default="trehalose", description="lyoprotectant"
+    )
 
 
 @operation(Lyophilization)
@@ -65,6 +75,17 @@ def _kept(temperature_c: int, days: float, freeze_thaw: int, p: UsageLog, like: 
     return cast("np.ndarray", kept)
 
 
+class Storage(OperationSettings):
+    """Storage of the product before use."""
+
+    op: Literal["storage"] = Field(description="unit operation id")
+    temperature_c: Literal[4, -20, -80] = Field(default=-80, description="storage temperature [degC]")
+    days: Num = quantity(
+        28, 0, 1825, "day", "storage time", basis=f"{JUDGEMENT}: shelf lives of biologics are at most a few years"
+    )
+    freeze_thaw_cycles: Int = quantity(1, 0, 10, "1", "freeze-thaw cycles the product goes through")
+
+
 @operation(Storage)
 def storage(cfg: Storage, s: Stream, p: UsageLog, name: str) -> StepOutcome:
     """Storage of the product for ``days`` at 4, -20 or -80 °C, with freeze-thaw cycles when frozen."""
@@ -88,6 +109,14 @@ def storage(cfg: Storage, s: Stream, p: UsageLog, name: str) -> StepOutcome:
             ),
         ),
     )
+
+
+class Hold(OperationSettings):
+    """A hold of the intermediate between steps."""
+
+    op: Literal["hold"] = Field(description="unit operation id")
+    hours: Num = quantity(24, 0.1, 720, "h", "hold time", basis=f"{JUDGEMENT}: at most a month")
+    temperature_c: Literal[4] = Field(default=4, description="hold temperature [degC]")
 
 
 @operation(Hold)

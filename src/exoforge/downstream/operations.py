@@ -24,8 +24,17 @@ from __future__ import annotations
 # the family modules register their operations when imported
 from exoforge.downstream import chromatography, filtration, formulation, precipitation, sedimentation
 from exoforge.downstream.common import ceil_int, step_name
-from exoforge.downstream.registry import OPERATIONS, OpFunction, operation, register_operation
+from exoforge.downstream.registry import OPERATIONS, OpFunction, operation, operation_settings, register_operation
 
 FAMILIES = (sedimentation, filtration, chromatography, precipitation, formulation)
 
-__all__ = ["FAMILIES", "OPERATIONS", "OpFunction", "ceil_int", "operation", "register_operation", "step_name"]
+__all__ = [
+    "FAMILIES",
+    "OPERATIONS",
+    "OpFunction",
+    "ceil_int",
+    "operation",
+    "operation_settings",
+    "register_operation",
+    "step_name",
+]

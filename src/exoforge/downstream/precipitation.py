@@ -10,15 +10,16 @@ protein with them.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
+from pydantic import Field
 
 from exoforge.downstream.common import runs, separate
 from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import PEGPrecipitation
+from exoforge.scenario_fields import JUDGEMENT, Num, OperationSettings, quantity
 
 
 def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
@@ -26,6 +27,18 @@ def precipitated_fraction(peg_percent: float, p: UsageLog) -> np.ndarray:
     mid = p.get("peg_precipitation.half_precipitation_percent", "")
     width = p.get("peg_precipitation.transition_width_percent", "")
     return cast("np.ndarray", 1.0 / (1.0 + np.exp(-(peg_percent - mid) / width)))
+
+
+class PEGPrecipitation(OperationSettings):
+    """Polyethylene-glycol precipitation of EVs, pelleted by a low-speed spin."""
+
+    op: Literal["peg_precipitation"] = Field(description="unit operation id")
+    peg_percent: Num = quantity(
+        8, 1, 40, "% w/v", "PEG concentration", basis=f"{JUDGEMENT}: EV protocols use 5-12 % w/v"
+    )
+    hours: Num = quantity(
+        12, 0.1, 96, "h", "incubation before the spin", basis=f"{JUDGEMENT}: protocols incubate 0.5-24 h"
+    )
 
 
 @operation(PEGPrecipitation)

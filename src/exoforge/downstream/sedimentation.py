@@ -9,7 +9,10 @@ slowly; a small fraction is trapped in pellets.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from exoforge.downstream.common import full, runs, separate
 from exoforge.downstream.physics import (
@@ -23,7 +26,7 @@ from exoforge.downstream.physics import (
 from exoforge.downstream.registry import operation
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
-from exoforge.scenario import Centrifugation, DensityGradient, Ultracentrifugation
+from exoforge.scenario_fields import JUDGEMENT, Int, Num, OperationSettings, quantity
 
 
 def _media(p: UsageLog) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +58,22 @@ def _lipoprotein_pelleted(
         p.get("lipoprotein.diameter", "nm"), p.get("lipoprotein.density", "kg/m**3"), rho_m, mu
     )
     return pelleted_fraction(s, g, seconds, r_start, r_max)
+
+
+class Centrifugation(OperationSettings):
+    """Low- or high-speed centrifugation that pellets cells, debris or large vesicles (the supernatant goes on)."""
+
+    op: Literal["centrifugation"] = Field(description="unit operation id")
+    g: Num = quantity(
+        2000,
+        10,
+        50_000,
+        "g",
+        "relative centrifugal force",
+        basis=f"{JUDGEMENT}: 300 x g clears cells, 2,000 x g debris, 10,000-20,000 x g large vesicles; "
+        "high-speed centrifuges reach about 110,000 x g, beyond which use ultracentrifugation",
+    )
+    minutes: Num = quantity(20, 0.5, 1440, "min", "spin time", basis=f"{JUDGEMENT}: at most a day")
 
 
 @operation(Centrifugation)
@@ -102,6 +121,44 @@ def centrifugation(cfg: Centrifugation, s: Stream, p: UsageLog, name: str) -> St
                 "or continuous centrifugation",
             ),
         ),
+    )
+
+
+class Ultracentrifugation(OperationSettings):
+    """Pelleting EVs by ultracentrifugation, with optional washes."""
+
+    op: Literal["ultracentrifugation"] = Field(description="unit operation id")
+    g: Num = quantity(
+        100_000,
+        10_000,
+        1_000_000,
+        "g",
+        "relative centrifugal force",
+        basis="floor-model preparative ultracentrifuges reach 548,000-802,400 x g (Beckman Coulter Optima "
+        f"brochure, RRID:SCR_019652); {JUDGEMENT}: up to 1e6 x g",
+    )
+    minutes: Num = quantity(
+        70, 1, 1440, "min", "spin time (ignored with cutoff_nm)", basis=f"{JUDGEMENT}: at most a day"
+    )
+    washes: Int = quantity(1, 0, 5, "1", "wash spins after the first pellet (resuspend in buffer, spin again)")
+    resuspension_ml: Num | None = quantity(
+        None,
+        0.01,
+        1000,
+        "mL",
+        "buffer the final pellet is taken up in (default from the data)",
+        basis=f"{JUDGEMENT}: from a 10 uL pellet to a litre",
+    )
+    rotor: Literal["fixed_angle", "swinging_bucket"] = Field(
+        default="fixed_angle", description="rotor type: sets the radial path and the volume per run"
+    )
+    cutoff_nm: Num | None = quantity(
+        None,
+        10,
+        1000,
+        "nm",
+        "spin for the k-factor clearing time of EVs of this diameter instead of `minutes`",
+        basis=f"{JUDGEMENT}: small EVs are 30-200 nm; 10-1,000 nm spans every vesicle size",
     )
 
 
@@ -164,6 +221,16 @@ def ultracentrifugation(cfg: Ultracentrifugation, s: Stream, p: UsageLog, name: 
                 "above it ultracentrifugation does not scale (concentrate by TFF first)",
             ),
         ),
+    )
+
+
+class DensityGradient(OperationSettings):
+    """Density-gradient flotation or sedimentation of an EV pellet."""
+
+    op: Literal["density_gradient"] = Field(description="unit operation id")
+    medium: Literal["iodixanol", "sucrose"] = Field(default="iodixanol", description="gradient medium")
+    hours: Num = quantity(
+        18, 0.5, 96, "h", "spin time of the gradient", basis=f"{JUDGEMENT}: published gradients spin 1-90 h"
     )
 
 

@@ -17,7 +17,7 @@ from exoforge.downstream.common import separate
 from exoforge.downstream.stream import StepBuilder, StepOutcome, Stream
 from exoforge.parameters import UsageLog
 from exoforge.plugins import PluginRegistrar
-from exoforge.scenario import OperationSettings
+from exoforge.scenario_fields import OperationSettings
 
 
 class Dialysis(OperationSettings):
