@@ -172,3 +172,35 @@ def test_every_scenario_operation_is_registered_once_by_its_settings() -> None:
     assert [operation_id(m) for m in OPERATION_MODELS] == list(UNIT_OPERATION_IDS)
     with pytest.raises(ValueError, match="'sec' is already registered"):
         operation(SEC)(OPERATIONS["sec"])
+
+
+def test_each_operation_is_its_settings_and_function_in_one_family_module() -> None:
+    """A built-in operation's settings model is defined beside the function that runs it, and the scenario's
+    ``isolation`` choices are exactly the registered settings, in process order (clarify first)."""
+    from exoforge.downstream.operations import FAMILIES, operation_settings
+    from exoforge.downstream.registry import operation_id
+    from exoforge.scenario import OPERATION_MODELS, parse_scenario
+
+    families = {family.__name__ for family in FAMILIES}
+    for model in operation_settings():
+        run = OPERATIONS[operation_id(model)]
+        assert model.__module__ in families
+        assert run.__module__ == model.__module__, operation_id(model)
+    assert OPERATION_MODELS[: len(operation_settings())] == operation_settings()
+    assert operation_id(OPERATION_MODELS[0]) == "centrifugation"
+    data = {
+        "schema_version": 1,
+        "name": "t",
+        "cell_source": "bm_msc",
+        "expansion": {
+            "platform": "planar",
+            "area_cm2": 175,
+            "seeding": {"cells_per_cm2": 3000},
+            "medium": "fbs",
+            "days": 5,
+        },
+        "isolation": [{"op": "centrifugation"}, {"op": "sec"}],
+        "dose": {"particles": 1e11},
+    }
+    scn = parse_scenario(data)
+    assert [type(op) for op in scn.isolation] == [Centrifugation, SEC]

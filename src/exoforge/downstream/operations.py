@@ -22,11 +22,20 @@ The families live in :mod:`.sedimentation`, :mod:`.filtration`,
 from __future__ import annotations
 
 # the family modules register their operations when imported
-from exoforge.downstream import chromatography, filtration, formulation, precipitation, sedimentation
+from exoforge.downstream import chromatography, filtration, formulation, precipitation, registry, sedimentation
 from exoforge.downstream.common import ceil_int, step_name
-from exoforge.downstream.registry import OPERATIONS, OpFunction, operation, operation_settings, register_operation
+from exoforge.downstream.registry import OPERATIONS, OpFunction, operation, register_operation
+from exoforge.scenario_fields import OperationSettings
 
+#: The families in process order: clarify and pellet, filter, purify, precipitate, formulate.
 FAMILIES = (sedimentation, filtration, chromatography, precipitation, formulation)
+
+
+def operation_settings() -> tuple[type[OperationSettings], ...]:
+    """The settings model of every built-in operation, family by family in :data:`FAMILIES` order and in
+    definition order within a family, then any other registered with :func:`operation`."""
+    rank = {family.__name__: i for i, family in enumerate(FAMILIES)}
+    return tuple(sorted(registry.operation_settings(), key=lambda model: rank.get(model.__module__, len(rank))))
 
 __all__ = [
     "FAMILIES",
