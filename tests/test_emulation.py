@@ -310,3 +310,28 @@ def test_a_run_says_what_each_secretion_effect_rests_on(tmp_path: Path) -> None:
     for i in range(3):
         assert f'id="fig-forest-{i}"' in html
     assert "studies of the dynamic_3d_culture family" in html
+
+
+def test_records_of_one_study_that_disagree_widen_that_study() -> None:
+    """Rule 5: a study whose records imply different per-cell effects has their spread as its variance,
+    a study whose records agree keeps their mean variance, and a run on the platform says so."""
+    from dataclasses import replace
+
+    from exoforge.evidence.emulated import discordant_studies, record_spread
+
+    emulated = load_emulated()
+    cao = [e for e in emulated if e.ref == "10.1186/s13287-020-01719-2"]
+    assert len(cao) == 2
+    unit = next(u for u in study_units() if u.ref == "10.1186/s13287-020-01719-2")
+    mean_var = sum(e.total_var for e in cao) / 2
+    assert record_spread(cao) > mean_var
+    assert unit.v == pytest.approx(record_spread(cao))
+    assert {u.ref for u, _ in discordant_studies()} == {"10.1186/s13287-020-01719-2", "10.3934/bioeng.2023016"}
+    # the same two records made to agree: the study keeps the mean variance and is no longer listed
+    agreeing = [replace(cao[1], log_model_ratio=cao[0].log_model_ratio + math.log(cao[1].published / cao[0].published))]
+    both = (cao[0], *agreeing)
+    assert record_spread(list(both)) == pytest.approx(0.0, abs=1e-12)
+    assert not discordant_studies(both)
+    scn = xf.load_scenario(ROOT / "examples" / "platform_hollow_fiber.yaml")
+    warnings = parameters_for(scn).warnings
+    assert any("Cao J 2020" in w and "per-cell effects" in w for w in warnings)

@@ -158,7 +158,25 @@ def _pooled_secretion_parameter(sid: str, name: str, exclude_refs: tuple[str, ..
             f"strategy '{sid}': measured only on non-MSC cells; the effect is pooled with its family and its "
             "uncertainty widened, so it may not transfer to MSCs"
         )
+    warnings.extend(_discordant_warnings(sid, drop))
     return param, warnings
+
+
+def _discordant_warnings(sid: str, drop: tuple[str, ...]) -> list[str]:
+    """Say which studies of ``sid`` have records that imply different per-cell effects (emulation rule 5)."""
+    from exoforge.evidence.emulated import discordant_studies
+
+    out = []
+    for unit, group in discordant_studies(exclude_refs=drop):
+        if unit.strategy != sid:
+            continue
+        implied = ", ".join(f"x{math.exp(e.log_effect):.2g} ({e.normalisation})" for e in group)
+        out.append(
+            f"strategy '{sid}': the records of {unit.label} ({unit.ref}) imply different per-cell effects, "
+            f"{implied}; the model cannot describe both arms well enough to tell which holds, so their spread "
+            "is that study's uncertainty and the effect leans on its family"
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def operation_settings() -> tuple[type[OperationSettings], ...]:
     rank = {family.__name__: i for i, family in enumerate(FAMILIES)}
     return tuple(sorted(registry.operation_settings(), key=lambda model: rank.get(model.__module__, len(rank))))
 
+
 __all__ = [
     "FAMILIES",
     "OPERATIONS",

@@ -16,6 +16,12 @@ Rules:
    uncertainty; a judgement, as no study measures how EV-yield effects transfer between cell types).
 4. **Combinations.** Records whose treated arm combines strategies are not study units: they test
    the combination rule (:func:`exoforge.evidence.hierarchy.predict_comparison`).
+5. **Records of one study that disagree.** Two records of the same comparison (a per-run and a
+   per-volume ratio, say) should imply the same per-cell effect once the model explains the arms.
+   When their spread exceeds what their variances allow, the arms are not described well enough to
+   tell which is right, so the study's variance is the larger of the two: the records' mean
+   variance (rule 1) and the sample variance of their log effects. The study then counts for little
+   and its strategy leans on its family. :func:`discordant_studies` lists them.
 """
 
 from __future__ import annotations
@@ -138,6 +144,28 @@ def family_map() -> dict[str, str]:
     }
 
 
+def record_spread(group: list[EmulatedRecord]) -> float:
+    """Sample variance of the log per-cell effects of a study's records of one strategy (0 for one record)."""
+    if len(group) < 2:
+        return 0.0
+    mean = sum(g.log_effect for g in group) / len(group)
+    return sum((g.log_effect - mean) ** 2 for g in group) / (len(group) - 1)
+
+
+def discordant_studies(
+    emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()
+) -> list[tuple[StudyUnit, tuple[EmulatedRecord, ...]]]:
+    """The study units whose records disagree beyond their variances (rule 5), with those records."""
+    records = emulated if emulated is not None else load_emulated()
+    out = []
+    for unit in study_units(records, exclude_refs):
+        group = tuple(e for e in records if e.record_id in unit.record_ids)
+        mean_var = sum(g.total_var for g in group) / len(group)
+        if record_spread(list(group)) > mean_var:
+            out.append((unit, group))
+    return out
+
+
 def study_units(
     emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()
 ) -> list[StudyUnit]:
@@ -157,7 +185,7 @@ def study_units(
                 strategy=sid,
                 family=families[sid],
                 y=sum(g.log_effect for g in group) / len(group),
-                v=sum(g.total_var for g in group) / len(group),
+                v=max(sum(g.total_var for g in group) / len(group), record_spread(group)),
                 record_ids=tuple(g.record_id for g in group),
                 imputed=any(g.imputed for g in group),
                 non_msc=all(g.cell_source == "non_msc" for g in group),
