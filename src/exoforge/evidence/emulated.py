@@ -85,6 +85,7 @@ class StudyUnit:
     record_ids: tuple[str, ...]
     imputed: bool
     non_msc: bool
+    discordant: bool = False  # its records disagree beyond their variances (rule 5)
 
 
 def emulated_path() -> Path:
@@ -157,19 +158,17 @@ def discordant_studies(
 ) -> list[tuple[StudyUnit, tuple[EmulatedRecord, ...]]]:
     """The study units whose records disagree beyond their variances (rule 5), with those records."""
     records = emulated if emulated is not None else load_emulated()
-    out = []
-    for unit in study_units(records, exclude_refs):
-        group = tuple(e for e in records if e.record_id in unit.record_ids)
-        mean_var = sum(g.total_var for g in group) / len(group)
-        if record_spread(list(group)) > mean_var:
-            out.append((unit, group))
-    return out
+    return [
+        (unit, tuple(e for e in records if e.record_id in unit.record_ids))
+        for unit in study_units(records, exclude_refs)
+        if unit.discordant
+    ]
 
 
 def study_units(
     emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()
 ) -> list[StudyUnit]:
-    """One unit per study and strategy (rules 1-4), minus excluded references."""
+    """One unit per study and strategy (rules 1-5), minus excluded references."""
     families = family_map()
     groups: dict[tuple[str, str], list[EmulatedRecord]] = defaultdict(list)
     for e in emulated if emulated is not None else load_emulated():
@@ -178,6 +177,8 @@ def study_units(
         groups[(e.ref, e.strategy)].append(e)
     units = []
     for (ref, sid), group in sorted(groups.items()):
+        mean_var = sum(g.total_var for g in group) / len(group)
+        spread = record_spread(group)
         units.append(
             StudyUnit(
                 ref=ref,
@@ -185,10 +186,11 @@ def study_units(
                 strategy=sid,
                 family=families[sid],
                 y=sum(g.log_effect for g in group) / len(group),
-                v=max(sum(g.total_var for g in group) / len(group), record_spread(group)),
+                v=max(mean_var, spread),
                 record_ids=tuple(g.record_id for g in group),
                 imputed=any(g.imputed for g in group),
                 non_msc=all(g.cell_source == "non_msc" for g in group),
+                discordant=spread > mean_var,
             )
         )
     return units
