@@ -42,6 +42,24 @@ dose: {particles: 1.0e11}
 """
 
 
+BAG_SCENARIO = """schema_version: 1
+name: rocking bag
+cell_source: bm_msc
+expansion:
+  platform: example_rocking_bag
+  working_volume_l: 2
+  microcarrier: {type: cytodex3, g_per_l: 3}
+  seeding: {cells_per_ml: 3.0e4}
+  medium: hpl
+  days: 7
+conditioning: {medium: same, days: 2, collections: 1}
+isolation:
+  - {op: centrifugation}
+  - {op: tff}
+dose: {particles: 1.0e11}
+"""
+
+
 def install(source: Path, site: Path) -> None:
     """Install the plug-in into ``site``: its package, and a dist-info naming its entry points."""
     project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
@@ -103,6 +121,7 @@ def test_plugins_lists_what_each_added(site: Path) -> None:
     (plugin,) = json.loads(out.stdout)
     assert plugin["name"] == "dialysis" and plugin["target"] == "exoforge_dialysis:register"
     assert plugin["operations"] == ["dialysis"] and plugin["media"] == ["example_defined"]
+    assert plugin["platforms"] == {"example_rocking_bag": "spinner"}
     assert exoforge("plugins", site=None).stdout.startswith("no plug-ins installed")
 
 
@@ -124,6 +143,7 @@ def test_the_schema_and_the_parameters_list_know_the_plugin(site: Path) -> None:
     assert "Dialysis" in schema["$defs"]
     for block in ("Expansion", "Conditioning"):
         assert "example_defined" in schema["$defs"][block]["properties"]["medium"]["enum"]
+    assert "example_rocking_bag" in schema["$defs"]["Expansion"]["properties"]["platform"]["enum"]
     out = exoforge("parameters", "--grep", "dialysis.recovery", site=site)
     assert out.returncode == 0 and "dialysis.recovery" in out.stdout, out.stdout + out.stderr
 
@@ -152,3 +172,54 @@ def test_a_mistake_in_a_plugin_parameter_file_names_plugin_file_and_line(tmp_pat
     assert "plug-in 'dialysis'" in out.stderr
     assert "dialysis.yaml line 4: parameter dialysis.recovery: asumption: Extra inputs" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.fixture(scope="module")
+def bag_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "bag.yaml"
+    path.write_text(BAG_SCENARIO, encoding="utf-8")
+    return path
+
+
+def test_a_scenario_runs_on_the_plugin_platform(site: Path, bag_scenario: Path) -> None:
+    """The plug-in's platform grows cells like the spinner it is like, is priced as its own bag, and takes the
+    3D family's predictive effect on secretion (no study measures it), which the run says."""
+    out = exoforge("run", str(bag_scenario), "--json", site=site)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["cells"]["harvested"] > result["cells"]["seeded"]
+    priced = {line["item"] for line in result["ledger"]}
+    assert "rocking_bag_per_l" in priced and "bioreactor_vessel_per_l" not in priced
+    (effect,) = [e for e in result["evidence_effects"] if e["strategy"] == "example_rocking_bag"]
+    assert effect["k"] == 0 and effect["family"] == "dynamic_3d_culture" and effect["median"] > 1
+    assert any("example_rocking_bag" in w and "family's predictive effect" in w for w in result["warnings"])
+
+
+def test_the_plugin_platform_takes_the_keys_of_the_platform_it_is_like(site: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bag_flask_keys.yaml"
+    path.write_text(BAG_SCENARIO.replace("  working_volume_l: 2\n", "  area_cm2: 175\n"), encoding="utf-8")
+    out = exoforge("run", str(path), site=site)
+    assert out.returncode == 2
+    assert "platform 'example_rocking_bag' needs working_volume_l" in out.stderr
+    assert "area_cm2 applies to planar and multilayer platforms, not 'example_rocking_bag'" in out.stderr
+    too_big = tmp_path / "bag_too_big.yaml"
+    too_big.write_text(BAG_SCENARIO.replace("working_volume_l: 2", "working_volume_l: 50"), encoding="utf-8")
+    out = exoforge("run", str(too_big), site=site)
+    assert out.returncode == 2 and "outside 0.1-25 L for 'example_rocking_bag'" in out.stderr
+
+
+def test_a_plugin_platform_without_its_parameters_is_refused(tmp_path: Path, bag_scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    data = tmp_path / "exoforge_dialysis" / "parameters" / "rocking_bag.yaml"
+    kept = [line for line in data.read_text(encoding="utf-8").splitlines() if "name: harvest_efficiency" not in line]
+    data.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    out = exoforge("run", str(bag_scenario), site=tmp_path)
+    assert out.returncode == 1
+    assert "platform 'example_rocking_bag' (like spinner) has no harvest_efficiency" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_without_the_plugin_the_platform_is_refused(bag_scenario: Path) -> None:
+    out = exoforge("run", str(bag_scenario), site=None)
+    assert out.returncode == 2
+    assert "expansion.platform" in out.stderr and "example_rocking_bag" in out.stderr

@@ -19,6 +19,11 @@ the plug-in adds
   choices; its parameters (:func:`exoforge.scenario.medium_parameter_names`: glucose, glutamine,
   protein, background particles, lipoprotein share, price, and for conditioning the growth and death
   factors) must be in the plug-in's parameter folder, which is checked once every plug-in is loaded;
+* an **expansion platform**: its :class:`exoforge.upstream.platform_models.PlatformModel` (layout,
+  the vessel it is priced as, its checks) and the built-in platform it is ``like``, whose scenario
+  keys it takes and whose platform-specific parameters (labour, equipment, harvest) it must give in
+  its parameter folder; it joins ``expansion.platform``. Its effect on EV secretion is the 3D family's
+  predictive effect until a study measures it (a run says so);
 * a **parameter folder**: YAML files in the format of ``exoforge/data/parameters`` (validated
   the same way), holding the constants with their sources and the prices of what it uses
   (``price.<item>``).
@@ -39,6 +44,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from exoforge.downstream.operations import OpFunction
     from exoforge.scenario_fields import OperationSettings
+    from exoforge.upstream.platform_models import PlatformModel
+
+#: Built-in platforms that are the reference of every platform effect (1 by definition).
+REFERENCE_PLATFORMS = ("planar", "multilayer")
 
 ENTRY_POINT_GROUP = "exoforge.plugins"
 
@@ -53,6 +62,7 @@ class PluginInfo:
     target: str  # the entry point's object, ``module:function``
     operations: list[str] = field(default_factory=list)
     media: list[str] = field(default_factory=list)
+    platforms: dict[str, str] = field(default_factory=dict)  # platform -> the built-in it is like
     parameter_folders: list[str] = field(default_factory=list)
 
 
@@ -82,6 +92,41 @@ class PluginRegistrar:
         register_medium(medium, label, uses)
         self.info.media.append(medium)
 
+    def platform(
+        self,
+        model: PlatformModel,
+        *,
+        like: str,
+        label: str,
+        volume_range_l: tuple[float, float] | None = None,
+        surface_range_m2: tuple[float, float] | None = None,
+    ) -> None:
+        """Add the expansion platform ``model.name``, taking the scenario keys and parameter names of ``like``.
+
+        Its scale ranges are ``like``'s unless given. Unless it is like a reference platform (planar,
+        multilayer), its effect on EV secretion joins the 3D-culture family as a strategy with no
+        study of its own, so a run draws the family's predictive effect and says so.
+        """
+        from exoforge.evidence.store import register_strategy
+        from exoforge.scenario import register_platform
+        from exoforge.upstream.platform_models import register_platform as register_platform_model
+
+        register_platform(model.name, like, volume_range_l, surface_range_m2)
+        register_platform_model(model)
+        if like not in REFERENCE_PLATFORMS:
+            register_strategy(
+                {
+                    "id": model.name,
+                    "category": "dynamic_3d_culture",
+                    "family": "dynamic_3d_culture",
+                    "label": label,
+                    "effect": "platform",
+                    "platforms": [model.name],
+                    "pool_basis": "per_cell",
+                }
+            )
+        self.info.platforms[model.name] = like
+
     def parameter_folder(self, folder: str | Path) -> None:
         """Read the parameter files (``*.yaml``) of ``folder`` with the packaged ones."""
         from exoforge.parameters import register_parameter_folder
@@ -110,6 +155,7 @@ def loaded_plugins() -> tuple[PluginInfo, ...]:
             raise PluginError(f"plug-in '{ep.name}' ({ep.value}) could not be loaded: {exc}") from exc
         _loaded.append(info)
     _check_media(_loaded)
+    _check_platforms(_loaded)
     return tuple(_loaded)
 
 
@@ -128,4 +174,24 @@ def _check_media(plugins: list[PluginInfo]) -> None:
             if missing:
                 raise PluginError(
                     f"plug-in '{plugin.name}': medium '{medium}' has no {', '.join(missing)} in its parameter folder"
+                )
+
+
+def _check_platforms(plugins: list[PluginInfo]) -> None:
+    """Every platform a plug-in added gives each platform-specific parameter its ``like`` platform has."""
+    from exoforge.parameters import load_default_entries
+
+    if not any(p.platforms for p in plugins):
+        return
+    entries = load_default_entries()
+    general = {e.name for e in entries if "platform" not in dict(e.when)}
+    for plugin in plugins:
+        for platform, like in plugin.platforms.items():
+            needed = sorted({e.name for e in entries if dict(e.when).get("platform") == like} - general)
+            given = {e.name for e in entries if dict(e.when).get("platform") == platform}
+            missing = [n for n in needed if n not in given]
+            if missing:
+                raise PluginError(
+                    f"plug-in '{plugin.name}': platform '{platform}' (like {like}) has no "
+                    f"{', '.join(missing)} with when: {{platform: {platform}}} in its parameter folder"
                 )

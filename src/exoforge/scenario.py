@@ -155,6 +155,14 @@ MICROCARRIER_PLATFORMS = ("spinner", "stirred_tank", "vertical_wheel")
 VOLUME_PLATFORMS = ("spinner", "stirred_tank", "vertical_wheel", "spheroid")
 #: Platforms described by a surface area in m².
 SURFACE_PLATFORMS = ("hollow_fiber", "fixed_bed")
+#: Plug-ins' platforms -> the built-in platform whose scenario keys each takes.
+_PLATFORM_LIKE: dict[str, str] = {}
+
+
+def behaves_like(platform: str) -> str:
+    """The built-in platform whose scenario keys ``platform`` takes (itself for a built-in)."""
+    return _PLATFORM_LIKE.get(platform, platform)
+
 
 #: Longest culture a scenario may describe [day]: expansion plus every conditioning period.
 MAX_CULTURE_DAYS = 365.0
@@ -516,30 +524,32 @@ class Expansion(ContractModel):
     @model_validator(mode="after")
     def _platform_keys(self) -> Expansion:
         p = self.platform
+        kind = behaves_like(p)  # a plug-in's platform takes the keys of the built-in it is like
         problems: list[str] = []
-        if p in VOLUME_PLATFORMS and self.working_volume_l is None:
+        if kind in VOLUME_PLATFORMS and self.working_volume_l is None:
             problems.append(f"platform '{p}' needs working_volume_l")
-        if p in MICROCARRIER_PLATFORMS and self.microcarrier is None:
+        if kind in MICROCARRIER_PLATFORMS and self.microcarrier is None:
             problems.append(f"platform '{p}' needs microcarrier: {{type: ..., g_per_l: ...}}")
-        if p in SURFACE_PLATFORMS and self.surface_area_m2 is None:
+        if kind in SURFACE_PLATFORMS and self.surface_area_m2 is None:
             problems.append(f"platform '{p}' needs surface_area_m2")
-        if p == "multilayer" and self.layers is None:
-            problems.append("platform 'multilayer' needs layers (1 to 40)")
-        if p not in ("planar", "multilayer") and self.area_cm2 is not None:
+        if kind == "multilayer" and self.layers is None:
+            problems.append(f"platform '{p}' needs layers (1 to 40)")
+        if kind not in ("planar", "multilayer") and self.area_cm2 is not None:
             problems.append(f"area_cm2 applies to planar and multilayer platforms, not '{p}'")
-        if p != "multilayer" and self.layers is not None:
+        if kind != "multilayer" and self.layers is not None:
             problems.append(f"layers applies to the multilayer platform, not '{p}'")
-        if p not in MICROCARRIER_PLATFORMS and self.microcarrier is not None:
+        if kind not in MICROCARRIER_PLATFORMS and self.microcarrier is not None:
             problems.append(f"microcarrier applies to {', '.join(MICROCARRIER_PLATFORMS)}, not '{p}'")
-        if p not in (*MICROCARRIER_PLATFORMS, "spheroid") and self.agitation_rpm is not None:
+        if kind not in (*MICROCARRIER_PLATFORMS, "spheroid") and self.agitation_rpm is not None:
             problems.append(f"agitation_rpm applies to stirred platforms, not '{p}'")
-        if self.seeding.cells_per_ml is not None and p not in VOLUME_PLATFORMS:
+        if self.seeding.cells_per_ml is not None and kind not in VOLUME_PLATFORMS:
             problems.append(f"seeding.cells_per_ml applies to volume-based platforms, not '{p}'")
-        if self.seeding.cells_per_cm2 is not None and p == "spheroid":
+        if self.seeding.cells_per_cm2 is not None and kind == "spheroid":
             problems.append("seeding.cells_per_cm2 does not apply to spheroids; use cells_per_ml or cells")
         problems += _platform_specific_keys(self)
         fd = self.feeding
-        if fd is not None and fd.lactate_setpoint_mM is not None and fd.perfusion_vvd is None and p != "hollow_fiber":
+        setpoint_alone = fd is not None and fd.lactate_setpoint_mM is not None and fd.perfusion_vvd is None
+        if setpoint_alone and kind != "hollow_fiber":
             problems.append(
                 "feeding.lactate_setpoint_mM needs perfusion_vvd (the largest perfusion rate) except on a hollow fibre"
             )
@@ -567,7 +577,7 @@ def _platform_specific_keys(exp: Expansion) -> list[str]:
     problems = [
         f"{key} applies to {', '.join(owners)}, not '{p}'"
         for key, owners in PLATFORM_ONLY_KEYS.items()
-        if getattr(exp, key) is not None and p not in owners
+        if getattr(exp, key) is not None and behaves_like(p) not in owners
     ]
     if p in VOLUME_RANGE_L and exp.working_volume_l is not None:
         lo, hi = VOLUME_RANGE_L[p]
@@ -583,8 +593,8 @@ def _platform_specific_keys(exp: Expansion) -> list[str]:
                 f"surface_area_m2: {exp.surface_area_m2:g} m² is outside the range for '{p}'"
                 f" (allowed: {range_text(lo, hi, 'm²')})"
             )
-    if p == "hollow_fiber" and exp.working_volume_l is not None:
-        problems.append("hollow_fiber is described by ic_volume_ml and ec_volume_ml, not working_volume_l")
+    if behaves_like(p) == "hollow_fiber" and exp.working_volume_l is not None:
+        problems.append(f"{p} is described by ic_volume_ml and ec_volume_ml, not working_volume_l")
     return problems
 
 
@@ -698,6 +708,41 @@ def register_medium(medium: str, label: str, uses: Sequence[str]) -> None:
     Expansion.model_fields["medium"].annotation = expansion_media
     Conditioning.model_fields["medium"].annotation = conditioning_media
     for model in (Expansion, Conditioning, Scenario):
+        model.model_rebuild(force=True)
+
+
+def platform_names() -> tuple[str, ...]:
+    """Every expansion platform a scenario may name: the built-ins and those plug-ins added."""
+    return tuple(get_args(Expansion.model_fields["platform"].annotation))
+
+
+def register_platform(
+    name: str,
+    like: str,
+    volume_range_l: tuple[float, float] | None = None,
+    surface_range_m2: tuple[float, float] | None = None,
+) -> None:
+    """Add a plug-in's platform to the scenario's ``expansion.platform`` choices.
+
+    ``like`` is the built-in platform whose scenario keys it takes (a working volume and microcarriers
+    like ``stirred_tank``, a surface like ``hollow_fiber``, ...); its scale ranges are ``like``'s
+    unless given.
+    """
+    names = platform_names()
+    if name in names:
+        raise ValueError(f"platform '{name}' is already defined")
+    if like not in get_args(Platform):
+        raise ValueError(f"like: '{like}' is not a built-in platform; built-in: {', '.join(get_args(Platform))}")
+    _PLATFORM_LIKE[name] = like
+    for ranges, given in ((VOLUME_RANGE_L, volume_range_l), (SURFACE_RANGE_M2, surface_range_m2)):
+        if given is not None:
+            ranges[name] = (float(given[0]), float(given[1]))
+        elif like in ranges:
+            ranges[name] = ranges[like]
+    # the choices are built at run time from the built-ins and the plug-ins (not a static type)
+    platforms: Any = Literal[(*names, name)]
+    Expansion.model_fields["platform"].annotation = platforms
+    for model in (Expansion, Scenario):
         model.model_rebuild(force=True)
 
 

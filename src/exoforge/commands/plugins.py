@@ -22,7 +22,9 @@ def plugins_command(json_out: Annotated[bool, typer.Option("--json")] = False) -
         return
     for p in found:
         typer.echo(f"{p.name} ({p.target})")
-        for what, items in (("unit operations", p.operations), ("media", p.media), ("parameters", p.parameter_folders)):
+        platforms = [f"{name} (like {like})" for name, like in p.platforms.items()]
+        listed = (("unit operations", p.operations), ("media", p.media), ("platforms", platforms))
+        for what, items in (*listed, ("parameters", p.parameter_folders)):
             if items:
                 typer.echo(f"  {what}: {', '.join(items)}")
 

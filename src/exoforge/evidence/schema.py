@@ -258,11 +258,9 @@ class StrategyEntry(BaseModel):
 
     @model_validator(mode="after")
     def _platform_effects_name_platforms(self) -> StrategyEntry:
-        from typing import get_args
+        from exoforge.scenario import platform_names
 
-        from exoforge.scenario import Platform
-
-        known = set(get_args(Platform))
+        known = set(platform_names())
         if self.effect == "platform" and not self.platforms:
             raise ValueError("a platform effect names its platforms")
         if self.effect != "platform" and self.platforms:

@@ -206,12 +206,50 @@ def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
     return _load_cached(root)
 
 
-@lru_cache(maxsize=4)
+#: Strategies added by plug-ins (:func:`register_strategy`): a plug-in platform's effect on secretion.
+_PLUGIN_STRATEGIES: list[Strategy] = []
+
+
 def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
-    """The strategy catalogue (cached; read-only), validated entry by entry.
+    """The strategy catalogue (cached; read-only), validated entry by entry, with plug-ins' strategies.
 
     Raises :class:`EvidenceError` naming the file, line and strategy of every problem.
     """
+    packaged = _packaged_strategies(root)
+    return (*packaged, *_PLUGIN_STRATEGIES) if root is None else packaged
+
+
+def register_strategy(entry: dict[str, object]) -> Strategy:
+    """Add a plug-in's strategy (an entry in the format of ``strategies.yaml``), validated like one."""
+    try:
+        e = StrategyEntry.model_validate(entry)
+    except ValidationError as exc:
+        raise EvidenceError(validation_messages(exc, f"strategy {entry.get('id')}")) from None
+    if e.id in {s.id for s in load_strategies()}:
+        raise EvidenceError([f"strategy {e.id}: already in the catalogue"])
+    strategy = _strategy(e)
+    _PLUGIN_STRATEGIES.append(strategy)
+    from exoforge.evidence.hierarchy import fitted
+
+    fitted.cache_clear()  # the hierarchy knows its strategies' families when fitted
+    return strategy
+
+
+def _strategy(e: StrategyEntry) -> Strategy:
+    return Strategy(
+        id=e.id,
+        category=e.category,
+        label=e.label,
+        effect=e.effect,
+        pool_basis=e.pool_basis,
+        scenario=e.scenario,
+        platforms=tuple(e.platforms),
+        family=e.family,
+    )
+
+
+@lru_cache(maxsize=4)
+def _packaged_strategies(root: Path | None) -> tuple[Strategy, ...]:
     base = root if root is not None else Path(str(resources.files(DATA_PACKAGE)))
     text = (base / "strategies.yaml").read_text(encoding="utf-8")
     raw = load_yaml(text)
@@ -235,16 +273,4 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
         problems.append("strategies.yaml: no strategies listed")
     if problems:
         raise EvidenceError(problems)
-    return tuple(
-        Strategy(
-            id=e.id,
-            category=e.category,
-            label=e.label,
-            effect=e.effect,
-            pool_basis=e.pool_basis,
-            scenario=e.scenario,
-            platforms=tuple(e.platforms),
-            family=e.family,
-        )
-        for e in entries
-    )
+    return tuple(_strategy(e) for e in entries)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from exoforge.parameters import UsageLog
-from exoforge.scenario import MICROCARRIER_PLATFORMS, VOLUME_RANGE_L, Scenario
+from exoforge.scenario import MICROCARRIER_PLATFORMS, VOLUME_RANGE_L, Scenario, behaves_like
 from exoforge.upstream.checks import (
     Check,
     Hydrodynamics,
@@ -99,7 +99,8 @@ def scale_up(scn: Scenario, target_volume_l: float, p: UsageLog) -> list[Operati
     The lab point first, then one point per basis of :data:`BASES`.
     """
     exp = scn.expansion
-    if exp.platform not in MICROCARRIER_PLATFORMS or exp.microcarrier is None or exp.working_volume_l is None:
+    stirred = behaves_like(exp.platform) in MICROCARRIER_PLATFORMS
+    if not stirred or exp.microcarrier is None or exp.working_volume_l is None:
         raise NotScalable(
             f"expansion.platform: scale-up applies to {', '.join(MICROCARRIER_PLATFORMS)} vessels, not '{exp.platform}'"
         )

@@ -1,8 +1,9 @@
-"""Example plug-in: buffer exchange of the EV product by dialysis against a cassette, and a medium.
+"""Example plug-in: buffer exchange of the EV product by dialysis against a cassette, a medium and a platform.
 
 Everything an isolation operation needs is in this one module and its parameter file:
 its settings (the scenario keys), the function that runs it, and what it uses. The medium is
 its id, label and uses here, and its composition, price and conditioning factors in the file.
+The platform, a rocking-motion bag, is the module ``rocking_bag.py`` and its own parameter file.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def dialysis(cfg: Dialysis, s: Stream, p: UsageLog, name: str) -> StepOutcome:
 
 def register(plugins: PluginRegistrar) -> None:
     """The entry point: exoforge calls it once with its registrar."""
+    from exoforge_dialysis.rocking_bag import register_platform
+
     plugins.unit_operation(Dialysis, dialysis)
+    register_platform(plugins)
     plugins.medium("example_defined", "example chemically defined medium (plug-in)", ["expansion", "conditioning"])
     plugins.parameter_folder(Path(__file__).parent / "parameters")
