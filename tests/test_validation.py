@@ -7,6 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import exoforge as xf
 from exoforge.cli import app
 from exoforge.evidence.query import find_record
 from exoforge.simulation import parameters_for
@@ -147,3 +148,34 @@ def test_the_packaged_cases_run_from_any_folder(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert [c.id for c in load_cases()] == [c.id for c in CASES]
     assert not (ROOT / "validation" / "cases").exists()  # one copy of the cases: the package's
+
+
+def test_the_committed_validation_record_is_the_model_s_central_prediction() -> None:
+    """Runs warn from the committed record; it must be what the model now predicts (refresh it with
+    `exoforge validate --write-record`)."""
+    from exoforge.upstream.validation_record import central_outcomes, committed_outcomes
+
+    fresh = central_outcomes(_params)
+    committed = committed_outcomes()
+    assert [o.case for o in committed] == [o.case for o in fresh]
+    for old, new in zip(committed, fresh, strict=True):
+        assert (old.platform, old.observes, old.reported) == (new.platform, new.observes, new.reported)
+        assert old.predicted == pytest.approx(new.predicted, rel=1e-8), old.case
+
+
+def test_a_run_warns_where_the_platform_s_cases_say_the_model_runs_high_or_low() -> None:
+    from exoforge.upstream.validation_record import CaseOutcome, bias_warnings
+
+    def outcome(case: str, observes: str, ratio: float) -> CaseOutcome:
+        return CaseOutcome(case, "spinner", observes, 1e6, 1e6 * ratio)
+
+    # geometric mean x2.0 (within the band) and x0.3: only the EVs warn, and say low
+    mixed = [outcome("a", "cells", 4.0), outcome("b", "cells", 1.0), outcome("c", "EVs", 0.3)]
+    (warning,) = bias_warnings("spinner", mixed)
+    assert "EVs on spinner at x0.3" in warning and "may be low" in warning and "over 1 case:" in warning
+    high = [outcome("a", "cells", 4.0), outcome("b", "cells", 1.5)]
+    (warning,) = bias_warnings("spinner", high)
+    assert "x2.4" in warning and "may be high" in warning and "a x4, b x1.5" in warning
+    assert bias_warnings("fixed_bed", high) == []  # other platforms' cases say nothing about this one
+    result = xf.simulate(xf.load_scenario(ROOT / "examples" / "platform_hollow_fiber.yaml"))
+    assert any(w.startswith("validation: the model predicted published cells on hollow_fiber") for w in result.warnings)

@@ -219,6 +219,9 @@ def run_warnings(scn: Scenario, k: Mapping[str, float], checks: Sequence[CheckRe
             "effects combined by the stated rule (additive on the log scale)"
         )
     warnings += [check_line(c) for c in checks if not c["ok"]]
+    from exoforge.upstream.validation_record import bias_warnings
+
+    warnings += bias_warnings(scn.expansion.platform)
     for step in train.steps:
         warnings.extend(step.warnings)
     if k["doses_per_batch"] < 1:

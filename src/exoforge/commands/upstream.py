@@ -65,10 +65,22 @@ def validate(
         list[str] | None, typer.Option("--case", help="run only this case (repeat for more); default: every case")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    write_record: Annotated[
+        bool,
+        typer.Option(
+            "--write-record",
+            help="write the packaged cases' central predictions to the file runs read to warn where the model "
+            "runs high or low (after a change to the model or its data)",
+        ),
+    ] = False,
 ) -> None:
     """Run the validation suite: predicted against reported values of published MSC cultures."""
     from exoforge.simulation import parameters_for
     from exoforge.upstream.validation import load_cases, results_markdown, run_cases, summarise
+
+    if write_record:
+        _write_validation_record()
+        return
 
     if figure is not None and figure.suffix.lower() not in (".html", ".htm"):
         fail([f"--figure: '{figure}' must end in .html (the figure is interactive HTML)"])
@@ -148,6 +160,23 @@ def _print_scaleup(name: str, target: float, rows: list[dict[str, Any]]) -> None
         "N_js is Zwietering's correlation, extrapolated below its tested particle size (0.15-5 mm) for "
         "microcarriers: prefer a measured N_s1u."
     )
+
+
+def _write_validation_record() -> None:
+    import yaml
+
+    from exoforge.fileio import write_atomic
+    from exoforge.simulation import parameters_for
+    from exoforge.upstream.validation_record import central_outcomes, record_document, record_path
+
+    outcomes = central_outcomes(lambda s: parameters_for(s).params)
+    header = (
+        "# Written by `exoforge validate --write-record`: every packaged validation case's central prediction\n"
+        "# against its reported value; runs read it to warn where the model runs high or low. Do not edit by hand\n"
+        "# (a test holds it in step with the model).\n"
+    )
+    write_atomic(record_path(), header + yaml.safe_dump(record_document(outcomes), sort_keys=False, width=110))
+    typer.echo(f"written: {record_path()} ({len(outcomes)} cases)")
 
 
 def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:

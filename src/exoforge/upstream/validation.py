@@ -252,7 +252,7 @@ def _observe(
 ) -> tuple[float, np.ndarray, list[str]]:
     log = UsageLog(params.nominal(1))
     central = simulate_upstream(scn, log)
-    value = float(OBSERVABLES[case.metric][2](central)[0])
+    value = _observed(case, central)
     failed = [c.name for c in central.checks if not bool(np.all(c.ok))]
     # only the parameters the culture reads are drawn, so that a parameter added elsewhere (a price, an
     # isolation step) leaves these draws, and the interval, as they are
@@ -263,6 +263,15 @@ def _observe(
         names = [n for n in names if not _moves_only_secretion(n)]
     sample = simulate_upstream(scn, UsageLog(params.sample(batch_n, np.random.default_rng(seed), names)))
     return value, np.asarray(OBSERVABLES[case.metric][2](sample), dtype=float), failed
+
+
+def _observed(case: Case, culture: UpstreamResult) -> float:
+    return float(OBSERVABLES[case.metric][2](culture)[0])
+
+
+def central_value(case: Case, scn: Scenario, params: ParameterSet) -> float:
+    """The case's observable at the central parameter values of ``params``."""
+    return _observed(case, simulate_upstream(scn, UsageLog(params.nominal(1))))
 
 
 def _moves_only_secretion(name: str) -> bool:

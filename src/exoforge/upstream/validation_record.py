@@ -1,0 +1,113 @@
+"""How far the model's central predictions fell from published cultures on each platform.
+
+``exoforge validate --write-record`` runs every packaged validation case at the central
+parameter values and commits predicted against reported values to
+``exoforge/data/validation_record.yaml`` (a test holds the file in step with the model, as the
+emulations are). A run reads that file, without simulating, and warns when the cases on its
+platform say the model runs high or low there: the geometric mean of predicted / reported over the
+platform's cell cases (and, separately, its EV cases) is above :data:`BIAS_FOLD` or below its
+inverse. The warning names the cases, so a reader can look at them with ``exoforge validate --case``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from exoforge.parameters import ParameterSet
+from exoforge.scenario import Scenario
+from exoforge.upstream.validation import Case, central_value, load_cases
+from exoforge.yamlio import load_yaml
+
+RECORD_FILE = "validation_record.yaml"
+#: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run warns.
+BIAS_FOLD = 2.0
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One case's central prediction against its reported value."""
+
+    case: str
+    platform: str
+    observes: str  # "cells" or "EVs"
+    reported: float
+    predicted: float
+
+    @property
+    def ratio(self) -> float:
+        return self.predicted / self.reported
+
+
+def central_outcomes(
+    parameters_for: Callable[[Scenario], ParameterSet], cases: Iterable[Case] | None = None
+) -> list[CaseOutcome]:
+    """Central prediction of every case (default: the packaged ones); the caller passes ``parameters_for``."""
+    out = []
+    for case in cases if cases is not None else load_cases():
+        scn = case.scenarios()[0]
+        out.append(
+            CaseOutcome(
+                case=case.id,
+                platform=case.platform,
+                observes="cells" if case.counts_cells else "EVs",
+                reported=case.observed,
+                predicted=central_value(case, scn, parameters_for(scn)),
+            )
+        )
+    return out
+
+
+def record_path() -> Path:
+    return Path(str(resources.files("exoforge.data"))) / RECORD_FILE
+
+
+def record_document(outcomes: list[CaseOutcome]) -> dict[str, Any]:
+    """The committed form of ``outcomes``."""
+    return {
+        "cases": [
+            {
+                "case": o.case,
+                "platform": o.platform,
+                "observes": o.observes,
+                "reported": o.reported,
+                "predicted": float(f"{o.predicted:.9g}"),
+            }
+            for o in outcomes
+        ]
+    }
+
+
+@lru_cache(maxsize=1)
+def committed_outcomes() -> tuple[CaseOutcome, ...]:
+    """The committed central predictions (read once)."""
+    doc = load_yaml(record_path().read_text(encoding="utf-8"))
+    return tuple(CaseOutcome(**c) for c in doc["cases"])
+
+
+def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) -> list[str]:
+    """A warning for each kind of observation (cells, EVs) that ``platform``'s cases say the model runs high or
+    low on (geometric-mean fold beyond :data:`BIAS_FOLD`)."""
+    mine = [o for o in (outcomes if outcomes is not None else committed_outcomes()) if o.platform == platform]
+    warnings = []
+    for observes in ("cells", "EVs"):
+        group = [o for o in mine if o.observes == observes]
+        if not group:
+            continue
+        fold = math.exp(sum(math.log(o.ratio) for o in group) / len(group))
+        if 1.0 / BIAS_FOLD <= fold <= BIAS_FOLD:
+            continue
+        listed = ", ".join(f"{o.case} x{o.ratio:.2g}" for o in group)
+        direction = "high" if fold > 1 else "low"
+        cases = f"{len(group)} case{'s' if len(group) > 1 else ''}"
+        warnings.append(
+            f"validation: the model predicted published {observes} on {platform} at x{fold:.2g} the reported values "
+            f"(geometric mean of predicted/reported over {cases}: {listed}); this run's {observes} may be {direction} "
+            f"by a similar factor (`exoforge validate --case {group[0].case}` shows a case)"
+        )
+    return warnings
