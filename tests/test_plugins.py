@@ -94,11 +94,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _scenario_file(factory: pytest.TempPathFactory, name: str, text: str) -> Path:
+    path = factory.mktemp("scenario") / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scenario") / "dialysis.yaml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    return path
+    return _scenario_file(tmp_path_factory, "dialysis.yaml", SCENARIO)
 
 
 def test_a_scenario_runs_with_the_plugin_operation(site: Path, scenario: Path) -> None:
@@ -176,9 +180,7 @@ def test_a_mistake_in_a_plugin_parameter_file_names_plugin_file_and_line(tmp_pat
 
 @pytest.fixture(scope="module")
 def bag_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scenario") / "bag.yaml"
-    path.write_text(BAG_SCENARIO, encoding="utf-8")
-    return path
+    return _scenario_file(tmp_path_factory, "bag.yaml", BAG_SCENARIO)
 
 
 def test_a_scenario_runs_on_the_plugin_platform(site: Path, bag_scenario: Path) -> None:
