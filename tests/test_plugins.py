@@ -48,7 +48,7 @@ cell_source: bm_msc
 expansion:
   platform: example_rocking_bag
   working_volume_l: 2
-  microcarrier: {type: cytodex3, g_per_l: 3}
+  microcarrier: {type: example_beads, g_per_l: 3}
   seeding: {cells_per_ml: 3.0e4}
   medium: hpl
   days: 7
@@ -125,7 +125,7 @@ def test_plugins_lists_what_each_added(site: Path) -> None:
     (plugin,) = json.loads(out.stdout)
     assert plugin["name"] == "dialysis" and plugin["target"] == "exoforge_dialysis:register"
     assert plugin["operations"] == ["dialysis"] and plugin["media"] == ["example_defined"]
-    assert plugin["platforms"] == {"example_rocking_bag": "spinner"}
+    assert plugin["platforms"] == {"example_rocking_bag": "spinner"} and plugin["microcarriers"] == ["example_beads"]
     assert exoforge("plugins", site=None).stdout.startswith("no plug-ins installed")
 
 
@@ -148,6 +148,7 @@ def test_the_schema_and_the_parameters_list_know_the_plugin(site: Path) -> None:
     for block in ("Expansion", "Conditioning"):
         assert "example_defined" in schema["$defs"][block]["properties"]["medium"]["enum"]
     assert "example_rocking_bag" in schema["$defs"]["Expansion"]["properties"]["platform"]["enum"]
+    assert "example_beads" in schema["$defs"]["Microcarrier"]["properties"]["type"]["enum"]
     out = exoforge("parameters", "--grep", "dialysis.recovery", site=site)
     assert out.returncode == 0 and "dialysis.recovery" in out.stdout, out.stdout + out.stderr
 
@@ -219,6 +220,17 @@ def test_a_plugin_platform_without_its_parameters_is_refused(tmp_path: Path, bag
     assert out.returncode == 1
     assert "platform 'example_rocking_bag' (like spinner) has no harvest_efficiency" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_plugin_microcarrier_without_its_parameters_is_refused(tmp_path: Path, bag_scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    data = tmp_path / "exoforge_dialysis" / "parameters" / "rocking_bag.yaml"
+    text = data.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines() if "microcarrier_density.example_beads" not in line]
+    data.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    out = exoforge("run", str(bag_scenario), site=tmp_path)
+    assert out.returncode == 1
+    assert "microcarrier 'example_beads' has no microcarrier_density.example_beads" in out.stderr
 
 
 def test_without_the_plugin_the_platform_is_refused(bag_scenario: Path) -> None:

@@ -19,6 +19,9 @@ the plug-in adds
   choices; its parameters (:func:`exoforge.scenario.medium_parameter_names`: glucose, glutamine,
   protein, background particles, lipoprotein share, price, and for conditioning the growth and death
   factors) must be in the plug-in's parameter folder, which is checked once every plug-in is loaded;
+* a **microcarrier**: its id and label, which join ``expansion.microcarrier.type``; its area per
+  mass, bead diameter, density and swollen volume
+  (:func:`exoforge.scenario.microcarrier_parameter_names`) must be in the plug-in's parameter folder;
 * an **expansion platform**: its :class:`exoforge.upstream.platform_models.PlatformModel` (layout,
   the vessel it is priced as, its checks) and the built-in platform it is ``like``, whose scenario
   keys it takes and whose platform-specific parameters (labour, equipment, harvest) it must give in
@@ -62,6 +65,7 @@ class PluginInfo:
     target: str  # the entry point's object, ``module:function``
     operations: list[str] = field(default_factory=list)
     media: list[str] = field(default_factory=list)
+    microcarriers: list[str] = field(default_factory=list)
     platforms: dict[str, str] = field(default_factory=dict)  # platform -> the built-in it is like
     parameter_folders: list[str] = field(default_factory=list)
 
@@ -91,6 +95,13 @@ class PluginRegistrar:
 
         register_medium(medium, label, uses)
         self.info.media.append(medium)
+
+    def microcarrier(self, microcarrier: str, label: str) -> None:
+        """Add a microcarrier type; its bead properties come from a parameter folder."""
+        from exoforge.scenario import register_microcarrier
+
+        register_microcarrier(microcarrier, label)
+        self.info.microcarriers.append(microcarrier)
 
     def platform(
         self,
@@ -160,20 +171,22 @@ def loaded_plugins() -> tuple[PluginInfo, ...]:
 
 
 def _check_media(plugins: list[PluginInfo]) -> None:
-    """Every medium a plug-in added has the parameters the model reads for it."""
+    """Every medium and microcarrier a plug-in added has the parameters the model reads for it."""
     from exoforge.parameters import load_default_entries
-    from exoforge.scenario import medium_parameter_names, plugin_media
+    from exoforge.scenario import medium_parameter_names, microcarrier_parameter_names, plugin_media
 
-    if not any(p.media for p in plugins):
+    if not any(p.media or p.microcarriers for p in plugins):
         return
     names = {p.name for p in load_default_entries()}
     uses = plugin_media()
     for plugin in plugins:
-        for medium in plugin.media:
-            missing = [n for n in medium_parameter_names(medium, uses[medium]) if n not in names]
+        needs = [("medium", m, medium_parameter_names(m, uses[m])) for m in plugin.media]
+        needs += [("microcarrier", m, microcarrier_parameter_names(m)) for m in plugin.microcarriers]
+        for what, item, wanted in needs:
+            missing = [n for n in wanted if n not in names]
             if missing:
                 raise PluginError(
-                    f"plug-in '{plugin.name}': medium '{medium}' has no {', '.join(missing)} in its parameter folder"
+                    f"plug-in '{plugin.name}': {what} '{item}' has no {', '.join(missing)} in its parameter folder"
                 )
 
 

@@ -102,9 +102,26 @@ def medium_parameter_names(medium: str, uses: Sequence[str]) -> list[str]:
     return names
 
 
+#: Microcarriers added by plug-ins (:func:`register_microcarrier`), entries as in the catalogue.
+_PLUGIN_MICROCARRIERS: list[dict[str, Any]] = []
+
+
 def microcarrier_types() -> tuple[str, ...]:
-    """Ids of the catalogue's microcarriers."""
-    return tuple(m["id"] for m in _catalogue()["microcarriers"])
+    """Ids of the catalogue's microcarriers (and plug-ins')."""
+    return tuple(m["id"] for m in (*_catalogue()["microcarriers"], *_PLUGIN_MICROCARRIERS))
+
+
+def microcarrier_parameter_names(microcarrier: str) -> list[str]:
+    """The parameters the model reads for ``microcarrier`` (a microcarrier's data file must give each)."""
+    return [
+        f"{prefix}.{microcarrier}"
+        for prefix in (
+            "microcarrier_area_per_mass",
+            "microcarrier_diameter",
+            "microcarrier_density",
+            "microcarrier_swollen_volume",
+        )
+    ]
 
 
 def basal_media() -> tuple[str, ...]:
@@ -115,7 +132,7 @@ def basal_media() -> tuple[str, ...]:
 def catalogue_labels() -> dict[str, str]:
     """Label of every medium and microcarrier of the catalogue (and of plug-ins' media), by id."""
     cat = _catalogue()
-    entries = (*cat["media"], *_PLUGIN_MEDIA, *cat["microcarriers"], *cat["basal_media"])
+    entries = (*cat["media"], *_PLUGIN_MEDIA, *cat["microcarriers"], *_PLUGIN_MICROCARRIERS, *cat["basal_media"])
     return {m["id"]: m["label"] for m in entries}
 
 
@@ -708,6 +725,25 @@ def register_medium(medium: str, label: str, uses: Sequence[str]) -> None:
     Expansion.model_fields["medium"].annotation = expansion_media
     Conditioning.model_fields["medium"].annotation = conditioning_media
     for model in (Expansion, Conditioning, Scenario):
+        model.model_rebuild(force=True)
+
+
+def register_microcarrier(microcarrier: str, label: str) -> None:
+    """Add a plug-in's microcarrier to ``expansion.microcarrier.type``.
+
+    Its area per mass, bead diameter, density and swollen volume (:func:`microcarrier_parameter_names`)
+    come from the plug-in's parameter folder.
+    """
+    from exoforge.datafiles import CatalogueItem
+
+    entry = CatalogueItem(id=microcarrier, label=label)
+    if microcarrier in catalogue_labels():
+        raise ValueError(f"microcarrier '{microcarrier}' is already in the catalogue")
+    _PLUGIN_MICROCARRIERS.append(entry.model_dump())
+    # the choices are built at run time from the catalogue and the plug-ins (not a static type)
+    types: Any = Literal[microcarrier_types()]
+    Microcarrier.model_fields["type"].annotation = types
+    for model in (Microcarrier, Expansion, Scenario):
         model.model_rebuild(force=True)
 
 

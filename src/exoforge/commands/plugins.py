@@ -23,7 +23,12 @@ def plugins_command(json_out: Annotated[bool, typer.Option("--json")] = False) -
     for p in found:
         typer.echo(f"{p.name} ({p.target})")
         platforms = [f"{name} (like {like})" for name, like in p.platforms.items()]
-        listed = (("unit operations", p.operations), ("media", p.media), ("platforms", platforms))
+        listed = (
+            ("unit operations", p.operations),
+            ("media", p.media),
+            ("microcarriers", p.microcarriers),
+            ("platforms", platforms),
+        )
         for what, items in (*listed, ("parameters", p.parameter_folders)):
             if items:
                 typer.echo(f"  {what}: {', '.join(items)}")

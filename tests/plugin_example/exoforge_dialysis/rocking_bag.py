@@ -3,7 +3,8 @@
 The bag takes the scenario keys of a spinner flask (a working volume and microcarriers), its
 layout (surface from the beads, medium volume, oxygen supply) and its culture checks; it is priced
 as its own single-use bag (``price.rocking_bag_per_l``) and has no impeller. Its labour and
-harvest parameters are in ``parameters/rocking_bag.yaml``.
+harvest parameters are in ``parameters/rocking_bag.yaml``, with those of the example microcarrier the
+plug-in adds too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ ROCKING_BAG = PlatformModel("example_rocking_bag", geometry.microcarrier_layout,
 
 
 def register_platform(plugins: PluginRegistrar) -> None:
-    """Add the rocking bag, like a spinner, for 0.1-25 L of culture."""
+    """Add the rocking bag, like a spinner, for 0.1-25 L of culture, and a microcarrier to grow on."""
+    plugins.microcarrier("example_beads", "example beads (plug-in)")
     plugins.platform(
         ROCKING_BAG, like="spinner", label="microcarriers in a rocking-motion bag (plug-in)", volume_range_l=(0.1, 25.0)
     )
