@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,35 @@ def test_open_backend_options() -> None:
     with pytest.raises(ValueError, match="not one of"):
         open_backend("slurm")
     assert default_processes(10) == 1
+
+
+def _nap(x: int) -> int:
+    import time
+
+    time.sleep(0.0 if x == 0 else 5.0)
+    return x
+
+
+def test_interrupted_local_map_stops_its_workers_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C mid-run: the workers are gone at once and the pool's own thread ends without an error."""
+    import threading
+    import time
+
+    thread_errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_value))
+
+    backend = LocalBackend(2)
+    workers: list[Any] = []
+
+    def interrupt(i: int, result: int) -> None:
+        workers.extend(backend._pool._processes.values())
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        backend.map(_nap, list(range(8)), interrupt)
+    assert time.monotonic() - start < 4.0
+    assert len(workers) == 2
+    assert not [p for p in workers if p.is_alive()]
+    assert backend._pool is None
+    assert thread_errors == []

@@ -72,6 +72,17 @@ class _ContextMixin:
         self.close()
 
 
+def _ignore_interrupts() -> None:
+    """Worker start-up: leave Ctrl-C to the parent, which stops the workers itself.
+
+    A terminal sends Ctrl-C to every process of the foreground group; a worker
+    waiting for its next task would otherwise die printing a traceback.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalBackend(_ContextMixin):
     """Tasks in this process (``processes=1``) or in a pool of spawned worker processes.
 
@@ -97,7 +108,9 @@ class LocalBackend(_ContextMixin):
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+            )
         return self._pool
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], on_result: ResultCallback | None = None) -> list[R]:
@@ -119,11 +132,12 @@ class LocalBackend(_ContextMixin):
                 results[i] = fut.result()
                 if on_result is not None:
                     on_result(i, results[i])
-        except BaseException as exc:
+        except KeyboardInterrupt:
+            self.abort()
+            raise
+        except BaseException:
             for fut in futures:
                 fut.cancel()
-            if isinstance(exc, KeyboardInterrupt):
-                self.abort()
             raise
         return results
 
@@ -132,11 +146,20 @@ class LocalBackend(_ContextMixin):
         if self._pool is None:
             return
         processes = list(getattr(self._pool, "_processes", {}).values())
+        # Two races in Python 3.11's pool print tracebacks on the way out unless avoided. (1) Once the workers are
+        # gone the pool's manager thread fails every future it still holds; one cancelled from outside makes it
+        # raise InvalidStateError, so the pending futures are left to the pool to cancel (shutdown below) rather
+        # than cancelled here. (2) The thread then closes its wake-up pipe, which the interpreter's exit hook
+        # writes to without a lock (OSError: Bad file descriptor); waiting for the thread, milliseconds once the
+        # workers are dead, closes that window.
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         for proc in processes:
             proc.terminate()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             proc.join(timeout=1.0)
+        if manager is not None:
+            manager.join(timeout=1.0)
         self._pool = None
 
     def close(self) -> None:
