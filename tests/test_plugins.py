@@ -1,10 +1,10 @@
 """A third-party package extends exoforge through the ``exoforge.plugins`` entry point.
 
 The example plug-in in ``tests/plugin_example`` adds one isolation operation (dialysis), one medium
-(example_defined) and their parameters. It is installed here as an installer would (the package and
-its ``.dist-info`` with the entry points of its ``pyproject.toml``) into a folder of its own, and
-exoforge runs in a fresh process that has the folder on its path; without it the same scenario is
-refused.
+(example_defined), a platform (a rocking bag) with its microcarrier, their parameters and an
+evidence set. It is installed here as an installer would (the package and its ``.dist-info`` with
+the entry points of its ``pyproject.toml``) into a folder of its own, and exoforge runs in a fresh
+process that has the folder on its path; without it the same scenario is refused.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def test_plugins_lists_what_each_added(site: Path) -> None:
     assert plugin["name"] == "dialysis" and plugin["target"] == "exoforge_dialysis:register"
     assert plugin["operations"] == ["dialysis"] and plugin["media"] == ["example_defined"]
     assert plugin["platforms"] == {"example_rocking_bag": "spinner"} and plugin["microcarriers"] == ["example_beads"]
+    assert [Path(f).name for f in plugin["evidence_folders"]] == ["evidence"]
     assert exoforge("plugins", site=None).stdout.startswith("no plug-ins installed")
 
 
@@ -185,8 +186,8 @@ def bag_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_scenario_runs_on_the_plugin_platform(site: Path, bag_scenario: Path) -> None:
-    """The plug-in's platform grows cells like the spinner it is like, is priced as its own bag, and takes the
-    3D family's predictive effect on secretion (no study measures it), which the run says."""
+    """The plug-in's platform grows cells like the spinner it is like, is priced as its own bag, and its effect
+    on secretion is pooled from the study in the plug-in's evidence set, shrunk toward the 3D family."""
     out = exoforge("run", str(bag_scenario), "--json", site=site)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -194,8 +195,51 @@ def test_a_scenario_runs_on_the_plugin_platform(site: Path, bag_scenario: Path) 
     priced = {line["item"] for line in result["ledger"]}
     assert "rocking_bag_per_l" in priced and "bioreactor_vessel_per_l" not in priced
     (effect,) = [e for e in result["evidence_effects"] if e["strategy"] == "example_rocking_bag"]
+    assert effect["k"] == 1 and effect["records"] == ["yuan2022-wave-motion-bag-2x"]
+    assert effect["refs"] == ["10.1002/jev2.12235"] and effect["family"] == "dynamic_3d_culture"
+    own, family = effect["own_studies_median"], effect["family_median"]
+    assert min(own, family) < effect["median"] < max(own, family)  # partially pooled
+    assert not any("example_rocking_bag" in w and "family's predictive effect" in w for w in result["warnings"])
+
+
+def test_without_a_study_the_plugin_platform_takes_its_familys_predictive_effect(
+    tmp_path: Path, bag_scenario: Path
+) -> None:
+    install(PLUGIN, tmp_path)
+    for record in (tmp_path / "exoforge_dialysis" / "evidence" / "records").glob("*.yaml"):
+        record.unlink()
+    out = exoforge("run", str(bag_scenario), "--json", site=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    (effect,) = [e for e in result["evidence_effects"] if e["strategy"] == "example_rocking_bag"]
     assert effect["k"] == 0 and effect["family"] == "dynamic_3d_culture" and effect["median"] > 1
     assert any("example_rocking_bag" in w and "family's predictive effect" in w for w in result["warnings"])
+
+
+def test_the_plugin_evidence_joins_emulation_and_crossval(site: Path) -> None:
+    out = exoforge("evidence", "emulate", "--json", site=site)
+    assert out.returncode == 0, out.stderr
+    (bag,) = [e for e in json.loads(out.stdout)["emulations"] if e["record"] == "yuan2022-wave-motion-bag-2x"]
+    assert bag["strategy"] == "example_rocking_bag" and bag["published"] == 2
+    out = exoforge("evidence", "crossval", "--json", site=site)
+    assert out.returncode == 0, out.stderr
+    assert "yuan2022-wave-motion-bag-2x" in out.stdout
+
+
+def test_a_plugin_record_must_not_reuse_an_id(tmp_path: Path, bag_scenario: Path) -> None:
+    install(PLUGIN, tmp_path)
+    record = tmp_path / "exoforge_dialysis" / "evidence" / "records" / "yuan2022_wave_motion.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("yuan2022-wave-motion-bag-2x", "yuan2022-aggregate-wave-2x"),
+        encoding="utf-8",
+    )
+    out = exoforge("run", str(bag_scenario), site=tmp_path)
+    assert out.returncode == 1
+    assert (
+        "plug-in dialysis: yuan2022_wave_motion.yaml record yuan2022-aggregate-wave-2x: "
+        "id already used in yuan2022_aggregates_wave.yaml" in out.stderr
+    )
+    assert "Traceback" not in out.stderr
 
 
 def test_the_plugin_platform_takes_the_keys_of_the_platform_it_is_like(site: Path, tmp_path: Path) -> None:

@@ -27,6 +27,11 @@ the plug-in adds
   keys it takes and whose platform-specific parameters (labour, equipment, harvest) it must give in
   its parameter folder; it joins ``expansion.platform``. Its effect on EV secretion is the 3D family's
   predictive effect until a study measures it (a run says so);
+* an **evidence set**: a folder in the layout of ``exoforge/evidence/data``: ``records/*.yaml``
+  (comparison records in the packaged format, each with its DOI or PMID) and ``study_arms.yaml``
+  (the default study arm of each platform the plug-in adds). Its records join the packaged ones:
+  a comparison of a plug-in platform (``strategy: <platform>``) gives that platform a study of its
+  own, pooled within its family like any other; its records are emulated when first read;
 * a **parameter folder**: YAML files in the format of ``exoforge/data/parameters`` (validated
   the same way), holding the constants with their sources and the prices of what it uses
   (``price.<item>``).
@@ -68,6 +73,7 @@ class PluginInfo:
     microcarriers: list[str] = field(default_factory=list)
     platforms: dict[str, str] = field(default_factory=dict)  # platform -> the built-in it is like
     parameter_folders: list[str] = field(default_factory=list)
+    evidence_folders: list[str] = field(default_factory=list)
 
 
 class PluginError(RuntimeError):
@@ -138,6 +144,13 @@ class PluginRegistrar:
             )
         self.info.platforms[model.name] = like
 
+    def evidence_folder(self, folder: str | Path) -> None:
+        """Add the comparison records of ``folder/records`` (and the study arms of ``folder/study_arms.yaml``)."""
+        from exoforge.evidence.store import register_evidence_folder
+
+        register_evidence_folder(self.info.name, Path(folder))
+        self.info.evidence_folders.append(str(folder))
+
     def parameter_folder(self, folder: str | Path) -> None:
         """Read the parameter files (``*.yaml``) of ``folder`` with the packaged ones."""
         from exoforge.parameters import register_parameter_folder
@@ -167,7 +180,19 @@ def loaded_plugins() -> tuple[PluginInfo, ...]:
         _loaded.append(info)
     _check_media(_loaded)
     _check_platforms(_loaded)
+    _check_evidence(_loaded)
     return tuple(_loaded)
+
+
+def _check_evidence(plugins: list[PluginInfo]) -> None:
+    """Every record of a plug-in's evidence set is valid against the whole catalogue, its id used once."""
+    from exoforge.evidence.store import validate_files
+
+    if not any(p.evidence_folders for p in plugins):
+        return
+    problems = [line for line in validate_files()[1] if line.startswith("plug-in ")]
+    if problems:
+        raise PluginError("\n".join(problems))
 
 
 def _check_media(plugins: list[PluginInfo]) -> None:

@@ -114,10 +114,15 @@ def _data_dir() -> Path:
 
 
 def load_study_arms(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The default laboratory arm of each platform (``study_arms.yaml``)."""
+    """The default laboratory arm of each platform (``study_arms.yaml``), with those of plug-ins' evidence sets."""
     base = root if root is not None else _data_dir()
     raw = load_yaml((base / "study_arms.yaml").read_text(encoding="utf-8"))
     arms: dict[str, dict[str, Any]] = raw["arms"]
+    if root is None:
+        from exoforge.evidence.store import plugin_evidence_folders, plugin_study_arms
+
+        for plugin, folder in plugin_evidence_folders():
+            arms.update(plugin_study_arms(plugin, folder))
     return arms
 
 
@@ -311,8 +316,11 @@ def input_fingerprint() -> str:
 
 
 def write_emulations(path: Path | None = None) -> Path:
-    """Write ``emulated_effects.yaml`` (the committed emulations runs read)."""
-    done, skipped = emulate_all()
+    """Write ``emulated_effects.yaml`` (the committed emulations runs read) from the packaged records.
+
+    Plug-ins' records are not written: they are emulated when first read (:mod:`exoforge.evidence.emulated`).
+    """
+    done, skipped = emulate_all([r for r in load_records() if r.plugin is None])
     out = path if path is not None else _data_dir() / EMULATED_FILE
     doc = {
         "fingerprint": input_fingerprint(),

@@ -29,7 +29,7 @@ def plugins_command(json_out: Annotated[bool, typer.Option("--json")] = False) -
             ("microcarriers", p.microcarriers),
             ("platforms", platforms),
         )
-        for what, items in (*listed, ("parameters", p.parameter_folders)):
+        for what, items in (*listed, ("parameters", p.parameter_folders), ("evidence", p.evidence_folders)):
             if items:
                 typer.echo(f"  {what}: {', '.join(items)}")
 

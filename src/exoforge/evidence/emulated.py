@@ -1,5 +1,7 @@
 """The committed study emulations (``emulated_effects.yaml``) and the study units pooled from them.
 
+Plug-ins' comparison records are emulated when first read, not committed (:func:`plugin_emulations`).
+
 :mod:`exoforge.analysis.emulation` runs the culture model on both arms of every comparison record
 and writes the per-cell effect each record implies. Runs read that file (no simulation at load).
 This module turns it into *study units*: one log effect per study and strategy, with its variance,
@@ -99,16 +101,26 @@ def load_emulated_document() -> dict[str, Any]:
     return doc
 
 
+def plugin_emulations() -> list[dict[str, Any]]:
+    """The emulations of the plug-ins' comparison records, run now (a few seconds per record), as committed ones."""
+    plugin_records = [r for r in load_records() if r.plugin is not None]
+    if not plugin_records:
+        return []
+    from exoforge.analysis.emulation import emulate_all
+
+    return [e.to_dict() for e in emulate_all(plugin_records)[0]]
+
+
 @lru_cache(maxsize=1)
 def load_emulated() -> tuple[EmulatedRecord, ...]:
-    """Every committed emulation, with the within-study variance of its record."""
+    """Every committed emulation, and those of plug-ins' records, with the within-study variance of its record."""
     from exoforge.evidence.effects import _log_se, imputed_se
 
     records = load_records()
     by_id = {r.record.id: r for r in records}
     se_imp = imputed_se(records)
     out = []
-    for e in load_emulated_document()["emulations"]:
+    for e in [*load_emulated_document()["emulations"], *plugin_emulations()]:
         rec = by_id.get(e["record"])
         if rec is None:
             raise ValueError(

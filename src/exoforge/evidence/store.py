@@ -1,4 +1,10 @@
-"""Load and validate the packaged evidence records and strategy catalogue."""
+"""Load and validate the packaged evidence records and strategy catalogue, and plug-ins' evidence sets.
+
+A plug-in's evidence set (:func:`register_evidence_folder`) is a folder in the layout of the packaged
+one: ``records/*.yaml`` (the same record format, with a DOI or PMID) and, for the platforms the
+plug-in adds, ``study_arms.yaml`` (their default study arms). Its records are validated against the
+whole strategy catalogue, and a record id used twice (packaged or in another set) is refused.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ class EvidenceRecord:
     record: Record
     reference: Reference
     file: str
+    plugin: str | None = None  # the plug-in whose evidence set holds it; None when packaged
 
     @property
     def ref_key(self) -> str:
@@ -106,71 +113,94 @@ def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list
     """Read every record file; return the records and a list of problems.
 
     Each problem names the file and the record id. Duplicate record ids across
-    files and unknown strategy ids are problems too.
+    files and unknown strategy ids are problems too. Without ``root``: the packaged
+    records and those of the plug-ins' evidence sets.
     """
-    directory = _records_dir(root)
     try:
         strategies = {s.id: s for s in load_strategies(root)}
     except EvidenceError as exc:
         return [], list(exc.problems)
     arms_file = (root if root is not None else Path(str(resources.files(DATA_PACKAGE)))) / "study_arms.yaml"
     arm_platforms = set(load_yaml(arms_file.read_text(encoding="utf-8"))["arms"]) if arms_file.exists() else set()
-    records: list[EvidenceRecord] = []
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    refs_seen: dict[str, Reference] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        name = path.name
+    folders: list[tuple[str | None, Path]] = [(None, _records_dir(root))]
+    if root is None:
+        for name, folder in _PLUGIN_EVIDENCE:
+            arm_platforms |= set(plugin_study_arms(name, folder))
+            folders.append((name, folder / "records"))
+    reading = _RecordReader(strategies, arm_platforms)
+    for owner, directory in folders:
+        for path in sorted(directory.glob("*.yaml")):
+            reading.read(path, owner)
+    return reading.records, reading.problems
+
+
+class _RecordReader:
+    """Reads record files one by one, collecting records and problems across files (duplicate ids)."""
+
+    def __init__(self, strategies: dict[str, Strategy], arm_platforms: set[str]):
+        self.strategies = strategies
+        self.arm_platforms = arm_platforms
+        self.records: list[EvidenceRecord] = []
+        self.problems: list[str] = []
+        self.seen: dict[str, str] = {}
+        self.refs_seen: dict[str, Reference] = {}
+
+    def read(self, path: Path, plugin: str | None) -> None:
+        name = path.name if plugin is None else f"plug-in {plugin}: {path.name}"
+        problems = self.problems
         try:
             raw = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(f"{name}: not valid YAML: {exc}")
-            continue
+            return
         if not isinstance(raw, dict) or set(raw) - {"reference", "records"}:
             problems.append(f"{name}: a record file holds exactly 'reference' and 'records'")
-            continue
+            return
         try:
             reference = Reference.model_validate(raw.get("reference"))
         except ValidationError as exc:
             problems.extend(f"{name}: reference: {line}" for line in _format_validation(name, exc, raw))
-            continue
+            return
         raw_records = raw.get("records")
         if not isinstance(raw_records, list) or not raw_records:
             problems.append(f"{name}: records: give a non-empty list of records")
-            continue
+            return
         key = reference.key
-        other = refs_seen.get(key)
+        other = self.refs_seen.get(key)
         if other is not None and (other.first_author, other.year) != (reference.first_author, reference.year):
             problems.append(
                 f"{name}: reference {key} is given as {reference.first_author} "
                 f"{reference.year} here but as {other.first_author} {other.year} elsewhere"
             )
-        refs_seen[key] = reference
+        self.refs_seen[key] = reference
         for i, raw_rec in enumerate(raw_records):
-            rid = raw_rec.get("id", f"#{i}") if isinstance(raw_rec, dict) else f"#{i}"
-            try:
-                rec = Record.model_validate(raw_rec)
-            except ValidationError as exc:
-                for e in exc.errors():
-                    field_path = ".".join(str(x) for x in e["loc"]) or "(record)"
-                    problems.append(f"{name} record {rid}: {field_path}: {e['msg']}")
-                strategy = raw_rec.get("strategy") if isinstance(raw_rec, dict) else None
-                if isinstance(strategy, str) and strategy not in strategies and strategy != "baseline":
-                    problems.append(f"{name} record {rid}: strategy '{strategy}' is not in strategies.yaml")
-                continue
-            if rec.id in seen:
-                problems.append(f"{name} record {rec.id}: id already used in {seen[rec.id]}")
-            seen[rec.id] = name
-            if rec.strategy not in strategies and rec.strategy != "baseline":
-                problems.append(f"{name} record {rec.id}: strategy '{rec.strategy}' is not in strategies.yaml")
-            elif rec.strategy in strategies and strategies[rec.strategy].category != rec.category:
-                problems.append(
-                    f"{name} record {rec.id}: category '{rec.category}' but strategy "
-                    f"'{rec.strategy}' is '{strategies[rec.strategy].category}'"
-                )
-            problems.extend(_arm_problems(f"{name} record {rec.id}", rec, strategies, arm_platforms))
-            records.append(EvidenceRecord(rec, reference, name))
-    return records, problems
+            self._record(name, i, raw_rec, reference, plugin)
+
+    def _record(self, name: str, i: int, raw_rec: Any, reference: Reference, plugin: str | None) -> None:
+        strategies, problems = self.strategies, self.problems
+        rid = raw_rec.get("id", f"#{i}") if isinstance(raw_rec, dict) else f"#{i}"
+        try:
+            rec = Record.model_validate(raw_rec)
+        except ValidationError as exc:
+            for e in exc.errors():
+                field_path = ".".join(str(x) for x in e["loc"]) or "(record)"
+                problems.append(f"{name} record {rid}: {field_path}: {e['msg']}")
+            strategy = raw_rec.get("strategy") if isinstance(raw_rec, dict) else None
+            if isinstance(strategy, str) and strategy not in strategies and strategy != "baseline":
+                problems.append(f"{name} record {rid}: strategy '{strategy}' is not in strategies.yaml")
+            return
+        if rec.id in self.seen:
+            problems.append(f"{name} record {rec.id}: id already used in {self.seen[rec.id]}")
+        self.seen[rec.id] = name
+        if rec.strategy not in strategies and rec.strategy != "baseline":
+            problems.append(f"{name} record {rec.id}: strategy '{rec.strategy}' is not in strategies.yaml")
+        elif rec.strategy in strategies and strategies[rec.strategy].category != rec.category:
+            problems.append(
+                f"{name} record {rec.id}: category '{rec.category}' but strategy "
+                f"'{rec.strategy}' is '{strategies[rec.strategy].category}'"
+            )
+        problems.extend(_arm_problems(f"{name} record {rec.id}", rec, strategies, self.arm_platforms))
+        self.records.append(EvidenceRecord(rec, reference, name, plugin))
 
 
 def _arm_problems(where: str, rec: Record, strategies: dict[str, Strategy], arm_platforms: set[str]) -> list[str]:
@@ -202,8 +232,59 @@ def _load_cached(root: Path | None) -> tuple[EvidenceRecord, ...]:
 
 
 def load_records(root: Path | None = None) -> tuple[EvidenceRecord, ...]:
-    """All validated records (cached; read-only). Raises :class:`EvidenceError`."""
+    """All validated records (cached; read-only), with the plug-ins'. Raises :class:`EvidenceError`."""
+    if root is None:
+        from exoforge.plugins import load_plugins
+
+        load_plugins()
     return _load_cached(root)
+
+
+#: Evidence sets added by plug-ins (:func:`register_evidence_folder`): (plug-in name, folder).
+_PLUGIN_EVIDENCE: list[tuple[str, Path]] = []
+
+
+def register_evidence_folder(plugin: str, folder: Path) -> None:
+    """Add a plug-in's evidence set: ``folder/records/*.yaml`` and, optionally, ``folder/study_arms.yaml``."""
+    if not (folder / "records").is_dir():
+        raise EvidenceError([f"plug-in {plugin}: evidence folder {folder} has no records/ folder"])
+    plugin_study_arms(plugin, folder)  # readable, and no platform given twice
+    _PLUGIN_EVIDENCE.append((plugin, folder))
+    forget_loaded_evidence()
+
+
+def plugin_evidence_folders() -> tuple[tuple[str, Path], ...]:
+    """The plug-ins' evidence sets: (plug-in name, folder)."""
+    from exoforge.plugins import load_plugins
+
+    load_plugins()
+    return tuple(_PLUGIN_EVIDENCE)
+
+
+def plugin_study_arms(plugin: str, folder: Path) -> dict[str, dict[str, Any]]:
+    """The default study arms of a plug-in's evidence set (``study_arms.yaml``; none when absent)."""
+    path = folder / "study_arms.yaml"
+    if not path.exists():
+        return {}
+    raw = load_yaml(path.read_text(encoding="utf-8"))
+    arms = raw.get("arms") if isinstance(raw, dict) else None
+    if not isinstance(arms, dict):
+        raise EvidenceError([f"plug-in {plugin}: study_arms.yaml: give 'arms:' with one entry per platform"])
+    packaged = load_yaml((Path(str(resources.files(DATA_PACKAGE))) / "study_arms.yaml").read_text(encoding="utf-8"))
+    twice = sorted(set(arms) & set(packaged["arms"]))
+    if twice:
+        raise EvidenceError([f"plug-in {plugin}: study_arms.yaml: {', '.join(twice)} already have a default arm"])
+    return arms
+
+
+def forget_loaded_evidence() -> None:
+    """Drop what was read from the evidence, so the next reader sees what plug-ins have added since."""
+    from exoforge.evidence.emulated import load_emulated
+    from exoforge.evidence.hierarchy import fitted
+
+    _load_cached.cache_clear()
+    load_emulated.cache_clear()
+    fitted.cache_clear()
 
 
 #: Strategies added by plug-ins (:func:`register_strategy`): a plug-in platform's effect on secretion.
@@ -216,7 +297,12 @@ def load_strategies(root: Path | None = None) -> tuple[Strategy, ...]:
     Raises :class:`EvidenceError` naming the file, line and strategy of every problem.
     """
     packaged = _packaged_strategies(root)
-    return (*packaged, *_PLUGIN_STRATEGIES) if root is None else packaged
+    if root is not None:
+        return packaged
+    from exoforge.plugins import load_plugins
+
+    load_plugins()
+    return (*packaged, *_PLUGIN_STRATEGIES)
 
 
 def register_strategy(entry: dict[str, object]) -> Strategy:
@@ -229,9 +315,7 @@ def register_strategy(entry: dict[str, object]) -> Strategy:
         raise EvidenceError([f"strategy {e.id}: already in the catalogue"])
     strategy = _strategy(e)
     _PLUGIN_STRATEGIES.append(strategy)
-    from exoforge.evidence.hierarchy import fitted
-
-    fitted.cache_clear()  # the hierarchy knows its strategies' families when fitted
+    forget_loaded_evidence()  # the hierarchy knows its strategies' families when fitted
     return strategy
 
 

@@ -4,10 +4,13 @@ The bag takes the scenario keys of a spinner flask (a working volume and microca
 layout (surface from the beads, medium volume, oxygen supply) and its culture checks; it is priced
 as its own single-use bag (``price.rocking_bag_per_l``) and has no impeller. Its labour and
 harvest parameters are in ``parameters/rocking_bag.yaml``, with those of the example microcarrier the
-plug-in adds too.
+plug-in adds too. Its evidence (``evidence/``) is the closest published comparison of rocking-motion
+culture, with the bag's default study arm; a run then pools the bag's effect from that study.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -36,3 +39,4 @@ def register_platform(plugins: PluginRegistrar) -> None:
     plugins.platform(
         ROCKING_BAG, like="spinner", label="microcarriers in a rocking-motion bag (plug-in)", volume_range_l=(0.1, 25.0)
     )
+    plugins.evidence_folder(Path(__file__).parent / "evidence")
