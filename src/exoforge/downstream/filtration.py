@@ -117,53 +117,6 @@ def microfiltration(cfg: Microfiltration, s: Stream, p: UsageLog, name: str) -> 
     return _normal_flow(cfg, s, p, name, "microfiltration", "microfilter_per_m2", passing, per_size)
 
 
-class SterileFiltration(OperationSettings):
-    """Sterilising-grade filtration of the product."""
-
-    op: Literal["sterile_filtration"] = Field(description="unit operation id")
-    pore_um: Num = quantity(
-        0.22,
-        0.1,
-        0.45,
-        "um",
-        "pore rating",
-        basis=f"{JUDGEMENT}: sterilising-grade filters are rated 0.1-0.22 um; 0.45 um is the largest used before them",
-    )
-
-
-@operation(SterileFiltration)
-def sterile_filtration(cfg: SterileFiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
-    """Final sterilising filtration (0.22 µm) of the product in small filter units.
-
-    EVs above the pore rating are retained; ``recovery`` is the fraction of the
-    passing-size particles not lost to adsorption and hold-up.
-    """
-    step = StepBuilder(name, cfg.op, s)
-    cap = p.get("sterile_filtration.capacity_per_filter", "L")
-    filters = runs(s.volume_l, cap)
-    hours = p.get("sterile_filtration.hours_per_filter", "h") * filters
-    passing, per_size = _passing_fraction(p, cfg.pore_um, s)
-    adsorbed = p.get("sterile_filtration.recovery", "")
-    out = separate(
-        s, p, passing * adsorbed, np.ones_like(filters), s.volume_l, lipoprotein_recovery=adsorbed, size_kept=per_size
-    )
-    return step.outcome(
-        out,
-        process_hours=hours,
-        labour_hours=hours,
-        resources=(step.uses("sterile_filter_each", filters, ""),),
-        equipment=("filter_integrity_tester",),
-        limits=(
-            step.limit(
-                "sterile filter units",
-                filters,
-                p.get("sterile_filtration.max_filters", ""),
-                "small sterilising filter units per batch; above it a process-scale capsule is needed",
-            ),
-        ),
-    )
-
-
 def _membrane_retention(
     p: UsageLog, mwco_kda: float, cf: float, ndv: float, s: Stream
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -294,6 +247,53 @@ def ultrafiltration(cfg: Ultrafiltration, s: Stream, p: UsageLog, name: str) -> 
                 s.volume_l,
                 p.get("ultrafiltration.practical_volume_limit", "L"),
                 "feed volume centrifugal devices can take per batch; above it use TFF",
+            ),
+        ),
+    )
+
+
+class SterileFiltration(OperationSettings):
+    """Sterilising-grade filtration of the product."""
+
+    op: Literal["sterile_filtration"] = Field(description="unit operation id")
+    pore_um: Num = quantity(
+        0.22,
+        0.1,
+        0.45,
+        "um",
+        "pore rating",
+        basis=f"{JUDGEMENT}: sterilising-grade filters are rated 0.1-0.22 um; 0.45 um is the largest used before them",
+    )
+
+
+@operation(SterileFiltration)
+def sterile_filtration(cfg: SterileFiltration, s: Stream, p: UsageLog, name: str) -> StepOutcome:
+    """Final sterilising filtration (0.22 µm) of the product in small filter units.
+
+    EVs above the pore rating are retained; ``recovery`` is the fraction of the
+    passing-size particles not lost to adsorption and hold-up.
+    """
+    step = StepBuilder(name, cfg.op, s)
+    cap = p.get("sterile_filtration.capacity_per_filter", "L")
+    filters = runs(s.volume_l, cap)
+    hours = p.get("sterile_filtration.hours_per_filter", "h") * filters
+    passing, per_size = _passing_fraction(p, cfg.pore_um, s)
+    adsorbed = p.get("sterile_filtration.recovery", "")
+    out = separate(
+        s, p, passing * adsorbed, np.ones_like(filters), s.volume_l, lipoprotein_recovery=adsorbed, size_kept=per_size
+    )
+    return step.outcome(
+        out,
+        process_hours=hours,
+        labour_hours=hours,
+        resources=(step.uses("sterile_filter_each", filters, ""),),
+        equipment=("filter_integrity_tester",),
+        limits=(
+            step.limit(
+                "sterile filter units",
+                filters,
+                p.get("sterile_filtration.max_filters", ""),
+                "small sterilising filter units per batch; above it a process-scale capsule is needed",
             ),
         ),
     )
