@@ -202,6 +202,19 @@ def test_a_scenario_runs_on_the_plugin_platform(site: Path, bag_scenario: Path) 
     assert not any("example_rocking_bag" in w and "family's predictive effect" in w for w in result["warnings"])
 
 
+def test_worker_processes_know_the_plugin_platform(site: Path, bag_scenario: Path) -> None:
+    """Monte Carlo in worker processes, which receive a scenario already read, gives this process's numbers."""
+    runs = []
+    for workers in ("1", "2"):
+        out = exoforge(
+            "mc", str(bag_scenario), "-n", "2048", "--chunk-rows", "1024", "--workers", workers, "--json", site=site
+        )
+        assert out.returncode == 0, out.stderr
+        runs.append(json.loads(out.stdout))
+    assert runs[1]["failed"]["count"] == 0
+    assert runs[0]["kpis"] == runs[1]["kpis"]
+
+
 def test_without_a_study_the_plugin_platform_takes_its_familys_predictive_effect(
     tmp_path: Path, bag_scenario: Path
 ) -> None:

@@ -69,7 +69,15 @@ def register_platform(model: PlatformModel, *, replace: bool = False) -> Platfor
 
 
 def platform_model(name: str) -> PlatformModel:
-    """The registered model of platform ``name``; :class:`PlatformNotModelled` for any other name."""
+    """The registered model of platform ``name``; :class:`PlatformNotModelled` for any other name.
+
+    A name not yet registered loads the installed plug-ins first: a worker process (local pool or
+    Dask) receives a scenario already read, so it has not loaded them when it reaches its platform.
+    """
+    if name not in _REGISTRY:
+        from exoforge.plugins import load_plugins
+
+        load_plugins()
     try:
         return _REGISTRY[name]
     except KeyError:
