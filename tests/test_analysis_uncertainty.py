@@ -126,6 +126,22 @@ def test_failed_rows_are_nan_with_a_counted_reason(scn, monkeypatch) -> None:
     np.testing.assert_array_equal(mc.kpis["ev.final_particles"][ok], clean.kpis["ev.final_particles"][ok])
 
 
+def test_an_error_that_cannot_depend_on_the_row_stops_the_run_at_once(scn, monkeypatch) -> None:
+    """An unknown platform is the same for every row: one evaluation, then the error, not one per row."""
+    from exoforge.upstream.platforms import PlatformNotModelled
+
+    calls: list[int] = []
+
+    def unknown_platform(s, batch, **kw):
+        calls.append(batch.n)
+        raise PlatformNotModelled("expansion.platform: 'x' is not modelled by this version")
+
+    monkeypatch.setattr(ab, "evaluate", unknown_platform)
+    with pytest.raises(PlatformNotModelled, match="not modelled"):
+        monte_carlo(scn, n=300, seed=3)
+    assert len(calls) == 1
+
+
 def test_quantiles_handle_infinities_and_nan() -> None:
     assert quantiles(np.array([1.0, 2.0, np.inf, np.inf, np.nan]), (0.5, 1.0)) == [np.inf, np.inf]
     assert quantiles(np.array([0.0, 10.0]), (0.25,)) == [2.5]

@@ -33,8 +33,14 @@ import numpy as np
 from exoforge import special
 from exoforge.engine.backends import Backend, LocalBackend
 from exoforge.parameters import ParameterBatch, ParameterSet
+from exoforge.plugins import PluginError
 from exoforge.scenario import Scenario
 from exoforge.simulation import evaluate
+from exoforge.upstream.platforms import PlatformNotModelled
+
+#: Errors that cannot depend on a sampled row (the scenario's platform is unknown, a plug-in cannot
+#: load): :func:`evaluate_rows` raises them at once instead of bisecting down to every single row.
+SCENARIO_LEVEL_ERRORS: tuple[type[Exception], ...] = (PlatformNotModelled, PluginError)
 
 #: Rows per block of random numbers (one ``SeedSequence`` child per block).
 BLOCK_ROWS = 1024
@@ -212,6 +218,8 @@ def evaluate_rows(
         batch = batch_from_design(params, padded, names)
         with np.errstate(all="ignore"):
             ev = evaluate(scn, batch)
+    except SCENARIO_LEVEL_ERRORS:
+        raise  # the same for every row: stop the run with it rather than isolating each row
     except Exception as exc:  # a sample the model cannot evaluate: isolate it, never stop the run
         if n == 1:
             return _failed_rows(1, expected.kpis, expected.checks, f"{type(exc).__name__}: {exc}")
