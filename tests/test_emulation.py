@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import multivariate_normal
 from statsmodels.stats.meta_analysis import combine_effects
 from typer.testing import CliRunner
 
@@ -22,7 +24,7 @@ from exoforge.analysis.emulation import (
 from exoforge.cli import app
 from exoforge.evidence.crossval import crossval
 from exoforge.evidence.emulated import StudyUnit, load_emulated, load_emulated_document, study_units
-from exoforge.evidence.hierarchy import Hierarchy, fitted, pooled_posterior
+from exoforge.evidence.hierarchy import Hierarchy, fitted, pooled_posterior, shared_arm_covariance
 from exoforge.evidence.pooling import pool
 from exoforge.evidence.store import load_records, load_strategies
 from exoforge.run_records import secretion_ceiling
@@ -169,17 +171,73 @@ def test_hierarchy_limits_on_toy_data() -> None:
     assert empty.mean == pytest.approx(0.0, abs=1e-12)
 
 
+def _toy_units_sharing_arms() -> list[StudyUnit]:
+    """The toy data with study "a" reporting a second comparison against the same control (rule 6),
+    and study "d" a third whose control was the treated arm of its first."""
+    units = _toy_units()
+    a, d = units[0], units[3]
+    units[0] = dataclasses.replace(a, arm_errors=(("T1", "C", a.v),))
+    units[3] = dataclasses.replace(d, arm_errors=(("T3", "C3", d.v),))
+    units.append(StudyUnit("a", "a", "s2", "f1", 1.5, 0.06, ("a2",), False, False, arm_errors=(("T2", "C", 0.06),)))
+    units.append(StudyUnit("d", "d", "s4", "f2", 0.9, 0.05, ("d2",), False, False, arm_errors=(("T4", "T3", 0.05),)))
+    return units
+
+
+def test_comparisons_sharing_an_arm_covary() -> None:
+    units = _toy_units_sharing_arms()
+    c = shared_arm_covariance(units)
+    assert c == pytest.approx(c.T)
+    assert c[0, 5] == pytest.approx(0.5 * math.sqrt(0.05 * 0.06))  # a common control
+    assert c[3, 6] == pytest.approx(-0.5 * math.sqrt(0.04 * 0.05))  # d's second control is its first's treated arm
+    assert np.count_nonzero(c) == 4  # units of different studies, or without arms, do not covary
+    # the shipped studies with two comparisons: a common static control (Barekzai 2023), and priming
+    # measured on the spheroids of the spheroid comparison (Kim 2022)
+    h = fitted()
+    pairs = {
+        tuple(sorted((h.units[i].strategy, h.units[j].strategy))): h.shared[i, j]
+        for i, j in zip(*np.nonzero(h.shared), strict=True)
+    }
+    assert pairs[("microcarrier_spinner", "microcarrier_stirred")] > 0
+    assert pairs[("spheroid", "tnfa_ifng_priming")] < 0
+
+
+def test_hierarchy_likelihood_carries_the_shared_arms() -> None:
+    """The grid's posterior weights are the model's marginal likelihood with the shared-arm covariance
+    (scipy's multivariate normal at every grid point), not that of independent comparisons."""
+    units = _toy_units_sharing_arms()
+    fams = {"s1": "f1", "s2": "f1", "s3": "f2", "s4": "f2"}
+    h = Hierarchy(units, fams)
+    y = np.array([u.y for u in units])
+    same_s = np.array([[a.strategy == b.strategy for b in units] for a in units], dtype=float)
+    same_f = np.array([[fams[a.strategy] == fams[b.strategy] for b in units] for a in units], dtype=float)
+    base = np.diag([u.v for u in units]) + shared_arm_covariance(units) + 1.5**2
+    logpost = np.array(
+        [
+            multivariate_normal(
+                np.zeros(len(units)), base + s**2 * np.eye(len(units)) + t**2 * same_s + o**2 * same_f
+            ).logpdf(y)
+            - 0.5 * (s**2 + t**2 + o**2)
+            for s, t, o in zip(h.sigma, h.tau, h.omega, strict=True)
+        ]
+    )
+    w = np.exp(logpost - logpost.max())
+    assert h.weights == pytest.approx(w / w.sum(), rel=1e-8, abs=1e-14)
+    independent = Hierarchy([dataclasses.replace(u, arm_errors=()) for u in units], fams)
+    assert np.abs(independent.weights - h.weights).max() > 1e-4
+
+
 @pytest.mark.slow
 def test_hierarchy_agrees_with_pymc_nuts() -> None:
-    """The grid estimator against the same model sampled by NUTS (PyMC)."""
+    """The grid estimator against the same model sampled by NUTS (PyMC), comparisons sharing arms included."""
     pm = pytest.importorskip("pymc")
-    units = _toy_units()
+    units = _toy_units_sharing_arms()
     fams = {"s1": "f1", "s2": "f1", "s3": "f2", "s4": "f2", "s5": "f2"}
     ours = Hierarchy(units, fams)
     strategies = ["s1", "s2", "s3", "s4", "s5"]
     families = ["f1", "f2"]
     s_idx = np.array([strategies.index(u.strategy) for u in units])
     f_of_s = np.array([families.index(fams[s]) for s in strategies])
+    known = np.diag([u.v for u in units]) + shared_arm_covariance(units)
     with pm.Model():
         mu0 = pm.Normal("mu0", 0.0, 1.5)
         omega = pm.HalfNormal("omega", 1.0)
@@ -189,10 +247,10 @@ def test_hierarchy_agrees_with_pymc_nuts() -> None:
         mu_f = pm.Deterministic("mu_f", mu0 + omega * fam_z)
         s_z = pm.Normal("s_z", 0.0, 1.0, shape=len(strategies))
         theta = pm.Deterministic("theta", mu_f[f_of_s] + tau * s_z)
-        pm.Normal(
+        pm.MvNormal(
             "y",
-            theta[s_idx],
-            pm.math.sqrt(np.array([u.v for u in units]) + sigma**2),
+            mu=theta[s_idx],
+            cov=known + sigma**2 * np.eye(len(units)),
             observed=np.array([u.y for u in units]),
         )
         trace = pm.sample(2000, tune=2000, chains=2, cores=1, random_seed=7, progressbar=False, target_accept=0.95)

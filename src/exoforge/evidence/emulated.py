@@ -24,10 +24,18 @@ Rules:
    tell which is right, so the study's variance is the larger of the two: the records' mean
    variance (rule 1) and the sample variance of their log effects. The study then counts for little
    and its strategy leans on its family. :func:`discordant_studies` lists them.
+6. **Comparisons that share an arm.** Two comparisons of one study often share a culture: two
+   platforms against the same static control, or priming measured on the spheroids that were the
+   treated arm of the spheroid-versus-monolayer comparison. Their sampling errors are then
+   correlated, and counting them as independent would weigh the shared culture twice. Each unit
+   carries its records' arms (:func:`arm_identities`: what was cultured, not the strategy a record
+   is filed under), and :func:`exoforge.evidence.hierarchy.shared_arm_covariance` turns shared arms
+   into covariances.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -88,6 +96,8 @@ class StudyUnit:
     imputed: bool
     non_msc: bool
     discordant: bool = False  # its records disagree beyond their variances (rule 5)
+    #: (treated arm, control arm, within-study variance of ln ratio) of each record (rule 6)
+    arm_errors: tuple[tuple[str, str, float], ...] = ()
 
 
 def emulated_path() -> Path:
@@ -177,11 +187,39 @@ def discordant_studies(
     ]
 
 
+def arm_identities() -> dict[str, tuple[str, str]]:
+    """Record id -> (treated arm, control arm) of every comparison record that describes its arms.
+
+    An arm is what was cultured: cell source, platform, the settings the source states, and the
+    strategies applied besides the platform's own (a platform strategy is named by the platform). Two
+    arms of one study with the same identity are taken to be the same culture (rule 6).
+    """
+    platform_strategies = {s.id for s in load_strategies() if s.effect == "platform"}
+    out = {}
+    for rec in load_records():
+        r = rec.record
+        if r.arms is None:
+            continue
+        treated = tuple(r.arms.treated.strategies) or (r.strategy, *r.combined_with)
+        sides = ((r.arms.treated, treated), (r.arms.control, tuple(r.arms.control.strategies)))
+        keys = [
+            json.dumps(
+                [r.cell_source, arm.platform, arm.settings, sorted(set(strats) - platform_strategies)],
+                sort_keys=True,
+                default=str,
+            )
+            for arm, strats in sides
+        ]
+        out[r.id] = (keys[0], keys[1])
+    return out
+
+
 def study_units(
     emulated: tuple[EmulatedRecord, ...] | None = None, exclude_refs: tuple[str, ...] = ()
 ) -> list[StudyUnit]:
-    """One unit per study and strategy (rules 1-5), minus excluded references."""
+    """One unit per study and strategy (rules 1-6), minus excluded references."""
     families = family_map()
+    arms = arm_identities()
     groups: dict[tuple[str, str], list[EmulatedRecord]] = defaultdict(list)
     for e in emulated if emulated is not None else load_emulated():
         if e.combined_with or e.ref in exclude_refs or e.strategy not in families:
@@ -203,6 +241,7 @@ def study_units(
                 imputed=any(g.imputed for g in group),
                 non_msc=all(g.cell_source == "non_msc" for g in group),
                 discordant=spread > mean_var,
+                arm_errors=tuple((*arms[g.record_id], g.record_var) for g in group if g.record_id in arms),
             )
         )
     return units

@@ -3,10 +3,19 @@
 Model (log scale, one unit per study and strategy, :mod:`exoforge.evidence.emulated`)::
 
     y_i      ~ Normal(theta_s[i], v_i + sigma²)     study i of strategy s (v_i: its known variance)
+    cov(y_i, y_j) = C_ij                            comparisons of one study that share an arm
     theta_s  ~ Normal(mu_f[s], tau²)               strategy s of family f
     mu_f     ~ Normal(mu_0, omega²)                family f
     mu_0     ~ Normal(0, 1.5²)                     all effects on secretion
     sigma, tau, omega ~ HalfNormal(1)
+
+``C`` is known (:func:`shared_arm_covariance`): each arm of a comparison carries half the sampling
+variance of its log ratio (equal arm variances, as when the arms' own spreads are not reported), so
+two comparisons with a common control covary by +v/2, and one whose control is the other's treated
+arm by -v/2 (the rule for multi-arm studies, Cochrane Handbook for Systematic Reviews of
+Interventions, version 6, section 23.3.4; Gleser & Olkin 2009, The Handbook of Research Synthesis
+and Meta-Analysis, 2nd ed., chapter 19). Study-level deviations (``sigma``) of two strategies of one
+study are taken as independent.
 
 ``sigma`` is the spread of studies of one strategy, ``tau`` of strategies of one family, ``omega``
 of families. Priors: HalfNormal(1) on each SD allows a factor e^2 ~ 7 between two studies of
@@ -88,6 +97,33 @@ def _grid() -> np.ndarray:
     return (np.arange(GRID_POINTS) + 0.5) * (GRID_MAX / GRID_POINTS)
 
 
+#: Share of a comparison's sampling variance each arm carries (equal arm variances).
+ARM_SHARE = 0.5
+
+
+def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
+    """Covariance of the sampling errors of study units whose comparisons share an arm (n x n, zero diagonal).
+
+    A record's log ratio is ln(treated) - ln(control); with each arm carrying ``ARM_SHARE`` of the
+    record's variance, two records of one study covary by ARM_SHARE·sqrt(v_a·v_b) times
+    [same treated] - [a's treated is b's control] - [a's control is b's treated] + [same control].
+    A unit averages its records, so units covary by the mean over their pairs of records.
+    """
+    n = len(units)
+    c = np.zeros((n, n))
+    for i, a in enumerate(units):
+        for j, b in enumerate(units):
+            if i == j or a.ref != b.ref or not a.arm_errors or not b.arm_errors:
+                continue
+            total = 0.0
+            for ta, ca, va in a.arm_errors:
+                for tb, cb, vb in b.arm_errors:
+                    overlap = (ta == tb) - (ta == cb) - (ca == tb) + (ca == cb)
+                    total += overlap * ARM_SHARE * math.sqrt(va * vb)
+            c[i, j] = total / (len(a.arm_errors) * len(b.arm_errors))
+    return c
+
+
 def _halfnormal_logpdf(x: np.ndarray) -> np.ndarray:
     return -0.5 * (x / PRIOR_SD_SCALE) ** 2
 
@@ -107,9 +143,11 @@ class Hierarchy:
         same_s = np.array([[a.strategy == b.strategy for b in self.units] for a in self.units], dtype=float)
         same_f = np.array([[a.family == b.family for b in self.units] for a in self.units], dtype=float)
         m = len(self.sigma)
-        # Sigma(grid) = diag(v + sigma²) + tau² S + omega² F + s0² 11'   (m, n, n)
+        self.shared = shared_arm_covariance(self.units)
+        # Sigma(grid) = diag(v + sigma²) + C + tau² S + omega² F + s0² 11'   (m, n, n)
         cov = (
             np.eye(n)[None] * (v[None, :, None] + self.sigma[:, None, None] ** 2)
+            + self.shared[None]
             + self.tau[:, None, None] ** 2 * same_s[None]
             + self.omega[:, None, None] ** 2 * same_f[None]
             + PRIOR_MU0_SD**2
