@@ -201,6 +201,15 @@ def test_comparisons_sharing_an_arm_covary() -> None:
     assert pairs[("spheroid", "tnfa_ifng_priming")] < 0
 
 
+def test_pool_command_names_the_comparisons_that_share_a_culture() -> None:
+    res = runner.invoke(app, ["evidence", "pool", "tnfa_ifng_priming"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "shares a culture with spheroid in Kim JY 2022" in text and "covariance -0.045" in text
+    res = runner.invoke(app, ["evidence", "pool", "hypoxia"])
+    assert res.exit_code == 0 and "shares a culture" not in res.output
+
+
 def test_hierarchy_likelihood_carries_the_shared_arms() -> None:
     """The grid's posterior weights are the model's marginal likelihood with the shared-arm covariance
     (scipy's multivariate normal at every grid point), not that of independent comparisons."""

@@ -98,7 +98,7 @@ def evidence_pool(
     if strategy in family_map():
         drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
         hier = fitted(drop)
-        print_posterior(hier.predict(strategy), hier.hyper())
+        print_posterior(hier.predict(strategy), hier.hyper(), hier.shared_arms(strategy))
     if plot is not None:
         typer.echo(f"forest plot written: {plot}")
 

@@ -93,6 +93,17 @@ class HyperPosterior:
     omega: float
 
 
+@dataclass(frozen=True)
+class SharedArm:
+    """A comparison of the same study that shares a culture with one of a strategy's own (rule 6)."""
+
+    study: str  # the study's label (first author and year)
+    other: str  # the strategy of the other comparison
+    covariance: (
+        float  # of the two per-cell log effects (ln²): + a common arm, - one's control is the other's treated arm
+    )
+
+
 def _grid() -> np.ndarray:
     return (np.arange(GRID_POINTS) + 0.5) * (GRID_MAX / GRID_POINTS)
 
@@ -180,6 +191,15 @@ class Hierarchy:
         mean = ci @ self.y
         var = var_prior - np.einsum("gi,gi->g", ci, cov_target)
         return mean, var
+
+    def shared_arms(self, strategy: str) -> list[SharedArm]:
+        """The other comparisons of ``strategy``'s own studies that share a culture with them."""
+        return [
+            SharedArm(a.label, self.units[j].strategy, float(self.shared[i, j]))
+            for i, a in enumerate(self.units)
+            if a.strategy == strategy
+            for j in np.flatnonzero(self.shared[i])
+        ]
 
     def predict(self, strategy: str) -> Posterior:
         """Posterior of theta for ``strategy`` (with or without its own studies)."""

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from exoforge.analysis.emulation import Emulation
 from exoforge.evidence.crossval import CrossvalSummary
-from exoforge.evidence.hierarchy import HyperPosterior, Posterior
+from exoforge.evidence.hierarchy import HyperPosterior, Posterior, SharedArm
 
 
 def _console() -> Console:
@@ -41,8 +41,9 @@ def print_emulations(done: Sequence[Emulation], skipped: Sequence[tuple[str, str
         console.print(f"direction-only: {rid}: {why}")
 
 
-def print_posterior(post: Posterior, hyper: HyperPosterior) -> None:
-    """The partially pooled per-cell effect of one strategy, and how far it was shrunk."""
+def print_posterior(post: Posterior, hyper: HyperPosterior, shared: Sequence[SharedArm] = ()) -> None:
+    """The partially pooled per-cell effect of one strategy, how far it was shrunk, and the comparisons
+    of its studies that share a culture with its own (counted as covarying, evidence rule 6)."""
     lo, hi = math.exp(post.mean - 1.96 * post.sigma), math.exp(post.mean + 1.96 * post.sigma)
     console = _console()
     console.print(
@@ -55,6 +56,11 @@ def print_posterior(post: Posterior, hyper: HyperPosterior) -> None:
             f", shrunk {shrink:.0%} of the way to the family mean x{math.exp(post.family_mean):.3g}" if shrink else ""
         )
         console.print(f"  its own studies alone: x{math.exp(post.raw_mean):.3g}{frac}")
+    for arm in shared:
+        how = "a common arm" if arm.covariance > 0 else "one's control is the other's treated arm"
+        console.print(
+            f"  shares a culture with {arm.other} in {arm.study} ({how}): covariance {arm.covariance:+.3f} ln²"
+        )
     console.print(
         f"  posterior SDs (ln): between studies {hyper.sigma:.2f}, between strategies {hyper.tau:.2f}, "
         f"between families {hyper.omega:.2f}"
