@@ -12,10 +12,10 @@ Model (log scale, one unit per study and strategy, :mod:`exoforge.evidence.emula
 ``C`` is known (:func:`shared_arm_covariance`): each arm of a comparison carries half the sampling
 variance of its log ratio (equal arm variances, as when the arms' own spreads are not reported), so
 two comparisons with a common control covary by +v/2, and one whose control is the other's treated
-arm by -v/2 (the rule for multi-arm studies, Cochrane Handbook for Systematic Reviews of
-Interventions, version 6, section 23.3.4; Gleser & Olkin 2009, The Handbook of Research Synthesis
-and Meta-Analysis, 2nd ed., chapter 19). Study-level deviations (``sigma``) of two strategies of one
-study are taken as independent.
+arm by -v/2 (the contrast-level likelihood of multi-arm trials: contrasts that share an arm
+covary by that arm's variance; Franchini et al. 2012, Res Synth Methods 3:142,
+doi:10.1002/jrsm.1049, Abstract). Study-level deviations (``sigma``) of two strategies of one study
+are taken as independent.
 
 ``sigma`` is the spread of studies of one strategy, ``tau`` of strategies of one family, ``omega``
 of families. Priors: HalfNormal(1) on each SD allows a factor e^2 ~ 7 between two studies of
@@ -97,11 +97,13 @@ class HyperPosterior:
 class SharedArm:
     """A comparison of the same study that shares a culture with one of a strategy's own (rule 6)."""
 
-    study: str  # the study's label (first author and year)
-    other: str  # the strategy of the other comparison
-    covariance: (
-        float  # of the two per-cell log effects (ln²): + a common arm, - one's control is the other's treated arm
-    )
+    #: the study's label (first author and year)
+    study: str
+    #: the strategy of the other comparison
+    other: str
+    #: of the two per-cell log effects (ln²): positive for a common arm, negative when one's control is
+    #: the other's treated arm
+    covariance: float
 
 
 def _grid() -> np.ndarray:
