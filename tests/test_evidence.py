@@ -80,6 +80,39 @@ def test_validate_names_file_and_record(tmp_path) -> None:
     assert any("bad.yaml record r2" in p and "nonexistent" in p for p in problems)
 
 
+def test_same_comparison_as_names_a_record_of_the_same_reference_with_arms(tmp_path) -> None:
+    import shutil
+
+    data = ROOT / "src" / "exoforge" / "evidence" / "data"
+    shutil.copy(data / "strategies.yaml", tmp_path / "strategies.yaml")
+    shutil.copy(data / "study_arms.yaml", tmp_path / "study_arms.yaml")
+    (tmp_path / "records").mkdir()
+    arms = "arms: {treated: {platform: spheroid}, control: {platform: planar}}"
+    rec = (
+        "  - {{id: {rid}, location: Abstract, cell_source: bm_msc, platform: spheroid, medium: fbs, strategy: spheroid,"
+        " category: dynamic_3d_culture, metric: m, basis: other, fold_change: 2, unit: '1', {extra}}}\n"
+    )
+    (tmp_path / "records" / "a.yaml").write_text(
+        "reference: {doi: 10.1000/a, first_author: A, year: 2020, journal: J}\nrecords:\n"
+        + rec.format(rid="a1", extra=arms)
+        + rec.format(rid="a2", extra=f"{arms}, same_comparison_as: a1")
+        + rec.format(rid="a3", extra=f"{arms}, same_comparison_as: nowhere")
+        + rec.format(rid="a4", extra=f"{arms}, same_comparison_as: a2")
+    )
+    (tmp_path / "records" / "b.yaml").write_text(
+        "reference: {doi: 10.1000/b, first_author: B, year: 2021, journal: J}\nrecords:\n"
+        + rec.format(rid="b1", extra=f"{arms}, same_comparison_as: a1")
+        + rec.format(rid="b2", extra="same_comparison_as: a1")
+    )
+    _, problems = validate_files(tmp_path)
+    text = "\n".join(problems)
+    assert "record a2" not in text  # a record of the same reference that describes the arms
+    assert "a.yaml record a3: same_comparison_as 'nowhere': no such record" in text
+    assert "a.yaml record a4: same_comparison_as 'a2': name the record that describes" in text
+    assert "b.yaml record b1: same_comparison_as 'a1': that record is of another reference (10.1000/a)" in text
+    assert "b.yaml record b2: (record): Value error, same_comparison_as belongs to a fold-change record" in text
+
+
 @pytest.mark.parametrize(("method", "sm"), [("dl", "dl"), ("pm", "iterated")])
 def test_pooling_equals_statsmodels_on_bcg(method: str, sm: str) -> None:
     y, v = _bcg()

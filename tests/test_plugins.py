@@ -239,6 +239,26 @@ def test_the_plugin_evidence_joins_emulation_and_crossval(site: Path) -> None:
     assert "yuan2022-wave-motion-bag-2x" in out.stdout
 
 
+def test_a_comparison_filed_for_the_bag_and_for_spheroids_counts_once(site: Path, tmp_path: Path) -> None:
+    """The plug-in's record repeats the packaged spheroid comparison of Yuan 2022 and says so: the pooling
+    counts the one measurement once (fully correlated), and a record it names must exist."""
+    out = exoforge("evidence", "pool", "example_rocking_bag", site=site)
+    assert out.returncode == 0, out.stderr
+    assert "shares a culture with spheroid in Yuan X 2022 (the same comparison)" in " ".join(out.stdout.split())
+    install(PLUGIN, tmp_path)
+    record = tmp_path / "exoforge_dialysis" / "evidence" / "records" / "yuan2022_wave_motion.yaml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace(
+            "same_comparison_as: yuan2022-aggregate-wave-2x", "same_comparison_as: yuan2022-nothing"
+        ),
+        encoding="utf-8",
+    )
+    out = exoforge("evidence", "pool", "example_rocking_bag", site=tmp_path)
+    assert out.returncode == 1
+    assert "same_comparison_as 'yuan2022-nothing': no such record" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_a_plugin_record_must_not_reuse_an_id(tmp_path: Path, bag_scenario: Path) -> None:
     install(PLUGIN, tmp_path)
     record = tmp_path / "exoforge_dialysis" / "evidence" / "records" / "yuan2022_wave_motion.yaml"

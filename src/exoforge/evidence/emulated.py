@@ -192,12 +192,18 @@ def arm_identities() -> dict[str, tuple[str, str]]:
 
     An arm is what was cultured: cell source, platform, the settings the source states, and the
     strategies applied besides the platform's own (a platform strategy is named by the platform). Two
-    arms of one study with the same identity are taken to be the same culture (rule 6).
+    arms of one study with the same identity are taken to be the same culture (rule 6). A record that
+    names the record it repeats (``same_comparison_as``) takes that record's arms, so the two count as
+    one measurement.
     """
     platform_strategies = {s.id for s in load_strategies() if s.effect == "platform"}
+    records = load_records()
+    by_id = {rec.record.id: rec.record for rec in records}
     out = {}
-    for rec in load_records():
-        r = rec.record
+    for rec in records:
+        rid, r = rec.record.id, rec.record
+        if r.same_comparison_as in by_id:  # one published comparison filed under two strategies
+            r = by_id[r.same_comparison_as]
         if r.arms is None:
             continue
         treated = tuple(r.arms.treated.strategies) or (r.strategy, *r.combined_with)
@@ -210,7 +216,7 @@ def arm_identities() -> dict[str, tuple[str, str]]:
             )
             for arm, strats in sides
         ]
-        out[r.id] = (keys[0], keys[1])
+        out[rid] = (keys[0], keys[1])
     return out
 
 

@@ -104,6 +104,9 @@ class SharedArm:
     #: of the two per-cell log effects (ln²): positive for a common arm, negative when one's control is
     #: the other's treated arm
     covariance: float
+    #: "the same comparison" (both arms: a record filed under two strategies), "a common arm", or
+    #: "one's control is the other's treated arm"
+    relation: str
 
 
 def _grid() -> np.ndarray:
@@ -112,6 +115,19 @@ def _grid() -> np.ndarray:
 
 #: Share of a comparison's sampling variance each arm carries (equal arm variances).
 ARM_SHARE = 0.5
+
+
+def _overlap(a: tuple[str, str], b: tuple[str, str]) -> int:
+    """Shared arms of two comparisons (treated, control), signed as they enter ln(treated) - ln(control)."""
+    (ta, ca), (tb, cb) = a, b
+    return (ta == tb) - (ta == cb) - (ca == tb) + (ca == cb)
+
+
+def _relation(a: StudyUnit, b: StudyUnit) -> str:
+    overlaps = [_overlap((ta, ca), (tb, cb)) for ta, ca, _ in a.arm_errors for tb, cb, _ in b.arm_errors]
+    if max(overlaps) == 2:
+        return "the same comparison"
+    return "a common arm" if max(overlaps) > 0 else "one's control is the other's treated arm"
 
 
 def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
@@ -131,8 +147,7 @@ def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
             total = 0.0
             for ta, ca, va in a.arm_errors:
                 for tb, cb, vb in b.arm_errors:
-                    overlap = (ta == tb) - (ta == cb) - (ca == tb) + (ca == cb)
-                    total += overlap * ARM_SHARE * math.sqrt(va * vb)
+                    total += _overlap((ta, ca), (tb, cb)) * ARM_SHARE * math.sqrt(va * vb)
             c[i, j] = total / (len(a.arm_errors) * len(b.arm_errors))
     return c
 
@@ -197,7 +212,7 @@ class Hierarchy:
     def shared_arms(self, strategy: str) -> list[SharedArm]:
         """The other comparisons of ``strategy``'s own studies that share a culture with them."""
         return [
-            SharedArm(a.label, self.units[j].strategy, float(self.shared[i, j]))
+            SharedArm(a.label, self.units[j].strategy, float(self.shared[i, j]), _relation(a, self.units[j]))
             for i, a in enumerate(self.units)
             if a.strategy == strategy
             for j in np.flatnonzero(self.shared[i])

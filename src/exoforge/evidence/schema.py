@@ -218,6 +218,12 @@ class Record(BaseModel):
         default=None,
         description="why the arms of a fold-change cannot be described; such a record counts as direction-only",
     )
+    same_comparison_as: str | None = Field(
+        default=None,
+        description="id of a record of the same reference that reports this very comparison under another "
+        "strategy (a published comparison that stands for two); the pooling then counts the two as one "
+        "measurement: their arms are that record's arms",
+    )
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -230,6 +236,8 @@ class Record(BaseModel):
             raise ValueError("arms and arms_unknown belong to fold-change records")
         if self.arms is not None and self.arms_unknown is not None:
             raise ValueError("give arms or arms_unknown, not both")
+        if self.same_comparison_as is not None and self.arms is None:
+            raise ValueError("same_comparison_as belongs to a fold-change record that describes its arms")
         if self.source_type == "secondary" and not self.secondary_of:
             raise ValueError("a secondary record names the primary paper in secondary_of")
         return self

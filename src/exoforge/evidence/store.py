@@ -131,6 +131,7 @@ def validate_files(root: Path | None = None) -> tuple[list[EvidenceRecord], list
     for owner, directory in folders:
         for path in sorted(directory.glob("*.yaml")):
             reading.read(path, owner)
+    reading.check_same_comparisons()
     return reading.records, reading.problems
 
 
@@ -175,6 +176,22 @@ class _RecordReader:
         self.refs_seen[key] = reference
         for i, raw_rec in enumerate(raw_records):
             self._record(name, i, raw_rec, reference, plugin)
+
+    def check_same_comparisons(self) -> None:
+        """A record that repeats another's comparison names a record of the same reference that has arms."""
+        by_id = {r.record.id: r for r in self.records}
+        for rec in self.records:
+            target_id = rec.record.same_comparison_as
+            if target_id is None:
+                continue
+            where = f"{self.seen[rec.record.id]} record {rec.record.id}: same_comparison_as '{target_id}'"
+            target = by_id.get(target_id)
+            if target is None:
+                self.problems.append(f"{where}: no such record")
+            elif target.ref_key != rec.ref_key:
+                self.problems.append(f"{where}: that record is of another reference ({target.ref_key})")
+            elif target.record.arms is None or target.record.same_comparison_as is not None:
+                self.problems.append(f"{where}: name the record that describes the comparison's arms itself")
 
     def _record(self, name: str, i: int, raw_rec: Any, reference: Reference, plugin: str | None) -> None:
         strategies, problems = self.strategies, self.problems

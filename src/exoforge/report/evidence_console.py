@@ -57,9 +57,8 @@ def print_posterior(post: Posterior, hyper: HyperPosterior, shared: Sequence[Sha
         )
         console.print(f"  its own studies alone: x{math.exp(post.raw_mean):.3g}{frac}")
     for arm in shared:
-        how = "a common arm" if arm.covariance > 0 else "one's control is the other's treated arm"
         console.print(
-            f"  shares a culture with {arm.other} in {arm.study} ({how}): covariance {arm.covariance:+.3f} ln²"
+            f"  shares a culture with {arm.other} in {arm.study} ({arm.relation}): covariance {arm.covariance:+.3f} ln²"
         )
     console.print(
         f"  posterior SDs (ln): between studies {hyper.sigma:.2f}, between strategies {hyper.tau:.2f}, "
