@@ -217,6 +217,11 @@ def test_every_route_answers_a_member_with_the_right_role(world) -> None:
     assert call("GET", f"/evidence/records/{rid}", ann, 200).json()["id"] == rid
     assert any(s["id"] == "hypoxia" for s in call("GET", "/evidence/strategies", ann, 200).json())
     assert call("GET", "/evidence/strategies/hypoxia/pool", ann, 200).json()["strategy"] == "hypoxia"
+    effect = call("GET", "/evidence/strategies/spheroid/effect", ann, 200).json()
+    assert effect["low_95"] < effect["median"] < effect["high_95"] and effect["family"] == "dynamic_3d_culture"
+    assert {s["study"] for s in effect["studies"]} == {"Kim JY 2022", "Yuan X 2022"}
+    assert effect["shared_arms"][0]["other"] == "tnfa_ifng_priming" and effect["shared_arms"][0]["covariance"] < 0
+    call("GET", "/evidence/strategies/no_such_strategy/effect", ann, 404)
 
     templates = api_routes(client)
 

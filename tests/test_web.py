@@ -142,6 +142,14 @@ def test_evidence_pages(site) -> None:
     assert page.status_code == 200 and "/evidence/hypoxia" in page.text
     strategy = client.get("/evidence/microcarrier_stirred")
     assert strategy.status_code == 200 and 'id="fig-forest-spec"' in strategy.text
+    # the published fold-changes, and the per-cell effect a run draws from them, with what it rests on
+    text = " ".join(strategy.text.split())
+    assert "What a run draws" in text and "partially pooled within the dynamic_3d_culture family" in text
+    assert "Barekzai J 2023" in text and "its records disagree" in text
+    assert "Shares a culture with microcarrier_spinner in Barekzai J 2023 (a common arm)" in text
+    assert "No study of its own" in " ".join(client.get("/evidence/fixed_bed").text.split())
+    growth_only = client.get("/evidence/cell_immortalisation")  # acts on growth, not on secretion
+    assert growth_only.status_code == 200 and "What a run draws" not in growth_only.text
     assert client.get("/evidence/hypoxia").status_code == 200
     assert client.get("/evidence/no_such_strategy").status_code == 404
 

@@ -7,7 +7,6 @@ records of the JSON contract (:class:`~exoforge.result.CheckRecord`, :class:`~ex
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -123,16 +122,7 @@ def evidence_effects(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, An
             from exoforge.evidence.hierarchy import pooled_posterior
 
             post = pooled_posterior(sid, tuple(sorted(normalise_ref(r) for r in ps.excluded_refs)))
-            entry.update(
-                {
-                    "records": [r for e in p.estimates for r in e.records],
-                    "family": post.family,
-                    "family_studies": post.k_family,
-                    "own_studies_median": math.exp(post.raw_mean) if post.raw_mean is not None else None,
-                    "family_median": math.exp(post.family_mean),
-                    "shrinkage": post.shrinkage,
-                }
-            )
+            entry.update({"records": [r for e in p.estimates for r in e.records], **post.pooling()})
         out.append(entry)
     return out
 

@@ -346,3 +346,23 @@ class MetaOut(BaseModel):
     k: int
     studies: list[dict[str, Any]]
     pooled: dict[str, Any] | None
+
+
+class RunEffectOut(BaseModel):
+    """The per-cell secretion multiplier a run draws for a strategy or platform, and what it rests on."""
+
+    strategy: str
+    median: float
+    low_95: float = Field(description="2.5th percentile for a new process")
+    high_95: float = Field(description="97.5th percentile for a new process")
+    sigma_log: float = Field(description="SD of ln(multiplier) a run samples")
+    k: int = Field(description="the strategy's own studies")
+    family: str
+    family_studies: int
+    own_studies_median: float | None
+    family_median: float
+    shrinkage: float | None = Field(description="fraction of the way from its own studies to the family (0-1)")
+    studies: list[dict[str, Any]] = Field(description="each own study's emulated per-cell effect, SD (ln), records")
+    shared_arms: list[dict[str, Any]] = Field(
+        description="comparisons of its studies that share a culture with its own, with their covariance (ln²)"
+    )

@@ -36,10 +36,12 @@ the overall distribution.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +84,17 @@ class Posterior:
         if self.raw_mean is None or abs(self.raw_mean - self.family_mean) < 1e-12:
             return None
         return float((self.raw_mean - self.mean) / (self.raw_mean - self.family_mean))
+
+    def pooling(self) -> dict[str, Any]:
+        """Where the effect comes from: its family, the family's studies, its own studies' median (None
+        without studies), the family's median and how far it was shrunk (the run JSON's evidence effects)."""
+        return {
+            "family": self.family,
+            "family_studies": self.k_family,
+            "own_studies_median": math.exp(self.raw_mean) if self.raw_mean is not None else None,
+            "family_median": math.exp(self.family_mean),
+            "shrinkage": self.shrinkage,
+        }
 
 
 @dataclass(frozen=True)
@@ -259,3 +272,36 @@ def fitted(exclude_refs: tuple[str, ...] = ()) -> Hierarchy:
 def pooled_posterior(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Posterior:
     """The partially pooled per-cell effect of ``strategy`` (log scale)."""
     return fitted(tuple(sorted(exclude_refs))).predict(strategy)
+
+
+def run_effect(strategy: str, exclude_refs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The per-cell secretion multiplier a run draws for ``strategy``, and what it rests on.
+
+    Median and 95 % range for a new process (the lognormal a run samples), the strategy's own studies
+    (each study's emulated per-cell effect with its SD and records), its family and how far it was
+    shrunk, and the comparisons of its studies that share a culture with its own (rule 6).
+    """
+    hier = fitted(tuple(sorted(exclude_refs)))
+    post = hier.predict(strategy)
+    return {
+        "strategy": strategy,
+        "median": post.median,
+        "low_95": math.exp(post.mean - Z95 * post.sigma),
+        "high_95": math.exp(post.mean + Z95 * post.sigma),
+        "sigma_log": post.sigma,
+        "k": post.k,
+        **post.pooling(),
+        "studies": [
+            {
+                "study": u.label,
+                "ref": u.ref,
+                "per_cell_effect": math.exp(u.y),
+                "sd_log": math.sqrt(u.v),
+                "records": list(u.record_ids),
+                "discordant": u.discordant,
+            }
+            for u in hier.units
+            if u.strategy == strategy
+        ],
+        "shared_arms": [dataclasses.asdict(a) for a in hier.shared_arms(strategy)],
+    }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from exoforge.api.deps import ActorDep, PagingDep
 from exoforge.api.problems import ProblemError, problem_responses
-from exoforge.api.schemas import EvidenceRecordOut, MetaOut, Page, StrategyOut
+from exoforge.api.schemas import EvidenceRecordOut, MetaOut, Page, RunEffectOut, StrategyOut
 
 router = APIRouter(tags=["evidence"])
 READ = problem_responses(401, 404, 422)
@@ -73,3 +73,19 @@ def pool(
     except ValueError as exc:
         raise ProblemError(422, str(exc)) from None
     return MetaOut(**meta.to_dict())
+
+
+@router.get("/evidence/strategies/{strategy_id}/effect", response_model=RunEffectOut, responses=READ)
+def run_effect(
+    strategy_id: Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")], actor: ActorDep
+) -> RunEffectOut:
+    """The per-cell secretion multiplier a run draws for a strategy or platform: partially pooled within its
+    family, with its own studies, how far it was shrunk and the comparisons sharing a culture with its own."""
+    from exoforge.evidence.emulated import family_map
+    from exoforge.evidence.hierarchy import run_effect as effect
+
+    if strategy_id not in family_map():
+        raise ProblemError(
+            404, f"'{strategy_id}' has no per-cell effect on secretion (not a strategy or platform that acts on it)"
+        )
+    return RunEffectOut(**effect(strategy_id))
