@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from pathlib import Path
@@ -208,6 +209,15 @@ def test_pool_command_names_the_comparisons_that_share_a_culture() -> None:
     assert "shares a culture with spheroid in Kim JY 2022" in text and "covariance -0.045" in text
     res = runner.invoke(app, ["evidence", "pool", "hypoxia"])
     assert res.exit_code == 0 and "shares a culture" not in res.output
+    res = runner.invoke(app, ["evidence", "pool", "tnfa_ifng_priming", "--json"])
+    effect = json.loads(res.output)["run_effect"]
+    assert effect["median"] == pytest.approx(pooled_posterior("tnfa_ifng_priming").median)
+    assert effect["shared_arms"][0]["relation"] == "one's control is the other's treated arm"
+    res = runner.invoke(
+        app, ["evidence", "pool", "tnfa_ifng_priming", "--json", "--exclude-ref", "10.1186/s40580-022-00349-z"]
+    )
+    effect = json.loads(res.output)["run_effect"]
+    assert effect["k"] == 0 and effect["shared_arms"] == []
 
 
 def test_hierarchy_likelihood_carries_the_shared_arms() -> None:

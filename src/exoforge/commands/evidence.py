@@ -87,8 +87,14 @@ def evidence_pool(
             write_forest_png(meta, plot)
         except ValueError as exc:
             fail([str(exc)])
+    drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
     if json_out:
-        typer.echo(json.dumps(meta.to_dict(), indent=2))
+        from exoforge.evidence.hierarchy import run_effect
+
+        body = meta.to_dict()
+        if strategy in family_map():
+            body["run_effect"] = run_effect(strategy, drop)
+        typer.echo(json.dumps(body, indent=2))
         return
     from exoforge.evidence.hierarchy import fitted
     from exoforge.report.console import print_meta
@@ -96,7 +102,6 @@ def evidence_pool(
 
     print_meta(meta)
     if strategy in family_map():
-        drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
         hier = fitted(drop)
         print_posterior(hier.predict(strategy), hier.hyper(), hier.shared_arms(strategy))
     if plot is not None:
