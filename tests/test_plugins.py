@@ -259,6 +259,51 @@ def test_a_comparison_filed_for_the_bag_and_for_spheroids_counts_once(site: Path
     assert "Traceback" not in out.stderr
 
 
+def _bag_case(case_id: str, cells: float) -> str:
+    """A validation case for the bag. The reported number is synthetic (a multiple of this model's own
+    prediction, to test the mechanism); a real plug-in cites the published run it reproduces."""
+    scenario = "\n".join("  " + line for line in BAG_SCENARIO.strip().splitlines())
+    return (
+        f"id: {case_id}\n"
+        "title: synthetic test case, not a publication\n"
+        "source: {ref: 10.0000/synthetic-test-case, location: none}\n"
+        "metric: cells.harvested\n"
+        f"observed: {{value: {cells:.6g}}}\n"
+        "tolerance_fold: 30\n"
+        "tolerance_reason: a synthetic value set at ten times the central prediction, to test the warning\n"
+        f"scenario:\n{scenario}\n"
+    )
+
+
+def test_a_plugin_brings_validation_cases_for_its_platform(tmp_path: Path, bag_scenario: Path) -> None:
+    """Cases in the evidence folder's validation/ join `exoforge validate`, and runs on the platform warn when
+    they say the model runs high or low there (the plug-in's cases are run in the process, not committed)."""
+    install(PLUGIN, tmp_path)
+    out = exoforge("run", str(bag_scenario), "--json", site=tmp_path)
+    assert out.returncode == 0, out.stderr
+    plain = json.loads(out.stdout)
+    assert not any(w.startswith("validation:") for w in plain["warnings"])
+    folder = tmp_path / "exoforge_dialysis" / "evidence" / "validation"
+    folder.mkdir()
+    (folder / "bag_case.yaml").write_text(
+        _bag_case("bag_synthetic", 10 * plain["cells"]["harvested"]), encoding="utf-8"
+    )
+    out = exoforge("run", str(bag_scenario), "--json", site=tmp_path)
+    assert out.returncode == 0, out.stderr
+    warned = [w for w in json.loads(out.stdout)["warnings"] if w.startswith("validation:")]
+    assert (
+        len(warned) == 1 and "cells on example_rocking_bag at x0.1 " in warned[0] and "bag_synthetic x0.1" in warned[0]
+    )
+    out = exoforge("validate", "--case", "bag_synthetic", "--samples", "16", "--json", site=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (case,) = json.loads(out.stdout)["cases"]
+    assert case["predicted"] == pytest.approx(plain["cells"]["harvested"], rel=1e-9)
+    (folder / "bag_case.yaml").write_text(_bag_case("colter2000_planar_bm", 1.0e8), encoding="utf-8")
+    out = exoforge("run", str(bag_scenario), site=tmp_path)
+    assert out.returncode == 1 and "validation case 'colter2000_planar_bm' is defined twice" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_a_plugin_record_must_not_reuse_an_id(tmp_path: Path, bag_scenario: Path) -> None:
     install(PLUGIN, tmp_path)
     record = tmp_path / "exoforge_dialysis" / "evidence" / "records" / "yuan2022_wave_motion.yaml"

@@ -185,7 +185,8 @@ def loaded_plugins() -> tuple[PluginInfo, ...]:
 
 
 def _check_evidence(plugins: list[PluginInfo]) -> None:
-    """Every record of a plug-in's evidence set is valid against the whole catalogue, its id used once."""
+    """Every record of a plug-in's evidence set is valid against the whole catalogue, its id used once; so
+    is every validation case it brings (``validation/*.yaml``)."""
     from exoforge.evidence.store import validate_files
 
     if not any(p.evidence_folders for p in plugins):
@@ -193,6 +194,13 @@ def _check_evidence(plugins: list[PluginInfo]) -> None:
     problems = [line for line in validate_files()[1] if line.startswith("plug-in ")]
     if problems:
         raise PluginError("\n".join(problems))
+    if any((Path(f) / "validation").is_dir() for p in plugins for f in p.evidence_folders):
+        from exoforge.upstream.validation import all_cases
+
+        try:
+            all_cases()
+        except ValueError as exc:
+            raise PluginError(str(exc)) from None
 
 
 def _check_media(plugins: list[PluginInfo]) -> None:

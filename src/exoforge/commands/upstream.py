@@ -54,7 +54,10 @@ def scaleup(
 
 def validate(
     cases: Annotated[
-        Path | None, typer.Option("--cases", help="directory of case files (default: the published cases shipped)")
+        Path | None,
+        typer.Option(
+            "--cases", help="directory of case files (default: the published cases shipped and those of plug-ins)"
+        ),
     ] = None,
     figure: Annotated[
         Path | None, typer.Option("--figure", help="write the interactive comparison figure (HTML)")
@@ -76,7 +79,7 @@ def validate(
 ) -> None:
     """Run the validation suite: predicted against reported values of published MSC cultures."""
     from exoforge.simulation import parameters_for
-    from exoforge.upstream.validation import load_cases, results_markdown, run_cases, summarise
+    from exoforge.upstream.validation import all_cases, load_cases, results_markdown, run_cases, summarise
 
     if write_record:
         _write_validation_record()
@@ -87,7 +90,7 @@ def validate(
     if samples < 16:
         fail([f"--samples: {samples} is too few for a 95 % interval; give at least 16"])
     try:
-        loaded = load_cases(cases)
+        loaded = load_cases(cases) if cases is not None else all_cases()
     except (FileNotFoundError, ValueError) as exc:
         fail([str(exc)])
     if only:

@@ -107,6 +107,7 @@ class Case:
     variants: tuple[tuple[str, tuple[Any, ...]], ...]
     scenario: dict[str, Any]
     known_miss: str | None = None  # why the reported value may fall outside the 95 % interval
+    source: str = ""  # the file it was read from
 
     @property
     def unit(self) -> str:
@@ -163,6 +164,7 @@ def case_from_dict(raw: dict[str, Any], source: str = "") -> Case:
             variants=tuple((str(v["key"]), tuple(v["values"])) for v in raw.get("variants", ())),
             scenario=scenario,
             known_miss=str(raw["known_miss"]) if raw.get("known_miss") else None,
+            source=source,
         )
     except KeyError as exc:
         raise ValueError(f"{source}: missing key {exc}") from None
@@ -187,6 +189,28 @@ def load_cases(directory: str | Path | None = None) -> list[Case]:
     if not paths:
         raise FileNotFoundError(f"no validation cases (*.yaml) in {directory}")
     return [case_from_dict(load_yaml(p.read_text(encoding="utf-8")) or {}, str(p)) for p in paths]
+
+
+def plugin_cases() -> list[Case]:
+    """The published cases of the plug-ins' evidence sets (``validation/*.yaml`` in an evidence folder)."""
+    from exoforge.evidence.store import plugin_evidence_folders
+
+    out = []
+    for name, folder in plugin_evidence_folders():
+        for path in sorted((folder / "validation").glob("*.yaml")):
+            out.append(case_from_dict(load_yaml(path.read_text(encoding="utf-8")) or {}, f"plug-in {name}: {path}"))
+    return out
+
+
+def all_cases() -> list[Case]:
+    """The packaged cases and the plug-ins' (a case id used twice is refused, both files named)."""
+    cases = [*load_cases(), *plugin_cases()]
+    seen: dict[str, str] = {}
+    for case in cases:
+        if case.id in seen:
+            raise ValueError(f"validation case '{case.id}' is defined twice: {seen[case.id]} and {case.source}")
+        seen[case.id] = case.source
+    return cases
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ emulations are). A run reads that file, without simulating, and warns when the c
 platform say the model runs high or low there: the geometric mean of predicted / reported over the
 platform's cell cases (and, separately, its EV cases) is above :data:`BIAS_FOLD` or below its
 inverse. The warning names the cases, so a reader can look at them with ``exoforge validate --case``.
+Cases a plug-in brings (``validation/`` in its evidence folder) are not committed: their central
+predictions are run in the process when a run first needs them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from exoforge.parameters import ParameterSet
 from exoforge.scenario import Scenario
-from exoforge.upstream.validation import Case, central_value, load_cases
+from exoforge.upstream.validation import Case, central_value, load_cases, plugin_cases
 from exoforge.yamlio import load_yaml
 
 RECORD_FILE = "validation_record.yaml"
@@ -90,10 +92,21 @@ def committed_outcomes() -> tuple[CaseOutcome, ...]:
     return tuple(CaseOutcome(**c) for c in doc["cases"])
 
 
+@lru_cache(maxsize=1)
+def plugin_outcomes() -> tuple[CaseOutcome, ...]:
+    """Central predictions of the plug-ins' cases, run when first needed (they are not committed)."""
+    from exoforge.simulation import parameters_for
+
+    cases = plugin_cases()
+    return tuple(central_outcomes(lambda s: parameters_for(s).params, cases)) if cases else ()
+
+
 def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) -> list[str]:
     """A warning for each kind of observation (cells, EVs) that ``platform``'s cases say the model runs high or
     low on (geometric-mean fold beyond :data:`BIAS_FOLD`)."""
-    mine = [o for o in (outcomes if outcomes is not None else committed_outcomes()) if o.platform == platform]
+    if outcomes is None:
+        outcomes = (*committed_outcomes(), *plugin_outcomes())
+    mine = [o for o in outcomes if o.platform == platform]
     warnings = []
     for observes in ("cells", "EVs"):
         group = [o for o in mine if o.observes == observes]
