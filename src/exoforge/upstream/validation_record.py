@@ -92,12 +92,12 @@ def committed_outcomes() -> tuple[CaseOutcome, ...]:
     return tuple(CaseOutcome(**c) for c in doc["cases"])
 
 
-@lru_cache(maxsize=1)
-def plugin_outcomes() -> tuple[CaseOutcome, ...]:
-    """Central predictions of the plug-ins' cases, run when first needed (they are not committed)."""
+@lru_cache(maxsize=16)
+def plugin_outcomes(platform: str) -> tuple[CaseOutcome, ...]:
+    """Central predictions of the plug-ins' cases on ``platform``, run when first needed (they are not committed)."""
     from exoforge.simulation import parameters_for
 
-    cases = plugin_cases()
+    cases = [c for c in plugin_cases() if c.platform == platform]
     return tuple(central_outcomes(lambda s: parameters_for(s).params, cases)) if cases else ()
 
 
@@ -105,7 +105,7 @@ def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) 
     """A warning for each kind of observation (cells, EVs) that ``platform``'s cases say the model runs high or
     low on (geometric-mean fold beyond :data:`BIAS_FOLD`)."""
     if outcomes is None:
-        outcomes = (*committed_outcomes(), *plugin_outcomes())
+        outcomes = (*committed_outcomes(), *plugin_outcomes(platform))
     mine = [o for o in outcomes if o.platform == platform]
     warnings = []
     for observes in ("cells", "EVs"):
