@@ -92,8 +92,9 @@ def evidence_pool(
         from exoforge.evidence.hierarchy import run_effect
 
         body = meta.to_dict()
-        if strategy in family_map():
-            body["run_effect"] = run_effect(strategy, drop)
+        effect = run_effect(strategy, drop)
+        if effect is not None:
+            body["run_effect"] = effect
         typer.echo(json.dumps(body, indent=2))
         return
     from exoforge.evidence.hierarchy import fitted

@@ -274,14 +274,17 @@ def pooled_posterior(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Poste
     return fitted(tuple(sorted(exclude_refs))).predict(strategy)
 
 
-def run_effect(strategy: str, exclude_refs: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The per-cell secretion multiplier a run draws for ``strategy``, and what it rests on.
+def run_effect(strategy: str, exclude_refs: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The per-cell secretion multiplier a run draws for ``strategy``, and what it rests on (None for a
+    strategy that does not act on secretion).
 
     Median and 95 % range for a new process (the lognormal a run samples), the strategy's own studies
     (each study's emulated per-cell effect with its SD and records), its family and how far it was
     shrunk, and the comparisons of its studies that share a culture with its own (rule 6).
     """
     hier = fitted(tuple(sorted(exclude_refs)))
+    if strategy not in hier.families:
+        return None
     post = hier.predict(strategy)
     return {
         "strategy": strategy,

@@ -487,12 +487,11 @@ def strategy_page(
         meta = meta_analysis(strategy_id, basis)
     except (KeyError, ValueError) as exc:
         return render(request, "message.html", status=404, title="Evidence", actor=actor, message=str(exc))
-    from exoforge.evidence.emulated import family_map
     from exoforge.evidence.hierarchy import run_effect
 
     records = [r.to_dict() for r in filter_records(strategy=strategy_id)]
     forest = forest_figure(meta, f"/api/v1/evidence/strategies/{strategy_id}/pool?basis={meta.basis}")
-    effect = run_effect(strategy_id) if strategy_id in family_map() else None
+    effect = run_effect(strategy_id)
     return render(
         request,
         "strategy.html",

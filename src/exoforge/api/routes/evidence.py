@@ -81,11 +81,11 @@ def run_effect(
 ) -> RunEffectOut:
     """The per-cell secretion multiplier a run draws for a strategy or platform: partially pooled within its
     family, with its own studies, how far it was shrunk and the comparisons sharing a culture with its own."""
-    from exoforge.evidence.emulated import family_map
     from exoforge.evidence.hierarchy import run_effect as effect
 
-    if strategy_id not in family_map():
+    found = effect(strategy_id)
+    if found is None:
         raise ProblemError(
             404, f"'{strategy_id}' has no per-cell effect on secretion (not a strategy or platform that acts on it)"
         )
-    return RunEffectOut(**effect(strategy_id))
+    return RunEffectOut(**found)
