@@ -17,6 +17,7 @@ from exoforge.upstream.validation import (
     case_from_dict,
     load_cases,
     packaged_cases_dir,
+    platform_biases,
     run_case,
     summarise,
 )
@@ -105,10 +106,30 @@ def test_malformed_cases_are_refused(change, message) -> None:
         case_from_dict(raw, "bad.yaml")
 
 
+def test_platform_biases_are_geometric_means_by_platform_and_kind() -> None:
+    rows = [("a", "spinner", "cells", 0.25), ("b", "spinner", "cells", 1.0), ("c", "spinner", "EVs", 4.01)]
+    biases = platform_biases([*rows, ("d", "planar", "cells", 1.5)])
+    assert [(b.platform, b.observes) for b in biases] == [("planar", "cells"), ("spinner", "cells"), ("spinner", "EVs")]
+    assert biases[1].fold == pytest.approx(0.5) and not biases[1].beyond_threshold  # 1/2 itself does not warn
+    assert biases[2].beyond_threshold and biases[2].to_dict()["cases"] == {"c": 4.01}
+
+
+def test_the_suite_summary_by_platform_is_what_runs_warn_from(suite) -> None:
+    """The per-platform table of `exoforge validate` and the warnings of runs rest on the same central ratios."""
+    from exoforge.upstream.validation_record import bias_warnings
+
+    summary = summarise(suite)
+    assert {b.platform for b in summary.by_platform} == {c.platform for c in CASES}
+    for bias in summary.by_platform:
+        warned = [w for w in bias_warnings(bias.platform) if f"published {bias.observes} on {bias.platform}" in w]
+        assert bool(warned) == bias.beyond_threshold, (bias.platform, bias.observes, bias.fold)
+
+
 def test_results_table_lists_every_case() -> None:
     text = (ROOT / "validation" / "results.md").read_text(encoding="utf-8")
     for case in CASES:
         assert case.id in text
+    assert "| platform | observes | cases | predicted / reported | per case |" in text
 
 
 def test_validate_command_writes_figure_and_table(tmp_path) -> None:

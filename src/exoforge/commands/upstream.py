@@ -186,6 +186,8 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
     from rich.console import Console
     from rich.table import Table
 
+    from exoforge.upstream.validation import BIAS_FOLD
+
     console = Console()
     # a narrow terminal drops the platform and cell-source columns (the case id names both) and folds
     wide = console.width >= 140
@@ -220,6 +222,19 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
         f"({summary['worst_fold_error']:.2f}-fold); {summary['observed_inside_interval_95']} of {summary['cases']} "
         f"reported values inside the 95 % interval; known misses: {', '.join(summary['known_misses']) or 'none'}"
     )
+    if summary["by_platform"]:
+        by_platform = Table(
+            title=f"central prediction / reported, geometric mean by platform (runs warn beyond x{BIAS_FOLD:g} or "
+            f"x1/{BIAS_FOLD:g})",
+            title_justify="left",
+        )
+        for col in ("platform", "observes", "cases", "predicted / reported"):
+            by_platform.add_column(col, justify="right" if col in ("cases", "predicted / reported") else "left")
+        for b in summary["by_platform"]:
+            fold = b["geometric_mean_predicted_over_reported"]
+            mark = "[red]" if b["runs_warn"] else ""
+            by_platform.add_row(b["platform"], b["observes"], str(len(b["cases"])), f"{mark}{fold:.2f}")
+        console.print(by_platform)
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ runs from any folder; this module returns data only, and the comparison figure i
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -213,6 +214,53 @@ def all_cases() -> list[Case]:
     return cases
 
 
+#: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run on it warns
+#: (:func:`exoforge.upstream.validation_record.bias_warnings`).
+BIAS_FOLD = 2.0
+
+
+@dataclass(frozen=True)
+class PlatformBias:
+    """How far the central predictions fell from the reported values over one platform's cases of one kind.
+
+    ``fold`` is the geometric mean of predicted / reported: above 1 the model runs high there, below 1 low.
+    """
+
+    platform: str
+    observes: str  # "cells" or "EVs"
+    ratios: tuple[tuple[str, float], ...]  # (case id, predicted / reported)
+
+    @property
+    def fold(self) -> float:
+        return math.exp(sum(math.log(r) for _, r in self.ratios) / len(self.ratios))
+
+    @property
+    def beyond_threshold(self) -> bool:
+        """Beyond :data:`BIAS_FOLD` either way: runs on this platform warn."""
+        return not 1.0 / BIAS_FOLD <= self.fold <= BIAS_FOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "observes": self.observes,
+            "geometric_mean_predicted_over_reported": self.fold,
+            "runs_warn": self.beyond_threshold,
+            "cases": {case: ratio for case, ratio in self.ratios},
+        }
+
+
+def platform_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[PlatformBias]:
+    """Group ``(case id, platform, "cells" | "EVs", predicted / reported)`` by platform and kind, in that order."""
+    groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for case, platform, observes, ratio in rows:
+        groups.setdefault((platform, observes), []).append((case, ratio))
+    order = {"cells": 0, "EVs": 1}
+    return [
+        PlatformBias(platform, observes, tuple(groups[(platform, observes)]))
+        for platform, observes in sorted(groups, key=lambda k: (k[0], order.get(k[1], 2)))
+    ]
+
+
 @dataclass(frozen=True)
 class CaseResult:
     """Prediction of one case against its reported value."""
@@ -230,6 +278,11 @@ class CaseResult:
     @property
     def within_tolerance(self) -> bool:
         return self.fold_error <= self.case.tolerance_fold
+
+    @property
+    def observes(self) -> str:
+        """ "cells" or "EVs": what the case's observable counts."""
+        return "cells" if self.case.counts_cells else "EVs"
 
     @property
     def within_interval(self) -> bool:
@@ -349,6 +402,7 @@ class Summary:
     median_fold_error_cells: float
     inside_interval: int
     known_misses: tuple[str, ...]
+    by_platform: tuple[PlatformBias, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -361,6 +415,7 @@ class Summary:
             "median_fold_error_cells": self.median_fold_error_cells,
             "observed_inside_interval_95": self.inside_interval,
             "known_misses": list(self.known_misses),
+            "by_platform": [b.to_dict() for b in self.by_platform],
         }
 
 
@@ -378,7 +433,17 @@ def summarise(results: list[CaseResult]) -> Summary:
         median_fold_error_cells=float(np.median(cells)) if cells.size else float("nan"),
         inside_interval=sum(r.within_interval for r in results),
         known_misses=tuple(r.case.id for r in results if not r.within_interval and r.case.known_miss),
+        by_platform=tuple(
+            platform_biases(
+                (r.case.id, r.case.platform, r.observes, r.predicted / r.case.observed)
+                for r in results
+                if r.predicted > 0
+            )
+        ),
     )
+
+
+_RUNS_WARN = " (runs warn)"
 
 
 def results_markdown(results: list[CaseResult], summary: Summary) -> str:
@@ -405,6 +470,23 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
         f"tolerance; {summary.inside_interval} of {summary.n} reported values inside the 95 % prediction interval.",
         "",
     ]
+    if summary.by_platform:
+        lines += [
+            "Central prediction over reported value by platform (geometric mean over its cases; a run on a platform "
+            f"warns where it is above {BIAS_FOLD:g} or below 1/{BIAS_FOLD:g}):",
+            "",
+            "| platform | observes | cases | predicted / reported | per case |",
+            "| --- | --- | ---: | ---: | --- |",
+        ]
+        lines += [
+            f"| {b.platform} | {b.observes} | {len(b.ratios)} | {b.fold:.2f}"
+            + (_RUNS_WARN if b.beyond_threshold else "")
+            + " | "
+            + ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
+            + " |"
+            for b in summary.by_platform
+        ]
+        lines.append("")
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:
         lines += ["Known misses (reported value outside the 95 % interval, with the reason):", ""]

@@ -5,15 +5,15 @@ parameter values and commits predicted against reported values to
 ``exoforge/data/validation_record.yaml`` (a test holds the file in step with the model, as the
 emulations are). A run reads that file, without simulating, and warns when the cases on its
 platform say the model runs high or low there: the geometric mean of predicted / reported over the
-platform's cell cases (and, separately, its EV cases) is above :data:`BIAS_FOLD` or below its
-inverse. The warning names the cases, so a reader can look at them with ``exoforge validate --case``.
+platform's cell cases (and, separately, its EV cases) is above
+:data:`exoforge.upstream.validation.BIAS_FOLD` or below its inverse. The warning names the cases,
+so a reader can look at them with ``exoforge validate --case``.
 Cases a plug-in brings (``validation/`` in its evidence folder) are not committed: their central
 predictions are run in the process when a run first needs them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,12 +23,10 @@ from typing import Any
 
 from exoforge.parameters import ParameterSet
 from exoforge.scenario import Scenario
-from exoforge.upstream.validation import Case, central_value, load_cases, plugin_cases
+from exoforge.upstream.validation import Case, central_value, load_cases, platform_biases, plugin_cases
 from exoforge.yamlio import load_yaml
 
 RECORD_FILE = "validation_record.yaml"
-#: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run warns.
-BIAS_FOLD = 2.0
 
 
 @dataclass(frozen=True)
@@ -103,24 +101,22 @@ def plugin_outcomes(platform: str) -> tuple[CaseOutcome, ...]:
 
 def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) -> list[str]:
     """A warning for each kind of observation (cells, EVs) that ``platform``'s cases say the model runs high or
-    low on (geometric-mean fold beyond :data:`BIAS_FOLD`)."""
+    low on (geometric-mean fold beyond :data:`exoforge.upstream.validation.BIAS_FOLD`)."""
     if outcomes is None:
         outcomes = (*committed_outcomes(), *plugin_outcomes(platform))
-    mine = [o for o in outcomes if o.platform == platform]
+    biases = platform_biases((o.case, o.platform, o.observes, o.ratio) for o in outcomes if o.platform == platform)
     warnings = []
-    for observes in ("cells", "EVs"):
-        group = [o for o in mine if o.observes == observes]
-        if not group:
+    for bias in biases:
+        if not bias.beyond_threshold:
             continue
-        fold = math.exp(sum(math.log(o.ratio) for o in group) / len(group))
-        if 1.0 / BIAS_FOLD <= fold <= BIAS_FOLD:
-            continue
-        listed = ", ".join(f"{o.case} x{o.ratio:.2g}" for o in group)
+        fold = bias.fold
+        observes, group = bias.observes, bias.ratios
+        listed = ", ".join(f"{case} x{ratio:.2g}" for case, ratio in group)
         direction = "high" if fold > 1 else "low"
         cases = f"{len(group)} case{'s' if len(group) > 1 else ''}"
         warnings.append(
             f"validation: the model predicted published {observes} on {platform} at x{fold:.2g} the reported values "
             f"(geometric mean of predicted/reported over {cases}: {listed}); this run's {observes} may be {direction} "
-            f"by a similar factor (`exoforge validate --case {group[0].case}` shows a case)"
+            f"by a similar factor (`exoforge validate --case {group[0][0]}` shows a case)"
         )
     return warnings
