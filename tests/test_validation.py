@@ -196,7 +196,7 @@ def test_a_run_warns_where_the_platform_s_cases_say_the_model_runs_high_or_low()
     assert "EVs on spinner at x0.3" in warning and "may be low" in warning and "over 1 case:" in warning
     high = [outcome("a", "cells", 4.0), outcome("b", "cells", 1.5)]
     (warning,) = bias_warnings("spinner", high)
-    assert "x2.4" in warning and "may be high" in warning and "a x4, b x1.5" in warning
+    assert "at x2.45 the" in warning and "may be high" in warning and "a x4, b x1.5" in warning
     assert bias_warnings("fixed_bed", high) == []  # other platforms' cases say nothing about this one
     result = xf.simulate(xf.load_scenario(ROOT / "examples" / "platform_hollow_fiber.yaml"))
     assert any(w.startswith("validation: the model predicted published cells on hollow_fiber") for w in result.warnings)

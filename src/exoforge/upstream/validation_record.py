@@ -115,7 +115,7 @@ def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) 
         direction = "high" if fold > 1 else "low"
         cases = f"{len(group)} case{'s' if len(group) > 1 else ''}"
         warnings.append(
-            f"validation: the model predicted published {observes} on {platform} at x{fold:.2g} the reported values "
+            f"validation: the model predicted published {observes} on {platform} at x{fold:.3g} the reported values "
             f"(geometric mean of predicted/reported over {cases}: {listed}); this run's {observes} may be {direction} "
             f"by a similar factor (`exoforge validate --case {group[0][0]}` shows a case)"
         )
