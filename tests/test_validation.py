@@ -107,10 +107,10 @@ def test_malformed_cases_are_refused(change, message) -> None:
 
 
 def test_platform_biases_are_geometric_means_by_platform_and_kind() -> None:
-    rows = [("a", "spinner", "cells", 0.25), ("b", "spinner", "cells", 1.0), ("c", "spinner", "EVs", 4.01)]
+    rows = [("a", "spinner", "cells", 0.3), ("b", "spinner", "cells", 1.2), ("c", "spinner", "EVs", 4.01)]
     biases = platform_biases([*rows, ("d", "planar", "cells", 1.5)])
     assert [(b.platform, b.observes) for b in biases] == [("planar", "cells"), ("spinner", "cells"), ("spinner", "EVs")]
-    assert biases[1].fold == pytest.approx(0.5) and not biases[1].beyond_threshold  # 1/2 itself does not warn
+    assert biases[1].fold == pytest.approx(0.6) and not biases[1].beyond_threshold  # within x1/2 to x2
     assert biases[2].beyond_threshold and biases[2].to_dict()["cases"] == {"c": 4.01}
 
 

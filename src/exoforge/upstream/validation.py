@@ -281,7 +281,7 @@ class CaseResult:
 
     @property
     def observes(self) -> str:
-        """ "cells" or "EVs": what the case's observable counts."""
+        """What the case's observable counts: "cells" or "EVs"."""
         return "cells" if self.case.counts_cells else "EVs"
 
     @property
