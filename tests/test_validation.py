@@ -15,9 +15,9 @@ from exoforge.upstream.validation import (
     INTERVAL_SAMPLES,
     OBSERVABLES,
     case_from_dict,
+    fold_biases,
     load_cases,
     packaged_cases_dir,
-    platform_biases,
     run_case,
     summarise,
 )
@@ -106,12 +106,21 @@ def test_malformed_cases_are_refused(change, message) -> None:
         case_from_dict(raw, "bad.yaml")
 
 
-def test_platform_biases_are_geometric_means_by_platform_and_kind() -> None:
+def test_fold_biases_are_geometric_means_by_group_and_kind_with_the_sides_counted() -> None:
     rows = [("a", "spinner", "cells", 0.3), ("b", "spinner", "cells", 1.2), ("c", "spinner", "EVs", 4.01)]
-    biases = platform_biases([*rows, ("d", "planar", "cells", 1.5)])
-    assert [(b.platform, b.observes) for b in biases] == [("planar", "cells"), ("spinner", "cells"), ("spinner", "EVs")]
+    biases = fold_biases([*rows, ("d", "planar", "cells", 1.5)])
+    assert [(b.group, b.observes) for b in biases] == [("planar", "cells"), ("spinner", "cells"), ("spinner", "EVs")]
     assert biases[1].fold == pytest.approx(0.6) and not biases[1].beyond_threshold  # within x1/2 to x2
-    assert biases[2].beyond_threshold and biases[2].to_dict()["cases"] == {"c": 4.01}
+    assert (biases[1].over, biases[1].under) == (1, 1)
+    assert biases[2].beyond_threshold and biases[2].to_dict("surface") == {
+        "surface": "spinner",
+        "observes": "EVs",
+        "geometric_mean_predicted_over_reported": pytest.approx(4.01),
+        "cases_over": 1,
+        "cases_under": 0,
+        "runs_warn": True,
+        "cases": {"c": 4.01},
+    }
 
 
 def test_the_suite_summary_by_platform_is_what_runs_warn_from(suite) -> None:
@@ -119,17 +128,21 @@ def test_the_suite_summary_by_platform_is_what_runs_warn_from(suite) -> None:
     from exoforge.upstream.validation_record import bias_warnings
 
     summary = summarise(suite)
-    assert {b.platform for b in summary.by_platform} == {c.platform for c in CASES}
+    assert {b.group for b in summary.by_platform} == {c.platform for c in CASES}
+    surfaces = {r.case.id: r.surface for r in suite}
+    assert surfaces["moreira2020_str_ad"] == "microcarrier" and surfaces["colter2000_planar_bm"] == "plastic"
+    assert sum(len(b.ratios) for b in summary.by_surface) == len(suite)
     for bias in summary.by_platform:
-        warned = [w for w in bias_warnings(bias.platform) if f"published {bias.observes} on {bias.platform}" in w]
-        assert bool(warned) == bias.beyond_threshold, (bias.platform, bias.observes, bias.fold)
+        warned = [w for w in bias_warnings(bias.group) if f"published {bias.observes} on {bias.group}" in w]
+        assert bool(warned) == bias.beyond_threshold, (bias.group, bias.observes, bias.fold)
 
 
 def test_results_table_lists_every_case() -> None:
     text = (ROOT / "validation" / "results.md").read_text(encoding="utf-8")
     for case in CASES:
         assert case.id in text
-    assert "| platform | observes | cases | predicted / reported | per case |" in text
+    assert "| platform | observes | cases (over / under) | predicted / reported | per case |" in text
+    assert "| surface | observes | cases (over / under) | predicted / reported | per case |" in text
 
 
 def test_validate_command_writes_figure_and_table(tmp_path) -> None:

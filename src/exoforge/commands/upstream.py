@@ -222,19 +222,21 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
         f"({summary['worst_fold_error']:.2f}-fold); {summary['observed_inside_interval_95']} of {summary['cases']} "
         f"reported values inside the 95 % interval; known misses: {', '.join(summary['known_misses']) or 'none'}"
     )
-    if summary["by_platform"]:
-        by_platform = Table(
-            title=f"central prediction / reported, geometric mean by platform (runs warn beyond x{BIAS_FOLD:g} or "
-            f"x1/{BIAS_FOLD:g})",
-            title_justify="left",
-        )
-        for col in ("platform", "observes", "cases", "predicted / reported"):
-            by_platform.add_column(col, justify="right" if col in ("cases", "predicted / reported") else "left")
-        for b in summary["by_platform"]:
+    for key, label, warns in (("by_platform", "platform", True), ("by_surface", "surface", False)):
+        if not summary[key]:
+            continue
+        title = f"central prediction / reported, geometric mean by {label}"
+        if warns:
+            title += f" (runs warn beyond x{BIAS_FOLD:g} or x1/{BIAS_FOLD:g})"
+        table = Table(title=title, title_justify="left")
+        for col in (label, "observes", "cases", "over / under", "predicted / reported"):
+            table.add_column(col, justify="left" if col in (label, "observes") else "right")
+        for b in summary[key]:
             fold = b["geometric_mean_predicted_over_reported"]
-            mark = "[red]" if b["runs_warn"] else ""
-            by_platform.add_row(b["platform"], b["observes"], str(len(b["cases"])), f"{mark}{fold:.2f}")
-        console.print(by_platform)
+            mark = "[red]" if warns and b["runs_warn"] else ""
+            counts = f"{b['cases_over']} / {b['cases_under']}"
+            table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, f"{mark}{fold:.2f}")
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:

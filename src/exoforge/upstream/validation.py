@@ -220,13 +220,16 @@ BIAS_FOLD = 2.0
 
 
 @dataclass(frozen=True)
-class PlatformBias:
-    """How far the central predictions fell from the reported values over one platform's cases of one kind.
+class FoldBias:
+    """How far the central predictions fell from the reported values over a group of cases of one kind.
 
-    ``fold`` is the geometric mean of predicted / reported: above 1 the model runs high there, below 1 low.
+    The group is a platform (``exoforge validate``'s table, the warnings of runs) or a culture surface
+    (microcarrier, plastic, hollow fibre, fixed bed, aggregate). ``fold`` is the geometric mean of
+    predicted / reported: above 1 the model runs high there, below 1 low; ``over`` and ``under`` count
+    the cases on each side, which the mean alone hides.
     """
 
-    platform: str
+    group: str
     observes: str  # "cells" or "EVs"
     ratios: tuple[tuple[str, float], ...]  # (case id, predicted / reported)
 
@@ -235,29 +238,39 @@ class PlatformBias:
         return math.exp(sum(math.log(r) for _, r in self.ratios) / len(self.ratios))
 
     @property
+    def over(self) -> int:
+        return sum(r > 1.0 for _, r in self.ratios)
+
+    @property
+    def under(self) -> int:
+        return sum(r < 1.0 for _, r in self.ratios)
+
+    @property
     def beyond_threshold(self) -> bool:
         """Beyond :data:`BIAS_FOLD` either way: runs on this platform warn."""
         return not 1.0 / BIAS_FOLD <= self.fold <= BIAS_FOLD
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, label: str = "platform") -> dict[str, Any]:
         return {
-            "platform": self.platform,
+            label: self.group,
             "observes": self.observes,
             "geometric_mean_predicted_over_reported": self.fold,
+            "cases_over": self.over,
+            "cases_under": self.under,
             "runs_warn": self.beyond_threshold,
             "cases": {case: ratio for case, ratio in self.ratios},
         }
 
 
-def platform_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[PlatformBias]:
-    """Group ``(case id, platform, "cells" | "EVs", predicted / reported)`` by platform and kind, in that order."""
+def fold_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[FoldBias]:
+    """Group ``(case id, group, "cells" | "EVs", predicted / reported)`` by group and kind, in that order."""
     groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for case, platform, observes, ratio in rows:
-        groups.setdefault((platform, observes), []).append((case, ratio))
+    for case, group, observes, ratio in rows:
+        groups.setdefault((group, observes), []).append((case, ratio))
     order = {"cells": 0, "EVs": 1}
     return [
-        PlatformBias(platform, observes, tuple(groups[(platform, observes)]))
-        for platform, observes in sorted(groups, key=lambda k: (k[0], order.get(k[1], 2)))
+        FoldBias(group, observes, tuple(groups[(group, observes)]))
+        for group, observes in sorted(groups, key=lambda k: (k[0], order.get(k[1], 2)))
     ]
 
 
@@ -269,6 +282,7 @@ class CaseResult:
     predicted: float
     interval: tuple[float, float]
     checks_failed: tuple[str, ...] = field(default=())
+    surface: str = ""  # what the cells grow on in the central run: microcarrier, plastic, hollow_fiber, ...
 
     @property
     def fold_error(self) -> float:
@@ -278,6 +292,11 @@ class CaseResult:
     @property
     def within_tolerance(self) -> bool:
         return self.fold_error <= self.case.tolerance_fold
+
+    @property
+    def ratio(self) -> float:
+        """Central prediction over the reported value."""
+        return self.predicted / self.case.observed
 
     @property
     def observes(self) -> str:
@@ -326,7 +345,7 @@ class CaseResult:
 
 def _observe(
     case: Case, scn: Scenario, params: ParameterSet, batch_n: int, seed: int
-) -> tuple[float, np.ndarray, list[str]]:
+) -> tuple[float, np.ndarray, list[str], str]:
     log = UsageLog(params.nominal(1))
     central = simulate_upstream(scn, log)
     value = _observed(case, central)
@@ -339,7 +358,7 @@ def _observe(
         # the evidence behind a secretion effect changes)
         names = [n for n in names if not _moves_only_secretion(n)]
     sample = simulate_upstream(scn, UsageLog(params.sample(batch_n, np.random.default_rng(seed), names)))
-    return value, np.asarray(OBSERVABLES[case.metric][2](sample), dtype=float), failed
+    return value, np.asarray(OBSERVABLES[case.metric][2](sample), dtype=float), failed, central.geometry.surface
 
 
 def _observed(case: Case, culture: UpstreamResult) -> float:
@@ -372,15 +391,16 @@ def run_case(
     pooled: list[np.ndarray] = []
     predicted = float("nan")
     failed: list[str] = []
+    surface = ""
     for i, scn in enumerate(scenarios):
         params = parameters_for(scn)
-        value, draws, fails = _observe(case, scn, params, per_variant, seed + i)
+        value, draws, fails, kind = _observe(case, scn, params, per_variant, seed + i)
         if i == 0:
-            predicted, failed = value, fails
+            predicted, failed, surface = value, fails, kind
         pooled.append(draws[np.isfinite(draws)])
     allv = np.concatenate(pooled)
     lo, hi = np.percentile(allv, INTERVAL)
-    return CaseResult(case, predicted, (float(lo), float(hi)), tuple(failed))
+    return CaseResult(case, predicted, (float(lo), float(hi)), tuple(failed), surface)
 
 
 def run_cases(
@@ -402,7 +422,8 @@ class Summary:
     median_fold_error_cells: float
     inside_interval: int
     known_misses: tuple[str, ...]
-    by_platform: tuple[PlatformBias, ...] = ()
+    by_platform: tuple[FoldBias, ...] = ()
+    by_surface: tuple[FoldBias, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -415,7 +436,8 @@ class Summary:
             "median_fold_error_cells": self.median_fold_error_cells,
             "observed_inside_interval_95": self.inside_interval,
             "known_misses": list(self.known_misses),
-            "by_platform": [b.to_dict() for b in self.by_platform],
+            "by_platform": [b.to_dict("platform") for b in self.by_platform],
+            "by_surface": [b.to_dict("surface") for b in self.by_surface],
         }
 
 
@@ -434,16 +456,23 @@ def summarise(results: list[CaseResult]) -> Summary:
         inside_interval=sum(r.within_interval for r in results),
         known_misses=tuple(r.case.id for r in results if not r.within_interval and r.case.known_miss),
         by_platform=tuple(
-            platform_biases(
-                (r.case.id, r.case.platform, r.observes, r.predicted / r.case.observed)
-                for r in results
-                if r.predicted > 0
-            )
+            fold_biases((r.case.id, r.case.platform, r.observes, r.ratio) for r in results if r.ratio > 0)
+        ),
+        by_surface=tuple(
+            fold_biases((r.case.id, r.surface or "?", r.observes, r.ratio) for r in results if r.ratio > 0)
         ),
     )
 
 
 _RUNS_WARN = " (runs warn)"
+
+
+def _bias_row(b: FoldBias, warns: bool) -> str:
+    per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
+    return (
+        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:.2f}"
+        f"{_RUNS_WARN if warns else ''} | {per_case} |"
+    )
 
 
 def results_markdown(results: list[CaseResult], summary: Summary) -> str:
@@ -475,17 +504,20 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "Central prediction over reported value by platform (geometric mean over its cases; a run on a platform "
             f"warns where it is above {BIAS_FOLD:g} or below 1/{BIAS_FOLD:g}):",
             "",
-            "| platform | observes | cases | predicted / reported | per case |",
+            "| platform | observes | cases (over / under) | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | --- |",
         ]
+        lines += [_bias_row(b, b.beyond_threshold) for b in summary.by_platform]
+        lines.append("")
+    if summary.by_surface:
         lines += [
-            f"| {b.platform} | {b.observes} | {len(b.ratios)} | {b.fold:.2f}"
-            + (_RUNS_WARN if b.beyond_threshold else "")
-            + " | "
-            + ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
-            + " |"
-            for b in summary.by_platform
+            "The same by what the cells grow on (platforms that share a surface share its attachment and capacity "
+            "assumptions):",
+            "",
+            "| surface | observes | cases (over / under) | predicted / reported | per case |",
+            "| --- | --- | ---: | ---: | --- |",
         ]
+        lines += [_bias_row(b, False) for b in summary.by_surface]
         lines.append("")
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:

@@ -23,7 +23,7 @@ from typing import Any
 
 from exoforge.parameters import ParameterSet
 from exoforge.scenario import Scenario
-from exoforge.upstream.validation import Case, central_value, load_cases, platform_biases, plugin_cases
+from exoforge.upstream.validation import Case, central_value, fold_biases, load_cases, plugin_cases
 from exoforge.yamlio import load_yaml
 
 RECORD_FILE = "validation_record.yaml"
@@ -104,7 +104,7 @@ def bias_warnings(platform: str, outcomes: Iterable[CaseOutcome] | None = None) 
     low on (geometric-mean fold beyond :data:`exoforge.upstream.validation.BIAS_FOLD`)."""
     if outcomes is None:
         outcomes = (*committed_outcomes(), *plugin_outcomes(platform))
-    biases = platform_biases((o.case, o.platform, o.observes, o.ratio) for o in outcomes if o.platform == platform)
+    biases = fold_biases((o.case, o.platform, o.observes, o.ratio) for o in outcomes if o.platform == platform)
     warnings = []
     for bias in biases:
         if not bias.beyond_threshold:
