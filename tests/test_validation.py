@@ -15,12 +15,12 @@ from exoforge.upstream.validation import (
     INTERVAL_SAMPLES,
     OBSERVABLES,
     case_from_dict,
-    fold_biases,
     load_cases,
     packaged_cases_dir,
     run_case,
     summarise,
 )
+from exoforge.upstream.validation_bias import fold_biases
 from exoforge.yamlio import load_yaml
 from tests.conftest import ROOT
 

@@ -186,7 +186,7 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
     from rich.console import Console
     from rich.table import Table
 
-    from exoforge.upstream.validation import BIAS_FOLD
+    from exoforge.upstream.validation_bias import BIAS_FOLD
 
     console = Console()
     # a narrow terminal drops the platform and cell-source columns (the case id names both) and folds

@@ -34,7 +34,6 @@ runs from any folder; this module returns data only, and the comparison figure i
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,6 +45,7 @@ import numpy as np
 from exoforge.parameters import ParameterSet, UsageLog
 from exoforge.scenario import Scenario, parse_scenario
 from exoforge.upstream.simulate import UpstreamResult, simulate_upstream
+from exoforge.upstream.validation_bias import BIAS_FOLD, FoldBias, bias_row, fold_biases
 from exoforge.yamlio import load_yaml
 
 #: Observables a case may report: (description, unit, value from the upstream result of the scenario).
@@ -212,66 +212,6 @@ def all_cases() -> list[Case]:
             raise ValueError(f"validation case '{case.id}' is defined twice: {seen[case.id]} and {case.source}")
         seen[case.id] = case.source
     return cases
-
-
-#: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run on it warns
-#: (:func:`exoforge.upstream.validation_record.bias_warnings`).
-BIAS_FOLD = 2.0
-
-
-@dataclass(frozen=True)
-class FoldBias:
-    """How far the central predictions fell from the reported values over a group of cases of one kind.
-
-    The group is a platform (``exoforge validate``'s table, the warnings of runs) or a culture surface
-    (microcarrier, plastic, hollow fibre, fixed bed, aggregate). ``fold`` is the geometric mean of
-    predicted / reported: above 1 the model runs high there, below 1 low; ``over`` and ``under`` count
-    the cases on each side, which the mean alone hides.
-    """
-
-    group: str
-    observes: str  # "cells" or "EVs"
-    ratios: tuple[tuple[str, float], ...]  # (case id, predicted / reported)
-
-    @property
-    def fold(self) -> float:
-        return math.exp(sum(math.log(r) for _, r in self.ratios) / len(self.ratios))
-
-    @property
-    def over(self) -> int:
-        return sum(r > 1.0 for _, r in self.ratios)
-
-    @property
-    def under(self) -> int:
-        return sum(r < 1.0 for _, r in self.ratios)
-
-    @property
-    def beyond_threshold(self) -> bool:
-        """Beyond :data:`BIAS_FOLD` either way: runs on this platform warn."""
-        return not 1.0 / BIAS_FOLD <= self.fold <= BIAS_FOLD
-
-    def to_dict(self, label: str = "platform") -> dict[str, Any]:
-        return {
-            label: self.group,
-            "observes": self.observes,
-            "geometric_mean_predicted_over_reported": self.fold,
-            "cases_over": self.over,
-            "cases_under": self.under,
-            "runs_warn": self.beyond_threshold,
-            "cases": {case: ratio for case, ratio in self.ratios},
-        }
-
-
-def fold_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[FoldBias]:
-    """Group ``(case id, group, "cells" | "EVs", predicted / reported)`` by group and kind, in that order."""
-    groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for case, group, observes, ratio in rows:
-        groups.setdefault((group, observes), []).append((case, ratio))
-    order = {"cells": 0, "EVs": 1}
-    return [
-        FoldBias(group, observes, tuple(groups[(group, observes)]))
-        for group, observes in sorted(groups, key=lambda k: (k[0], order.get(k[1], 2)))
-    ]
 
 
 @dataclass(frozen=True)
@@ -464,17 +404,6 @@ def summarise(results: list[CaseResult]) -> Summary:
     )
 
 
-_RUNS_WARN = " (runs warn)"
-
-
-def _bias_row(b: FoldBias, warns: bool) -> str:
-    per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
-    return (
-        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:.2f}"
-        f"{_RUNS_WARN if warns else ''} | {per_case} |"
-    )
-
-
 def results_markdown(results: list[CaseResult], summary: Summary) -> str:
     """The results as a Markdown table with the summary line (for the validation directory)."""
     lines = [
@@ -507,7 +436,7 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "| platform | observes | cases (over / under) | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | --- |",
         ]
-        lines += [_bias_row(b, b.beyond_threshold) for b in summary.by_platform]
+        lines += [bias_row(b, b.beyond_threshold) for b in summary.by_platform]
         lines.append("")
     if summary.by_surface:
         lines += [
@@ -517,7 +446,7 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "| surface | observes | cases (over / under) | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | --- |",
         ]
-        lines += [_bias_row(b, False) for b in summary.by_surface]
+        lines += [bias_row(b, False) for b in summary.by_surface]
         lines.append("")
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:

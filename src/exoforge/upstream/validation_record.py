@@ -23,7 +23,8 @@ from typing import Any
 
 from exoforge.parameters import ParameterSet
 from exoforge.scenario import Scenario
-from exoforge.upstream.validation import Case, central_value, fold_biases, load_cases, plugin_cases
+from exoforge.upstream.validation import Case, central_value, load_cases, plugin_cases
+from exoforge.upstream.validation_bias import fold_biases
 from exoforge.yamlio import load_yaml
 
 RECORD_FILE = "validation_record.yaml"

@@ -1,0 +1,85 @@
+"""How far the validation suite's central predictions fall from the reported values, by group of cases.
+
+A group is a platform (the table of ``exoforge validate`` and the warnings of runs on that platform,
+:func:`exoforge.upstream.validation_record.bias_warnings`) or a culture surface (microcarrier, plastic,
+hollow fibre, fixed bed, aggregate). The figure is the geometric mean of central prediction over
+reported value, with the cases on each side counted, which the mean alone hides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run on it warns
+#: (:func:`exoforge.upstream.validation_record.bias_warnings`).
+BIAS_FOLD = 2.0
+
+
+@dataclass(frozen=True)
+class FoldBias:
+    """How far the central predictions fell from the reported values over a group of cases of one kind.
+
+    The group is a platform (``exoforge validate``'s table, the warnings of runs) or a culture surface
+    (microcarrier, plastic, hollow fibre, fixed bed, aggregate). ``fold`` is the geometric mean of
+    predicted / reported: above 1 the model runs high there, below 1 low; ``over`` and ``under`` count
+    the cases on each side, which the mean alone hides.
+    """
+
+    group: str
+    observes: str  # "cells" or "EVs"
+    ratios: tuple[tuple[str, float], ...]  # (case id, predicted / reported)
+
+    @property
+    def fold(self) -> float:
+        return math.exp(sum(math.log(r) for _, r in self.ratios) / len(self.ratios))
+
+    @property
+    def over(self) -> int:
+        return sum(r > 1.0 for _, r in self.ratios)
+
+    @property
+    def under(self) -> int:
+        return sum(r < 1.0 for _, r in self.ratios)
+
+    @property
+    def beyond_threshold(self) -> bool:
+        """Beyond :data:`BIAS_FOLD` either way: runs on this platform warn."""
+        return not 1.0 / BIAS_FOLD <= self.fold <= BIAS_FOLD
+
+    def to_dict(self, label: str = "platform") -> dict[str, Any]:
+        return {
+            label: self.group,
+            "observes": self.observes,
+            "geometric_mean_predicted_over_reported": self.fold,
+            "cases_over": self.over,
+            "cases_under": self.under,
+            "runs_warn": self.beyond_threshold,
+            "cases": {case: ratio for case, ratio in self.ratios},
+        }
+
+
+def fold_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[FoldBias]:
+    """Group ``(case id, group, "cells" | "EVs", predicted / reported)`` by group and kind, in that order."""
+    groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for case, group, observes, ratio in rows:
+        groups.setdefault((group, observes), []).append((case, ratio))
+    order = {"cells": 0, "EVs": 1}
+    return [
+        FoldBias(group, observes, tuple(groups[(group, observes)]))
+        for group, observes in sorted(groups, key=lambda k: (k[0], order.get(k[1], 2)))
+    ]
+
+
+RUNS_WARN = " (runs warn)"
+
+
+def bias_row(b: FoldBias, warns: bool) -> str:
+    """One group as a row of the Markdown results table; ``warns`` marks a group runs warn from."""
+    per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
+    return (
+        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:.2f}"
+        f"{RUNS_WARN if warns else ''} | {per_case} |"
+    )
