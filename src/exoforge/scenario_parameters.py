@@ -150,8 +150,8 @@ def _pooled_secretion_parameter(sid: str, name: str, exclude_refs: tuple[str, ..
     if not post.k:
         warnings.append(
             f"strategy '{sid}': no comparison in the evidence measures it, so the {post.family} family's predictive "
-            f"effect applies (x{post.median:.3g}, 95 % {math.exp(post.mean - 1.96 * post.sigma):.2g}-"
-            f"{math.exp(post.mean + 1.96 * post.sigma):.2g}); give your own multiplier under parameters as {name}"
+            f"effect applies (x{post.median:.3g}, 95 % {post.range_95[0]:.2g}-"
+            f"{post.range_95[1]:.2g}); give your own multiplier under parameters as {name}"
         )
     elif all(e.cell_source == "non_msc" for e in mine):
         warnings.append(

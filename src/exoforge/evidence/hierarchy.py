@@ -79,6 +79,11 @@ class Posterior:
         return math.sqrt(self.var_new)
 
     @property
+    def range_95(self) -> tuple[float, float]:
+        """2.5th and 97.5th percentiles of the multiplier a run draws (lognormal, new-study SD)."""
+        return math.exp(self.mean - Z95 * self.sigma), math.exp(self.mean + Z95 * self.sigma)
+
+    @property
     def shrinkage(self) -> float | None:
         """Fraction of the way from the study mean to the family mean (0 = unpooled, 1 = family)."""
         if self.raw_mean is None or abs(self.raw_mean - self.family_mean) < 1e-12:
@@ -289,8 +294,8 @@ def run_effect(strategy: str, exclude_refs: tuple[str, ...] = ()) -> dict[str, A
     return {
         "strategy": strategy,
         "median": post.median,
-        "low_95": math.exp(post.mean - Z95 * post.sigma),
-        "high_95": math.exp(post.mean + Z95 * post.sigma),
+        "low_95": post.range_95[0],
+        "high_95": post.range_95[1],
         "sigma_log": post.sigma,
         "k": post.k,
         **post.pooling(),

@@ -44,7 +44,7 @@ def print_emulations(done: Sequence[Emulation], skipped: Sequence[tuple[str, str
 def print_posterior(post: Posterior, hyper: HyperPosterior, shared: Sequence[SharedArm] = ()) -> None:
     """The partially pooled per-cell effect of one strategy, how far it was shrunk, and the comparisons
     of its studies that share a culture with its own (counted as covarying, evidence rule 6)."""
-    lo, hi = math.exp(post.mean - 1.96 * post.sigma), math.exp(post.mean + 1.96 * post.sigma)
+    lo, hi = post.range_95
     console = _console()
     console.print(
         f"partially pooled per-cell effect of {post.strategy} ({post.family} family): x{post.median:.3g} "

@@ -137,7 +137,7 @@ def pooled_forest(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Any | No
         )
     )
     name = f"{strategy}: pooled (k = {post.k} own, {post.k_family} in family)"
-    lo, hi = math.exp(post.mean - Z975 * post.sigma), math.exp(post.mean + Z975 * post.sigma)
+    lo, hi = post.range_95
     fig.add_trace(
         go.Scatter(
             x=[post.median],

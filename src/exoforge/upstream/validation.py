@@ -226,7 +226,7 @@ class CaseResult:
 
     @property
     def fold_error(self) -> float:
-        r = self.predicted / self.case.observed
+        r = self.ratio
         return float(max(r, 1.0 / r)) if r > 0 else float("inf")
 
     @property
