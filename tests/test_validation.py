@@ -123,8 +123,9 @@ def test_fold_biases_are_geometric_means_by_group_and_kind_with_the_sides_counte
     }
 
 
-def test_the_suite_summary_by_platform_is_what_runs_warn_from(suite) -> None:
-    """The per-platform table of `exoforge validate` and the warnings of runs rest on the same central ratios."""
+def test_the_suite_summary_by_platform_and_surface_is_what_runs_warn_from(suite) -> None:
+    """The per-platform and per-surface tables of `exoforge validate` and the warnings of runs rest on the same
+    central ratios: a run warns from its platform's cases, or else from its surface's."""
     from exoforge.upstream.validation_record import bias_warnings
 
     summary = summarise(suite)
@@ -132,9 +133,15 @@ def test_the_suite_summary_by_platform_is_what_runs_warn_from(suite) -> None:
     surfaces = {r.case.id: r.surface for r in suite}
     assert surfaces["moreira2020_str_ad"] == "microcarrier" and surfaces["colter2000_planar_bm"] == "plastic"
     assert sum(len(b.ratios) for b in summary.by_surface) == len(suite)
+    by_surface = {(b.group, b.observes): b for b in summary.by_surface}
     for bias in summary.by_platform:
-        warned = [w for w in bias_warnings(bias.group) if f"published {bias.observes} on {bias.group}" in w]
-        assert bool(warned) == bias.beyond_threshold, (bias.group, bias.observes, bias.fold)
+        surface = {surfaces[case] for case, _ in bias.ratios}.pop()
+        warnings = bias_warnings(bias.group, surface)
+        own = [w for w in warnings if f"published {bias.observes} on {bias.group}" in w]
+        assert bool(own) == bias.beyond_threshold, (bias.group, bias.observes, bias.fold)
+        shared = [w for w in warnings if f"published {bias.observes} grown on" in w]
+        surface_warns = by_surface[(surface, bias.observes)].beyond_threshold
+        assert bool(shared) == (surface_warns and not bias.beyond_threshold), (bias.group, bias.observes)
 
 
 def test_results_table_lists_every_case() -> None:
@@ -193,23 +200,67 @@ def test_the_committed_validation_record_is_the_model_s_central_prediction() -> 
     committed = committed_outcomes()
     assert [o.case for o in committed] == [o.case for o in fresh]
     for old, new in zip(committed, fresh, strict=True):
-        assert (old.platform, old.observes, old.reported) == (new.platform, new.observes, new.reported)
+        assert (old.platform, old.observes, old.reported, old.surface) == (
+            new.platform,
+            new.observes,
+            new.reported,
+            new.surface,
+        )
         assert old.predicted == pytest.approx(new.predicted, rel=1e-8), old.case
 
 
 def test_a_run_warns_where_the_platform_s_cases_say_the_model_runs_high_or_low() -> None:
     from exoforge.upstream.validation_record import CaseOutcome, bias_warnings
 
-    def outcome(case: str, observes: str, ratio: float) -> CaseOutcome:
-        return CaseOutcome(case, "spinner", observes, 1e6, 1e6 * ratio)
+    def outcome(case: str, observes: str, ratio: float, platform: str = "spinner") -> CaseOutcome:
+        return CaseOutcome(case, platform, observes, 1e6, 1e6 * ratio, surface="microcarrier")
 
     # geometric mean x2.0 (within the band) and x0.3: only the EVs warn, and say low
     mixed = [outcome("a", "cells", 4.0), outcome("b", "cells", 1.0), outcome("c", "EVs", 0.3)]
-    (warning,) = bias_warnings("spinner", mixed)
-    assert "EVs on spinner at x0.3" in warning and "may be low" in warning and "over 1 case:" in warning
+    (warning,) = bias_warnings("spinner", outcomes=mixed)
+    assert "EVs on spinner at x0.3" in warning and "may be low" in warning
+    assert "over 1 case, 0 over and 1 under:" in warning
     high = [outcome("a", "cells", 4.0), outcome("b", "cells", 1.5)]
-    (warning,) = bias_warnings("spinner", high)
+    (warning,) = bias_warnings("spinner", outcomes=high)
     assert "at x2.45 the" in warning and "may be high" in warning and "a x4, b x1.5" in warning
-    assert bias_warnings("fixed_bed", high) == []  # other platforms' cases say nothing about this one
+    assert bias_warnings("fixed_bed", outcomes=high) == []  # other platforms' cases say nothing about this one
     result = xf.simulate(xf.load_scenario(ROOT / "examples" / "platform_hollow_fiber.yaml"))
     assert any(w.startswith("validation: the model predicted published cells on hollow_fiber") for w in result.warnings)
+
+
+def test_a_run_warns_from_the_cases_on_its_surface_where_its_platform_s_own_do_not() -> None:
+    """Microcarriers in a spinner, a stirred tank and a Vertical-Wheel share attachment, areal capacity and lag:
+    cases on the other platforms speak for a run whose own platform's cases stay within the band."""
+    from exoforge.upstream.validation_record import CaseOutcome, bias_warnings
+
+    def outcome(case: str, platform: str, ratio: float, surface: str = "microcarrier") -> CaseOutcome:
+        return CaseOutcome(case, platform, "cells", 1e6, 1e6 * ratio, surface=surface)
+
+    cases = [
+        outcome("s1", "spinner", 0.6),
+        outcome("t1", "stirred_tank", 0.3),
+        outcome("t2", "stirred_tank", 0.2),
+        outcome("p1", "planar", 0.1, surface="plastic"),  # another surface: says nothing here
+    ]
+    # the spinner's own case (x0.6) does not warn; the three microcarrier cases (x0.33) do
+    (warning,) = bias_warnings("spinner", "microcarrier", cases)
+    assert "cells grown on microcarriers (spinner, stirred_tank) at x0.33" in warning
+    assert "3 cases, 0 over and 3 under: s1 x0.6, t1 x0.3, t2 x0.2" in warning
+    assert "this run grows its cells on microcarriers, so its cells may be low" in warning
+    # a platform whose own cases warn does not repeat the warning for the surface
+    (own,) = bias_warnings("stirred_tank", "microcarrier", cases)
+    assert "cells on stirred_tank at x0.245" in own
+    # without its surface, a run hears only from its own platform's cases
+    assert bias_warnings("spinner", "", cases) == []
+    assert bias_warnings("vertical_wheel", "aggregate", cases) == []
+    # a run passes its surface: the Vertical-Wheel example warns exactly when the committed microcarrier cases do
+    from exoforge.upstream.validation_bias import fold_biases
+    from exoforge.upstream.validation_record import committed_outcomes
+
+    committed = [o for o in committed_outcomes() if o.surface == "microcarrier" and o.observes == "cells"]
+    (microcarrier,) = fold_biases((o.case, o.surface, o.observes, o.ratio) for o in committed)
+    on_platform = [o for o in committed if o.platform == "vertical_wheel"]
+    (vertical_wheel,) = fold_biases((o.case, o.platform, o.observes, o.ratio) for o in on_platform)
+    result = xf.simulate(xf.load_scenario(ROOT / "examples" / "platform_vertical_wheel.yaml"))
+    warned = any("published cells grown on microcarriers" in w for w in result.warnings)
+    assert warned == (microcarrier.beyond_threshold and not vertical_wheel.beyond_threshold)

@@ -195,8 +195,13 @@ def ledger_lines(scn: Scenario, ps: ParameterSet, cogs: CostOfGoods, user_prices
     ]
 
 
-def run_warnings(scn: Scenario, k: Mapping[str, float], checks: Sequence[CheckRecord], train: TrainResult) -> list[str]:
-    """What a reader of the run must know: stacked strategies, failed checks, less than a dose, purity, ..."""
+def run_warnings(
+    scn: Scenario, k: Mapping[str, float], checks: Sequence[CheckRecord], train: TrainResult, surface: str
+) -> list[str]:
+    """What a reader of the run must know: stacked strategies, failed checks, less than a dose, purity, ...
+
+    ``surface`` is what the run's cells grow on (the validation cases on it may say the model runs high or low).
+    """
     warnings = []
     strategies = list(scn.conditioning.strategies)
     if "hypoxia" in strategies:
@@ -211,7 +216,7 @@ def run_warnings(scn: Scenario, k: Mapping[str, float], checks: Sequence[CheckRe
     warnings += [check_line(c) for c in checks if not c["ok"]]
     from exoforge.upstream.validation_record import bias_warnings
 
-    warnings += bias_warnings(scn.expansion.platform)
+    warnings += bias_warnings(scn.expansion.platform, surface)
     for step in train.steps:
         warnings.extend(step.warnings)
     if k["doses_per_batch"] < 1:

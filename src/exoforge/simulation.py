@@ -324,7 +324,7 @@ def simulate(
     ev = evaluate(scn, ps.nominal(1), record_series=True)
     k = {key: float(v[0]) for key, v in ev.kpis.items()}
     checks = check_records(ev.checks)
-    warnings = [*prepared.warnings, *run_warnings(scn, k, checks, ev.train)]
+    warnings = [*prepared.warnings, *run_warnings(scn, k, checks, ev.train, ev.upstream.geometry.surface)]
     assumptions = _driving_assumptions(scn, ps, ev.used)
     for a in assumptions:
         if a["drives_result"]:

@@ -222,20 +222,22 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
         f"({summary['worst_fold_error']:.2f}-fold); {summary['observed_inside_interval_95']} of {summary['cases']} "
         f"reported values inside the 95 % interval; known misses: {', '.join(summary['known_misses']) or 'none'}"
     )
-    for key, label, warns in (("by_platform", "platform", True), ("by_surface", "surface", False)):
+    notes = {
+        "platform": f" (runs warn beyond x{BIAS_FOLD:g} or x1/{BIAS_FOLD:g})",
+        "surface": " (runs on it warn from here where their platform's own cases do not)",
+    }
+    for key, label in (("by_platform", "platform"), ("by_surface", "surface")):
         if not summary[key]:
             continue
-        title = f"central prediction / reported, geometric mean by {label}"
-        if warns:
-            title += f" (runs warn beyond x{BIAS_FOLD:g} or x1/{BIAS_FOLD:g})"
+        title = f"central prediction / reported, geometric mean by {label}{notes[label]}"
         table = Table(title=title, title_justify="left")
         for col in (label, "observes", "cases", "over / under", "predicted / reported"):
             table.add_column(col, justify="left" if col in (label, "observes") else "right")
         for b in summary[key]:
             fold = b["geometric_mean_predicted_over_reported"]
-            mark = "[red]" if warns and b["runs_warn"] else ""
+            mark = "[red]" if b["runs_warn"] else ""
             counts = f"{b['cases_over']} / {b['cases_under']}"
-            table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, f"{mark}{fold:.2f}")
+            table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, f"{mark}{fold:#.3g}")
         console.print(table)
 
 

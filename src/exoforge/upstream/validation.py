@@ -305,9 +305,10 @@ def _observed(case: Case, culture: UpstreamResult) -> float:
     return float(OBSERVABLES[case.metric][2](culture)[0])
 
 
-def central_value(case: Case, scn: Scenario, params: ParameterSet) -> float:
-    """The case's observable at the central parameter values of ``params``."""
-    return _observed(case, simulate_upstream(scn, UsageLog(params.nominal(1))))
+def central_value(case: Case, scn: Scenario, params: ParameterSet) -> tuple[float, str]:
+    """The case's observable at the central parameter values of ``params``, and what its cells grow on."""
+    culture = simulate_upstream(scn, UsageLog(params.nominal(1)))
+    return _observed(case, culture), culture.geometry.surface
 
 
 def _moves_only_secretion(name: str) -> bool:
@@ -441,12 +442,12 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
     if summary.by_surface:
         lines += [
             "The same by what the cells grow on (platforms that share a surface share its attachment and capacity "
-            "assumptions):",
+            "assumptions; a run whose platform's own cases do not warn warns from its surface):",
             "",
             "| surface | observes | cases (over / under) | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | --- |",
         ]
-        lines += [bias_row(b, False) for b in summary.by_surface]
+        lines += [bias_row(b, b.beyond_threshold) for b in summary.by_surface]
         lines.append("")
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:

@@ -80,6 +80,6 @@ def bias_row(b: FoldBias, warns: bool) -> str:
     """One group as a row of the Markdown results table; ``warns`` marks a group runs warn from."""
     per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
     return (
-        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:.2f}"
+        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:#.3g}"
         f"{RUNS_WARN if warns else ''} | {per_case} |"
     )
