@@ -13,6 +13,7 @@ import pytest
 
 import exoforge as xf
 from exoforge.analysis.calibration import CalibrationProblem, fit_many, with_values
+from exoforge.distributions import Z95
 from exoforge.measurements.noise import draw
 from exoforge.measurements.table import BatchData, Measurement, SourceFile
 from exoforge.upstream.schedule import build_schedule
@@ -65,8 +66,8 @@ def coverage(platform: str, draws: int, seed: int) -> np.ndarray:
     assert all(r.success for r in results)
     hits = []
     for r, truth in zip(results, truths, strict=True):
-        lo = r.x[:p] - 1.959963984540054 * r.stderr[:p]
-        hi = r.x[:p] + 1.959963984540054 * r.stderr[:p]
+        lo = r.x[:p] - Z95 * r.stderr[:p]
+        hi = r.x[:p] + Z95 * r.stderr[:p]
         hits.append((lo <= truth) & (truth <= hi))
     return np.array(hits)
 

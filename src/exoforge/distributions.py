@@ -33,7 +33,8 @@ import numpy as np
 from exoforge.special import ndtri
 
 KINDS = ("fixed", "lognormal", "normal", "uniform", "loguniform", "triangular", "logitnormal")
-_Z95 = 1.959963984540054
+#: The standard normal's 97.5th percentile: a central 95 % interval is mean +/- Z95 standard deviations.
+Z95 = 1.959963984540054
 
 
 def logit(x: float) -> float:
@@ -79,7 +80,7 @@ class Distribution:
             return math.log(s["gsd"])
         if "low" in s and "high" in s:
             lo, hi = s["low"], s["high"]
-            return max(math.log(hi / value), math.log(value / lo)) / _Z95
+            return max(math.log(hi / value), math.log(value / lo)) / Z95
         raise ValueError("a lognormal distribution needs gsd, sigma, or low and high")
 
     def _logit_sigma(self, value: float) -> float:
@@ -88,7 +89,7 @@ class Distribution:
             return s["sigma"]
         if "low" in s and "high" in s:
             mid = logit(value)
-            return float(max(logit(s["high"]) - mid, mid - logit(s["low"])) / _Z95)
+            return float(max(logit(s["high"]) - mid, mid - logit(s["low"])) / Z95)
         raise ValueError("a logitnormal distribution needs sigma, or low and high")
 
     def validate(self, value: float) -> None:

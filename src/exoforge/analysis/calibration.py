@@ -54,7 +54,6 @@ from exoforge.measurements.variables import VARIABLES
 from exoforge.parameters import Parameter, ParameterBatch, ParameterSet, UsageLog
 from exoforge.scenario import Scenario
 
-Z95 = 1.959963984540054
 #: Bounds of a parameter with an unbounded prior: this many prior SDs either side of its centre.
 PRIOR_SPAN_SD = 6.0
 #: Forward-difference step on the transformed scale.

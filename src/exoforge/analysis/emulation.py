@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from exoforge.distributions import Z95
 from exoforge.evidence.store import DATA_PACKAGE, EvidenceRecord, load_records, load_strategies
 from exoforge.yamlio import load_yaml
 
@@ -51,7 +52,6 @@ MODELLED_CELL_SOURCES = ("bm_msc", "ad_msc", "uc_msc", "ipsc_msc")
 #: Cell source used when a record's cells are none of the modelled ones (other MSCs, non-MSC cells):
 #: the ratio of two arms of the same cells depends little on which cells run in both.
 SURROGATE_CELL_SOURCE = "bm_msc"
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from exoforge._version import __version__
-from exoforge.distributions import Distribution
+from exoforge.distributions import Z95, Distribution
 from exoforge.parameters import Estimate, JointNormal, ParameterSet
 from exoforge.units import conversion_factor, parse_unit, same_dimension
 
@@ -120,7 +120,7 @@ def parameter_file_data(result: Any, scenario_files: dict[str, str] | None = Non
         block[a, a] = var
         sd = math.sqrt(max(var, 0.0))
         value = float(fp.natural(center))
-        lo, hi = float(fp.natural(center - 1.959963984540054 * sd)), float(fp.natural(center + 1.959963984540054 * sd))
+        lo, hi = float(fp.natural(center - Z95 * sd)), float(fp.natural(center + Z95 * sd))
         entry: dict[str, Any] = {
             "name": n,
             "unit": fp.unit,

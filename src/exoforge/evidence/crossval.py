@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from exoforge.distributions import Z95
 from exoforge.evidence.emulated import EmulatedRecord, family_map, load_emulated
-from exoforge.evidence.hierarchy import Z95 as _Z95
 from exoforge.evidence.hierarchy import fitted
 
 
@@ -139,8 +139,8 @@ def predict_comparison(e: EmulatedRecord, exclude: tuple[str, ...], shrink: floa
         combined_with=e.combined_with,
         published=e.published,
         predicted=math.exp(mean),
-        low=math.exp(mean - _Z95 * sd),
-        high=math.exp(mean + _Z95 * sd),
+        low=math.exp(mean - Z95 * sd),
+        high=math.exp(mean + Z95 * sd),
         baseline=math.exp(e.log_model_ratio),
     )
 

@@ -44,6 +44,7 @@ from typing import cast
 
 import numpy as np
 
+from exoforge.distributions import Z95
 from exoforge.evidence.pooling import PooledEffect, pool
 from exoforge.evidence.store import EvidenceRecord, Strategy, load_records, load_strategies
 
@@ -78,7 +79,7 @@ def _log_se(rec: EvidenceRecord) -> float | None:
     if s.log_se is not None and s.log_se > 0:
         return s.log_se
     if s.ci95_low and s.ci95_high and s.ci95_low > 0 and s.ci95_high > s.ci95_low:
-        return (math.log(s.ci95_high) - math.log(s.ci95_low)) / (2 * 1.959963984540054)
+        return (math.log(s.ci95_high) - math.log(s.ci95_low)) / (2 * Z95)
     se = s.se
     if se is None and s.sd is not None and r.n:
         se = s.sd / math.sqrt(r.n)

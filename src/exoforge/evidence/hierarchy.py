@@ -45,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
+from exoforge.distributions import Z95
 from exoforge.evidence.emulated import StudyUnit, family_map, study_units
 
 PRIOR_MU0_SD = 1.5
 PRIOR_SD_SCALE = 1.0
 GRID_POINTS = 16
 GRID_MAX = 3.0
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)

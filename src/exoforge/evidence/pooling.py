@@ -23,8 +23,9 @@ from typing import Literal
 
 import numpy as np
 
+from exoforge.distributions import Z95
+
 Method = Literal["dl", "reml", "pm"]
-Z975 = 1.959963984540054  # standard normal 97.5th percentile
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def pool(y: np.ndarray | list[float], v: np.ndarray | list[float], method: Metho
     w = 1.0 / (v + tau2)
     mu = float(np.sum(w * y) / np.sum(w))
     se = float(math.sqrt(1.0 / np.sum(w)))
-    z = Z975
+    z = Z95
     if k >= 3:
         from scipy.special import stdtrit
 

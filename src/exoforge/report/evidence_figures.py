@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from exoforge.distributions import Z95
 from exoforge.evidence.meta import MetaAnalysis
-from exoforge.evidence.pooling import Z975
 from exoforge.report.plotly_html import BLUE, RED, style
 
 
@@ -27,7 +27,7 @@ def forest(meta: MetaAnalysis) -> Any | None:
     labels = [f"{s.label} ({', '.join(s.cell_sources)})" for s in meta.studies]
     for label, s in zip(labels, meta.studies, strict=True):
         se = math.sqrt(s.v)
-        mid, lo, hi = math.exp(s.y), math.exp(s.y - Z975 * se), math.exp(s.y + Z975 * se)
+        mid, lo, hi = math.exp(s.y), math.exp(s.y - Z95 * se), math.exp(s.y + Z95 * se)
         fig.add_trace(
             go.Scatter(
                 x=[mid],
@@ -105,7 +105,7 @@ def pooled_forest(strategy: str, exclude_refs: tuple[str, ...] = ()) -> Any | No
     for u in units:
         own = u.strategy == strategy
         se = math.sqrt(u.v)
-        mid, lo, hi = math.exp(u.y), math.exp(u.y - Z975 * se), math.exp(u.y + Z975 * se)
+        mid, lo, hi = math.exp(u.y), math.exp(u.y - Z95 * se), math.exp(u.y + Z95 * se)
         label = f"{u.label}: {u.strategy}{' (other cells)' if u.non_msc else ''}"
         fig.add_trace(
             go.Scatter(

@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from exoforge.distributions import Z95
 from exoforge.evidence.meta import MetaAnalysis
-from exoforge.evidence.pooling import Z975
 from exoforge.fileio import atomic_target
 
 
@@ -24,7 +24,7 @@ def _figure(meta: MetaAnalysis) -> Any:
     ys = list(range(n + 2, 2, -1))
     for y, s in zip(ys, rows, strict=True):
         se = math.sqrt(s.v)
-        lo, hi = math.exp(s.y - Z975 * se), math.exp(s.y + Z975 * se)
+        lo, hi = math.exp(s.y - Z95 * se), math.exp(s.y + Z95 * se)
         ax.plot([lo, hi], [y, y], color="#1f5f8b", lw=1.4)
         ax.plot(math.exp(s.y), y, "s", color="#1f5f8b", ms=6, mfc="white" if s.imputed else "#1f5f8b")
         ax.text(
