@@ -111,13 +111,17 @@ def test_fold_biases_are_geometric_means_by_group_and_kind_with_the_sides_counte
     biases = fold_biases([*rows, ("d", "planar", "cells", 1.5)])
     assert [(b.group, b.observes) for b in biases] == [("planar", "cells"), ("spinner", "cells"), ("spinner", "EVs")]
     assert biases[1].fold == pytest.approx(0.6) and not biases[1].beyond_threshold  # within x1/2 to x2
-    assert (biases[1].over, biases[1].under) == (1, 1)
+    assert (biases[1].over, biases[1].under) == (1, 1) and biases[1].sign_test_p == pytest.approx(1.0)
+    # seven cases all under: an unbiased model puts all seven on one side with probability 2 / 2**7
+    (seven,) = fold_biases((f"c{i}", "spinner", "cells", 0.8) for i in range(7))
+    assert seven.sign_test_p == pytest.approx(2 / 2**7)
     assert biases[2].beyond_threshold and biases[2].to_dict("surface") == {
         "surface": "spinner",
         "observes": "EVs",
         "geometric_mean_predicted_over_reported": pytest.approx(4.01),
         "cases_over": 1,
         "cases_under": 0,
+        "sign_test_p": 1.0,
         "runs_warn": True,
         "cases": {"c": 4.01},
     }
@@ -148,8 +152,8 @@ def test_results_table_lists_every_case() -> None:
     text = (ROOT / "validation" / "results.md").read_text(encoding="utf-8")
     for case in CASES:
         assert case.id in text
-    assert "| platform | observes | cases (over / under) | predicted / reported | per case |" in text
-    assert "| surface | observes | cases (over / under) | predicted / reported | per case |" in text
+    assert "| platform | observes | cases (over / under) | sign test p | predicted / reported | per case |" in text
+    assert "| surface | observes | cases (over / under) | sign test p | predicted / reported | per case |" in text
 
 
 def test_validate_command_writes_figure_and_table(tmp_path) -> None:

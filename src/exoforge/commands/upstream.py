@@ -231,13 +231,14 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
             continue
         title = f"central prediction / reported, geometric mean by {label}{notes[label]}"
         table = Table(title=title, title_justify="left")
-        for col in (label, "observes", "cases", "over / under", "predicted / reported"):
+        for col in (label, "observes", "cases", "over / under", "sign test p", "predicted / reported"):
             table.add_column(col, justify="left" if col in (label, "observes") else "right")
         for b in summary[key]:
             fold = b["geometric_mean_predicted_over_reported"]
             mark = "[red]" if b["runs_warn"] else ""
             counts = f"{b['cases_over']} / {b['cases_under']}"
-            table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, f"{mark}{fold:#.3g}")
+            sign = f"{b['sign_test_p']:.2g}"
+            table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, sign, f"{mark}{fold:#.3g}")
         console.print(table)
 
 

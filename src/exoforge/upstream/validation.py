@@ -432,10 +432,11 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
     if summary.by_platform:
         lines += [
             "Central prediction over reported value by platform (geometric mean over its cases; a run on a platform "
-            f"warns where it is above {BIAS_FOLD:g} or below 1/{BIAS_FOLD:g}):",
+            f"warns where it is above {BIAS_FOLD:g} or below 1/{BIAS_FOLD:g}; the sign test p is how often a model "
+            "that each case is as likely to over- as to under-predict would put at least as many cases on one side):",
             "",
-            "| platform | observes | cases (over / under) | predicted / reported | per case |",
-            "| --- | --- | ---: | ---: | --- |",
+            "| platform | observes | cases (over / under) | sign test p | predicted / reported | per case |",
+            "| --- | --- | ---: | ---: | ---: | --- |",
         ]
         lines += [bias_row(b, b.beyond_threshold) for b in summary.by_platform]
         lines.append("")
@@ -444,8 +445,8 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "The same by what the cells grow on (platforms that share a surface share its attachment and capacity "
             "assumptions; a run whose platform's own cases do not warn warns from its surface):",
             "",
-            "| surface | observes | cases (over / under) | predicted / reported | per case |",
-            "| --- | --- | ---: | ---: | --- |",
+            "| surface | observes | cases (over / under) | sign test p | predicted / reported | per case |",
+            "| --- | --- | ---: | ---: | ---: | --- |",
         ]
         lines += [bias_row(b, b.beyond_threshold) for b in summary.by_surface]
         lines.append("")

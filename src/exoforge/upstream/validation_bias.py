@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from scipy.stats import binomtest
+
 #: Geometric-mean fold of predicted / reported over a platform's cases beyond which a run on it warns
 #: (:func:`exoforge.upstream.validation_record.bias_warnings`).
 BIAS_FOLD = 2.0
@@ -45,6 +47,15 @@ class FoldBias:
         return sum(r < 1.0 for _, r in self.ratios)
 
     @property
+    def sign_test_p(self) -> float:
+        """Two-sided sign-test p-value of the cases over against those under: how often an unbiased model (each
+        case equally likely over or under) would put at least this many on one side. 1.0 without cases."""
+        n = self.over + self.under
+        if n == 0:
+            return 1.0
+        return float(binomtest(min(self.over, self.under), n, 0.5).pvalue)
+
+    @property
     def beyond_threshold(self) -> bool:
         """Beyond :data:`BIAS_FOLD` either way: runs on this platform warn."""
         return not 1.0 / BIAS_FOLD <= self.fold <= BIAS_FOLD
@@ -56,6 +67,7 @@ class FoldBias:
             "geometric_mean_predicted_over_reported": self.fold,
             "cases_over": self.over,
             "cases_under": self.under,
+            "sign_test_p": self.sign_test_p,
             "runs_warn": self.beyond_threshold,
             "cases": {case: ratio for case, ratio in self.ratios},
         }
@@ -80,6 +92,6 @@ def bias_row(b: FoldBias, warns: bool) -> str:
     """One group as a row of the Markdown results table; ``warns`` marks a group runs warn from."""
     per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
     return (
-        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.fold:#.3g}"
+        f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.sign_test_p:.2g} | {b.fold:#.3g}"
         f"{RUNS_WARN if warns else ''} | {per_case} |"
     )
