@@ -305,7 +305,7 @@ def _observed(case: Case, culture: UpstreamResult) -> float:
     return float(OBSERVABLES[case.metric][2](culture)[0])
 
 
-def central_value(case: Case, scn: Scenario, params: ParameterSet) -> tuple[float, str]:
+def central_observation(case: Case, scn: Scenario, params: ParameterSet) -> tuple[float, str]:
     """The case's observable at the central parameter values of ``params``, and what its cells grow on."""
     culture = simulate_upstream(scn, UsageLog(params.nominal(1)))
     return _observed(case, culture), culture.geometry.surface

@@ -29,7 +29,7 @@ from typing import Any
 
 from exoforge.parameters import ParameterSet
 from exoforge.scenario import Scenario
-from exoforge.upstream.validation import Case, central_value, load_cases, plugin_cases
+from exoforge.upstream.validation import Case, central_observation, load_cases, plugin_cases
 from exoforge.upstream.validation_bias import FoldBias, fold_biases
 from exoforge.yamlio import load_yaml
 
@@ -68,7 +68,7 @@ def central_outcomes(
     out = []
     for case in cases if cases is not None else load_cases():
         scn = case.scenarios()[0]
-        predicted, surface = central_value(case, scn, parameters_for(scn))
+        predicted, surface = central_observation(case, scn, parameters_for(scn))
         out.append(
             CaseOutcome(
                 case=case.id,
