@@ -438,7 +438,7 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "| platform | observes | cases (over / under) | sign test p | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | ---: | --- |",
         ]
-        lines += [bias_row(b, b.beyond_threshold) for b in summary.by_platform]
+        lines += [bias_row(b) for b in summary.by_platform]
         lines.append("")
     if summary.by_surface:
         lines += [
@@ -448,7 +448,7 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
             "| surface | observes | cases (over / under) | sign test p | predicted / reported | per case |",
             "| --- | --- | ---: | ---: | ---: | --- |",
         ]
-        lines += [bias_row(b, b.beyond_threshold) for b in summary.by_surface]
+        lines += [bias_row(b) for b in summary.by_surface]
         lines.append("")
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:

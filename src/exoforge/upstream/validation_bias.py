@@ -88,10 +88,10 @@ def fold_biases(rows: Iterable[tuple[str, str, str, float]]) -> list[FoldBias]:
 RUNS_WARN = " (runs warn)"
 
 
-def bias_row(b: FoldBias, warns: bool) -> str:
-    """One group as a row of the Markdown results table; ``warns`` marks a group runs warn from."""
+def bias_row(b: FoldBias) -> str:
+    """One group as a row of the Markdown results table, marked where runs warn from it."""
     per_case = ", ".join(f"{case} {ratio:.2f}" for case, ratio in b.ratios)
     return (
         f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.sign_test_p:.2g} | {b.fold:#.3g}"
-        f"{RUNS_WARN if warns else ''} | {per_case} |"
+        f"{RUNS_WARN if b.beyond_threshold else ''} | {per_case} |"
     )
