@@ -40,9 +40,10 @@ def test_fit_of_the_pilot_batches(fitted) -> None:
     _, report, body = fitted
     rows = {r["key"]: r for r in body["parameters"]}
     assert set(rows) >= {"growth_rate_max", "glucose_uptake_rate", "ev_secretion_rate", "ev_loss_rate"}
-    # the synthetic batches were made at growth 0.70 x (1, 0.96, 1.04), glucose uptake 0.30 pmol/cell/h and
-    # secretion 3e4 particles/cell/day (one data set: whether its intervals cover is the coverage test's matter)
-    assert rows["growth_rate_max"]["estimate"] == pytest.approx(0.70, rel=0.1)
+    # the synthetic batches were made at growth 0.70 x (1, 0.96, 1.04) in platelet-lysate medium, which is
+    # growth_rate_max 0.589 plus the medium's 0.111 per day, glucose uptake 0.30 pmol/cell/h and secretion
+    # 3e4 particles/cell/day (one data set: whether its intervals cover is the coverage test's matter)
+    assert rows["growth_rate_max"]["estimate"] == pytest.approx(0.589, rel=0.1)
     assert rows["glucose_uptake_rate"]["estimate"] == pytest.approx(0.30, rel=0.15)
     assert rows["ev_secretion_rate"]["low_95"] < 3.0e4 < rows["ev_secretion_rate"]["high_95"]
     # the data narrow the literature priors (secretion: a 100-fold prior range)
@@ -90,7 +91,9 @@ def test_a_fitted_parameter_file_changes_run_and_mc(fitted) -> None:
     fit_values = {p["name"]: p["value"] for p in yaml.safe_load(out.read_text())["parameters"]}
     assert with_fit["ev"]["particles_per_cell_per_day"] == pytest.approx(fit_values["ev_secretion_rate"], rel=1e-9)
     assert plain["ev"]["particles_per_cell_per_day"] != pytest.approx(fit_values["ev_secretion_rate"], rel=1e-3)
-    assert with_fit["cells"]["harvested"] != pytest.approx(plain["cells"]["harvested"], rel=0.05)
+    # the fitted growth, death and glucose uptake move the cells (by about 3 % here: the pilot grew near the
+    # literature's rate once platelet lysate's increment is counted)
+    assert with_fit["cells"]["harvested"] != pytest.approx(plain["cells"]["harvested"], rel=0.01)
     cited = [c for c in with_fit["citations"] if c["ref"].startswith("sha256:")]
     assert cited and "ev_secretion_rate" in cited[0]["used_for"] and "batches.csv" in cited[0]["locations"][0]
     mc_plain = json.loads(runner.invoke(app, ["mc", str(LARGE), "-n", "400", "--json"]).output)

@@ -54,3 +54,25 @@ def test_an_unknown_basal_medium_is_refused_with_the_allowed_names() -> None:
         xf.parse_scenario(example_data(STR, **{"expansion.basal_medium": "dmem_medium_glucose"}))
     text = "\n".join(err.value.problems)
     assert "expansion.basal_medium" in text and "dmem_high_glucose" in text
+
+
+def test_platelet_lysate_raises_the_growth_rate_by_its_increment_and_fbs_by_nothing() -> None:
+    from exoforge.upstream.culture_inputs import kinetic_parameters
+    from exoforge.upstream.platform_models import vessel_geometry
+
+    mu, logs = {}, {}
+    for medium in ("hpl", "fbs", "serum_free"):
+        scn, p, _ = _run(**{"expansion.medium": medium})
+        mu[medium] = kinetic_parameters(scn, vessel_geometry(scn.expansion, p), p).mu_max[0]
+        logs[medium] = p
+    increment = logs["hpl"].get("expansion_growth_increment.hpl", "1/day")[0]
+    assert 0.04 < increment < 0.3
+    assert "expansion_growth_increment.hpl" in logs["hpl"].used  # the run lists it among what it read
+    assert "expansion_growth_increment.hpl" not in logs["fbs"].used
+    # the media share the basal glucose, so the same reference scaling multiplies base rate and increment
+    assert mu["serum_free"] == pytest.approx(mu["fbs"])  # no paired figure: nothing added
+    base = logs["fbs"].get("growth_rate_max", "1/day")[0]
+    assert mu["hpl"] / mu["fbs"] == pytest.approx((base + increment) / base)
+    _, _, fbs = _run(**{"expansion.medium": "fbs"})
+    _, _, hpl = _run()
+    assert hpl.cells_end_expansion[0] > fbs.cells_end_expansion[0]

@@ -54,7 +54,7 @@ def test_every_case_is_sourced_and_justified(case) -> None:
 #: Median fold error over the cell cases: the suite's target, and the figure the README states as measured
 #: while the model does not reach the target (the test holds the model no worse than that figure).
 CELL_TARGET = 1.5
-CELL_MEASURED = 1.93
+CELL_MEASURED = 1.80
 #: Draws per case for the 95 % interval: the command's default, so the test judges what results.md shows.
 TEST_SAMPLES = INTERVAL_SAMPLES
 

@@ -24,13 +24,15 @@ import exoforge as xf
 from exoforge.analysis.calibration import CalibrationProblem
 from exoforge.measurements.noise import default_assays, draw
 from exoforge.measurements.table import BatchData, Measurement, SourceFile
+from exoforge.scenario_parameters import parameters_for
 
 HERE = Path(__file__).parent
 SCENARIO = HERE.parent / "pilot_3l_stirred_tank.yaml"
 BATCHES = ("B1", "B2", "B3")
 #: Parameter values the data are made from: (shared value, per-batch factors or None).
 TRUTH = {
-    "growth_rate_max": (0.70, (1.0, 0.96, 1.04)),  # 1/day
+    # 1/day, the cells' rate in this platelet-lysate medium: growth_rate_max plus the medium's increment
+    "growth_rate_max": (0.70, (1.0, 0.96, 1.04)),
     "glucose_uptake_rate": (0.30, None),  # pmol/cell/h
     "lactate_yield_on_glucose": (1.8, None),  # mol/mol
     "ev_secretion_rate": (3.0e4, (1.0, 1.1, 0.92)),  # particle/cell/day, measured on this process
@@ -56,12 +58,15 @@ def design() -> BatchData:
     return BatchData(tuple(rows), (SourceFile("design", ""),))
 
 
-def truth_values(problem: CalibrationProblem) -> np.ndarray:
+def truth_values(problem: CalibrationProblem, growth_increment: float) -> np.ndarray:
+    """Transformed TRUTH; ``growth_increment`` (1/day) is the medium's, taken off the growth rate."""
     theta = np.empty(problem.n_theta)
     for j, p in enumerate(problem.parameters):
         value, factors = TRUTH[p.name]
         if p.batch is not None and factors is not None:
             value *= factors[BATCHES.index(p.batch)]
+        if p.name == "growth_rate_max":
+            value -= growth_increment
         theta[j] = p.transformed(value)
     return theta
 
@@ -136,7 +141,8 @@ def main() -> None:
         fit=list(TRUTH),
         per_batch=[n for n, (_, f) in TRUTH.items() if f is not None],
     )
-    truth = problem.predict(truth_values(problem)[None, :])[0]
+    increment = parameters_for(scn).params.value(f"expansion_growth_increment.{scn.expansion.medium}", "1/day")
+    truth = problem.predict(truth_values(problem, increment)[None, :])[0]
     assays = default_assays()
     groups = {
         (a, v): k for k, (a, v) in enumerate(dict.fromkeys((m.assay, m.variable) for m in problem.data.measurements))

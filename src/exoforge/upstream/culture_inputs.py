@@ -77,6 +77,17 @@ def conditioning_death_factor(scn: Scenario, p: UsageLog) -> np.ndarray:
     return p.get(f"conditioning_death_factor.{medium}", "")
 
 
+def expansion_growth_increment(scn: Scenario, p: UsageLog) -> np.ndarray:
+    """Rise of the specific growth rate in the expansion medium over FBS medium, 1/day.
+
+    The growth rates in the data are read as rates in FBS medium (most of the compiled studies used
+    it); a medium whose paired comparisons with FBS give a figure (``expansion_growth_increment.<id>``,
+    platelet lysate) adds it; media without such a figure (serum-free, xeno-free) add nothing.
+    """
+    name = f"expansion_growth_increment.{scn.expansion.medium}"
+    return p.get(name, "1/day") if p.has(name) else np.zeros(p.n)
+
+
 def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.KineticParameters:
     """The kinetic constants of one vessel of ``scn`` for every member of the batch."""
     aggregates = geo.surface == "aggregate"
@@ -84,7 +95,8 @@ def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.K
     reference_glucose = p.get(f"medium_glucose.{scn.expansion.medium}", "mM")
     # the growth rates in the data were measured in standard medium: scale the Monod term so that
     # fresh expansion medium gives the reported rate instead of counting its glucose term twice
-    growth = p.get("growth_rate_max", "1/day") * (k_glucose + reference_glucose) / reference_glucose
+    growth = p.get("growth_rate_max", "1/day") + expansion_growth_increment(scn, p)
+    growth = growth * (k_glucose + reference_glucose) / reference_glucose
     if aggregates:
         growth = growth * p.get("aggregate_growth_factor", "")
     c_star = p.get("oxygen_saturation_medium", "mM")
