@@ -48,6 +48,15 @@ def test_batches_lines_and_dedicated_days() -> None:
     assert tp.doses_released_per_year[0] == 3000
 
 
+def test_a_batch_that_releases_no_lot_releases_nothing_a_year() -> None:
+    tp = _tp()  # the second and third batches fill no lot of 100 doses
+    np.testing.assert_array_equal(tp.doses_released_per_year[1:], [0.0, 0.0])
+    np.testing.assert_array_equal(tp.overproduction_fraction[1:], [-1.0, -1.0])  # all of the demand short
+    assert np.all(np.isinf(tp.lines_needed[1:]))
+    utilisation = tp.line_utilisation(A([300.0] * 3))
+    assert np.isfinite(utilisation[0]) and np.all(np.isnan(utilisation[1:]))  # undefined: no batch count meets it
+
+
 def test_many_small_batches_need_parallel_lines() -> None:
     tp = _tp(final_amount=A([100.0]), batch_days=A([20.0]), operating_days=A([300.0]), doses_per_year=5000.0)
     assert tp.batches_per_year[0] == 50

@@ -42,6 +42,11 @@ from exoforge.upstream.platforms import PlatformNotModelled
 #: load): :func:`evaluate_rows` raises them at once instead of bisecting down to every single row.
 SCENARIO_LEVEL_ERRORS: tuple[type[Exception], ...] = (PlatformNotModelled, PluginError)
 
+#: KPIs a valid sample leaves undefined (NaN) where its batch releases no lot: no number of batches
+#: then meets the demand (:mod:`exoforge.economics.demand`). Such a sample is an outcome the statistics
+#: keep (0 doses a year, an infinite number of lines), not a failed row they drop.
+UNDEFINED_WITHOUT_A_RELEASE = frozenset({"line_utilisation"})
+
 #: Rows per block of random numbers (one ``SeedSequence`` child per block).
 BLOCK_ROWS = 1024
 #: Largest number of rows per task; a multiple of BLOCK_ROWS. The integrator works through a
@@ -234,10 +239,13 @@ def evaluate_rows(
     checks = {c.name: np.array(np.broadcast_to(c.ok, (rows,))[:n], dtype=bool) for c in ev.checks}
     failed = np.zeros(n, dtype=bool)
     reasons = [""] * n
+    released = kpis.get("doses_released_per_batch")
     for k, arr in kpis.items():
         if k in expected.nan_by_design:
             continue
         bad = np.isnan(arr) & ~failed
+        if k in UNDEFINED_WITHOUT_A_RELEASE and released is not None:
+            bad &= released >= 1  # a sample whose batch releases no lot is an outcome, not a failure
         for i in np.flatnonzero(bad):
             reasons[i] = f"NaN {k}"
         failed |= bad

@@ -25,7 +25,10 @@ depreciation) each batch carries (:data:`FACILITY_USES`):
   own idle days are in its rate.
 
 Without a demand a batch is a campaign of one. ``line_utilisation`` is the
-share of the lines' operating days that the demand's batches occupy.
+share of the lines' operating days that the demand's batches occupy. A batch
+that releases no lot cannot meet a demand: its batches per year and lines are
+infinite, it releases 0 doses a year (overproduction -1, all of the demand
+short) and its line utilisation is undefined (NaN).
 """
 
 from __future__ import annotations
@@ -56,9 +59,9 @@ class Throughput:
 
     @property
     def doses_released_per_year(self) -> np.ndarray:
-        """Doses the demand's batches release in a year (NaN without a demand, inf when none can)."""
+        """Doses the demand's batches release in a year (NaN without a demand; 0 when no batch releases a lot)."""
         with np.errstate(invalid="ignore"):
-            return np.where(np.isfinite(self.batches_per_year), self.batches_per_year * self.doses_released, np.nan)
+            return np.where(np.isinf(self.batches_per_year), 0.0, self.batches_per_year * self.doses_released)
 
     @property
     def overproduction_fraction(self) -> np.ndarray:
@@ -68,7 +71,11 @@ class Throughput:
         return self.doses_released_per_year / self.doses_per_year - 1.0
 
     def line_utilisation(self, operating_days: np.ndarray) -> np.ndarray:
-        """Share of the needed lines' operating days that the demand's batches occupy."""
+        """Share of the needed lines' operating days that the demand's batches occupy.
+
+        NaN without a demand, and where no batch releases a lot: no number of batches meets the demand,
+        so the share is undefined (an outcome of the sample, not a failure of the model).
+        """
         with np.errstate(invalid="ignore", divide="ignore"):
             busy = self.batches_per_year * self.batch_days / (self.lines_needed * operating_days)
         return np.where(np.isfinite(self.batches_per_year), busy, np.nan)
