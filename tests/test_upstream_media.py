@@ -65,10 +65,10 @@ def test_platelet_lysate_raises_the_growth_rate_by_its_increment_and_fbs_by_noth
         scn, p, _ = _run(**{"expansion.medium": medium})
         mu[medium] = kinetic_parameters(scn, vessel_geometry(scn.expansion, p), p).mu_max[0]
         logs[medium] = p
-    increment = logs["hpl"].get("expansion_growth_increment.hpl", "1/day")[0]
+    increment = logs["hpl"].get("growth_increment.hpl", "1/day")[0]
     assert 0.04 < increment < 0.3
-    assert "expansion_growth_increment.hpl" in logs["hpl"].used  # the run lists it among what it read
-    assert "expansion_growth_increment.hpl" not in logs["fbs"].used
+    assert "growth_increment.hpl" in logs["hpl"].used  # the run lists it among what it read
+    assert "growth_increment.hpl" not in logs["fbs"].used
     # the media share the basal glucose, so the same reference scaling multiplies base rate and increment
     assert mu["serum_free"] == pytest.approx(mu["fbs"])  # no paired figure: nothing added
     base = logs["fbs"].get("growth_rate_max", "1/day")[0]
@@ -76,3 +76,25 @@ def test_platelet_lysate_raises_the_growth_rate_by_its_increment_and_fbs_by_noth
     _, _, fbs = _run(**{"expansion.medium": "fbs"})
     _, _, hpl = _run()
     assert hpl.cells_end_expansion[0] > fbs.cells_end_expansion[0]
+
+
+def test_conditioning_grows_at_its_own_medium_rate_not_the_expansion_increment() -> None:
+    from exoforge.upstream.culture_inputs import phase_multipliers
+
+    def growth_factor(**changes):
+        scn, p, _ = _run(**changes)
+        return phase_multipliers(scn, p)[2][0], p
+
+    # serum-free conditioning after platelet lysate: the factor acts on the FBS-medium rate, so the
+    # lysate's increment is taken off as the cells leave it
+    factor, p = growth_factor()  # the example: hpl expansion, serum-free conditioning
+    base, inc = p.get("growth_rate_max", "1/day")[0], p.get("growth_increment.hpl", "1/day")[0]
+    serum_free = p.get("conditioning_growth_factor.serum_free", "")[0]
+    assert factor == pytest.approx(serum_free * base / (base + inc))
+    # EV-depleted platelet lysate keeps the lysate's increment (the same draw)
+    factor, p = growth_factor(**{"conditioning.medium": "ev_depleted_hpl"})
+    assert factor == pytest.approx(p.get("conditioning_growth_factor.ev_depleted_hpl", "")[0])
+    # after FBS expansion, EV-depleted platelet lysate adds it
+    factor, p = growth_factor(**{"expansion.medium": "fbs", "conditioning.medium": "ev_depleted_hpl"})
+    depleted = p.get("conditioning_growth_factor.ev_depleted_hpl", "")[0]
+    assert factor == pytest.approx(depleted * (base + inc) / base)

@@ -141,7 +141,7 @@ def main() -> None:
         fit=list(TRUTH),
         per_batch=[n for n, (_, f) in TRUTH.items() if f is not None],
     )
-    increment = parameters_for(scn).params.value(f"expansion_growth_increment.{scn.expansion.medium}", "1/day")
+    increment = parameters_for(scn).params.value(f"growth_increment.{scn.expansion.medium}", "1/day")
     truth = problem.predict(truth_values(problem, increment)[None, :])[0]
     assays = default_assays()
     groups = {

@@ -65,7 +65,12 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
     if medium == "same":
         cond_growth = np.ones(n)
     else:
-        cond_growth = p.get(f"conditioning_growth_factor.{medium}", "")
+        # the conditioning factor acts on the rate in the conditioning medium (its supplement's increment
+        # over FBS, not the expansion medium's): serum-free conditioning after platelet lysate drops both
+        base = p.get("growth_rate_max", "1/day")
+        in_conditioning = base + growth_increment(medium, p)
+        in_expansion = base + growth_increment(scn.expansion.medium, p)
+        cond_growth = p.get(f"conditioning_growth_factor.{medium}", "") * in_conditioning / in_expansion
     return platform, platform * ev_strat, cond_growth * growth
 
 
@@ -77,14 +82,16 @@ def conditioning_death_factor(scn: Scenario, p: UsageLog) -> np.ndarray:
     return p.get(f"conditioning_death_factor.{medium}", "")
 
 
-def expansion_growth_increment(scn: Scenario, p: UsageLog) -> np.ndarray:
-    """Rise of the specific growth rate in the expansion medium over FBS medium, 1/day.
+def growth_increment(medium: str, p: UsageLog) -> np.ndarray:
+    """Rise of the specific growth rate in ``medium`` over FBS medium, 1/day.
 
     The growth rates in the data are read as rates in FBS medium (most of the compiled studies used
-    it); a medium whose paired comparisons with FBS give a figure (``expansion_growth_increment.<id>``,
-    platelet lysate) adds it; media without such a figure (serum-free, xeno-free) add nothing.
+    it); a medium whose paired comparisons with FBS give a figure (``growth_increment.<id>``,
+    platelet lysate) adds it, and an EV-depleted medium (``ev_depleted_<id>``) adds its supplement's,
+    the same draw; other media (FBS, the reference; serum-free and xeno-free, with no paired figure)
+    add nothing.
     """
-    name = f"expansion_growth_increment.{scn.expansion.medium}"
+    name = f"growth_increment.{medium.removeprefix('ev_depleted_')}"
     return p.get(name, "1/day") if p.has(name) else np.zeros(p.n)
 
 
@@ -95,7 +102,7 @@ def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.K
     reference_glucose = p.get(f"medium_glucose.{scn.expansion.medium}", "mM")
     # the growth rates in the data were measured in standard medium: scale the Monod term so that
     # fresh expansion medium gives the reported rate instead of counting its glucose term twice
-    growth = p.get("growth_rate_max", "1/day") + expansion_growth_increment(scn, p)
+    growth = p.get("growth_rate_max", "1/day") + growth_increment(scn.expansion.medium, p)
     growth = growth * (k_glucose + reference_glucose) / reference_glucose
     if aggregates:
         growth = growth * p.get("aggregate_growth_factor", "")
