@@ -289,6 +289,29 @@ def test_cite_lists_only_what_a_run_used(fmt: str) -> None:
         assert result.output.count("ER  - ") == len(used)
 
 
+def test_a_run_cites_the_dois_its_assumptions_name() -> None:
+    """A judgement that leans on papers (platelet lysate's growth increment) lists them, marked as such."""
+    from exoforge.parameters import assumption_dois
+
+    text = "x (Pochampally 2004, doi:10.1182/blood-2003-06-1967, direction only); see doi:10.1000/ab12."
+    assert assumption_dois(text) == ["10.1182/blood-2003-06-1967", "10.1000/ab12"]
+    result = xf.simulate(xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml"))  # platelet lysate
+    valim = next(c for c in result.citations if c["ref"] == "10.4236/cellbio.2014.31003")
+    assert valim["used_for"] == ["growth_increment.hpl"] and "named in its assumption" in valim["locations"][0]
+    fbs = xf.simulate(xf.load_scenario(ROOT / "examples" / "planar_10layer_uc.yaml"))  # FBS: no increment read
+    assert all(c["ref"] != "10.4236/cellbio.2014.31003" for c in fbs.citations)
+    # excluding the paper leaves the judgement standing, less sure, and no longer citing it
+    scn = xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml")
+    ps = parameters_for(scn).params
+    excluded = parameters_for(scn, exclude_refs=["10.4236/cellbio.2014.31003"]).params
+    before, after = ps["growth_increment.hpl"], excluded["growth_increment.hpl"]
+    assert (
+        after.value == before.value
+        and after.distribution.interval(after.value)[1] > before.distribution.interval(before.value)[1]
+    )
+    assert assumption_dois(after.assumption) == [] and "10.4236/cellbio.2014.31003" in excluded.excluded_refs
+
+
 def test_user_multiplier_for_a_strategy_without_evidence() -> None:
     """Serum deprivation has no comparison of its own in the evidence base: a run says so and draws its
     family's predictive effect, and a user's own multiplier takes its place (and the warning goes)."""

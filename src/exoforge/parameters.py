@@ -406,13 +406,26 @@ class ParameterSet(Mapping[str, Parameter]):
 
         A parameter that keeps other estimates is recombined from them; one
         that loses all its estimates takes its declared fallback, or keeps its
-        value as an assumption with its uncertainty doubled.
+        value as an assumption with its uncertainty doubled. A judgement whose
+        assumption names an excluded paper (``doi:...``) keeps its value with its
+        uncertainty doubled and no longer names it.
         """
         drop = {normalise_ref(r) for r in refs}
         params = dict(self.params)
         removed: list[str] = list(self.removed)
         matched: set[str] = set()
         for name, p in self.params.items():
+            named = [d for d in assumption_dois(p.assumption) if normalise_ref(d) in drop]
+            if named:  # a judgement that leans on an excluded paper: it stands, less sure
+                matched.update(normalise_ref(d) for d in named)
+                removed.append(f"{name}: its assumption's source(s) {', '.join(named)}")
+                params[name] = replace(
+                    p,
+                    distribution=p.distribution.widened(2.0, p.value),
+                    assumption=f"a judgement whose named source ({', '.join(named)}) was excluded; value kept, "
+                    "uncertainty doubled",
+                )
+                continue
             keep = tuple(e for e in p.estimates if normalise_ref(e.ref) not in drop)
             if len(keep) == len(p.estimates):
                 continue
@@ -475,6 +488,15 @@ class ParameterSet(Mapping[str, Parameter]):
 
     def to_json(self) -> list[dict[str, Any]]:
         return [p.to_dict() for _, p in sorted(self.params.items())]
+
+
+#: A DOI named in a parameter's assumption text ("... (Valim et al. 2014, doi:10.4236/cellbio.2014.31003, ...").
+ASSUMPTION_DOI = re.compile(r"doi:\s*(10\.\d{4,9}/[^\s,;()]+)")
+
+
+def assumption_dois(text: str | None) -> list[str]:
+    """DOIs an assumption names (a judgement that leans on them), without trailing punctuation."""
+    return list(dict.fromkeys(m.rstrip(".") for m in ASSUMPTION_DOI.findall(text or "")))
 
 
 def normalise_ref(ref: str) -> str:

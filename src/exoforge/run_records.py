@@ -19,7 +19,7 @@ from exoforge.economics.labour import role_of
 from exoforge.economics.prices import price_years
 from exoforge.evidence.effects import combination_tested
 from exoforge.evidence.store import load_records
-from exoforge.parameters import ParameterSet, load_default_entries, normalise_ref, resolve_variants
+from exoforge.parameters import ParameterSet, assumption_dois, load_default_entries, normalise_ref, resolve_variants
 from exoforge.result import CheckRecord, LedgerLine, StepRecord, check_line
 from exoforge.scenario import Scenario
 from exoforge.upstream.checks import Check
@@ -76,20 +76,25 @@ def reference_labels() -> dict[str, str]:
 
 
 def citations(ps: ParameterSet, used: Iterable[str]) -> list[dict[str, Any]]:
+    """The references behind the parameters a run read: cited estimates, and DOIs an assumption names."""
     labels = reference_labels()
     by_ref: dict[str, dict[str, Any]] = {}
+
+    def add(ref: str, name: str, location: str) -> None:
+        key = normalise_ref(ref)
+        entry = by_ref.setdefault(key, {"ref": ref, "label": labels.get(key, ""), "used_for": [], "locations": []})
+        if name not in entry["used_for"]:
+            entry["used_for"].append(name)
+        loc = f"{name}: {location}"
+        if loc not in entry["locations"]:
+            entry["locations"].append(loc)
+
     for name in sorted(used):
         p = ps[name]
         for e in p.estimates:
-            key = normalise_ref(e.ref)
-            entry = by_ref.setdefault(
-                key, {"ref": e.ref, "label": labels.get(key, ""), "used_for": [], "locations": []}
-            )
-            if name not in entry["used_for"]:
-                entry["used_for"].append(name)
-            loc = f"{name}: {e.location}"
-            if loc not in entry["locations"]:
-                entry["locations"].append(loc)
+            add(e.ref, name, e.location)
+        for doi in assumption_dois(p.assumption):
+            add(doi, name, "named in its assumption (a judgement, not a cited estimate)")
     out = []
     for key, entry in sorted(by_ref.items()):
         if key.startswith("10."):
