@@ -24,7 +24,9 @@ import exoforge as xf
 from exoforge.analysis.calibration import CalibrationProblem
 from exoforge.measurements.noise import default_assays, draw
 from exoforge.measurements.table import BatchData, Measurement, SourceFile
+from exoforge.parameters import UsageLog
 from exoforge.scenario_parameters import parameters_for
+from exoforge.upstream.culture_inputs import growth_increment
 
 HERE = Path(__file__).parent
 SCENARIO = HERE.parent / "pilot_3l_stirred_tank.yaml"
@@ -141,7 +143,8 @@ def main() -> None:
         fit=list(TRUTH),
         per_batch=[n for n, (_, f) in TRUTH.items() if f is not None],
     )
-    increment = parameters_for(scn).params.value(f"growth_increment.{scn.expansion.medium}", "1/day")
+    central = UsageLog(parameters_for(scn).params.nominal(1))
+    increment = float(growth_increment(scn.expansion.medium, central)[0])
     truth = problem.predict(truth_values(problem, increment)[None, :])[0]
     assays = default_assays()
     groups = {
