@@ -70,7 +70,7 @@ def test_platelet_lysate_raises_the_growth_rate_by_its_increment_and_fbs_by_noth
     assert "growth_increment.hpl" in logs["hpl"].used  # the run lists it among what it read
     assert "growth_increment.hpl" not in logs["fbs"].used
     # the media share the basal glucose, so the same reference scaling multiplies base rate and increment
-    assert mu["serum_free"] == pytest.approx(mu["fbs"])  # no paired figure: nothing added
+    assert mu["serum_free"] == pytest.approx(mu["fbs"])  # no paired figure: nothing added at the centre
     base = logs["fbs"].get("growth_rate_max", "1/day")[0]
     assert mu["hpl"] / mu["fbs"] == pytest.approx((base + increment) / base)
     _, _, fbs = _run(**{"expansion.medium": "fbs"})
@@ -98,3 +98,31 @@ def test_conditioning_grows_at_its_own_medium_rate_not_the_expansion_increment()
     factor, p = growth_factor(**{"expansion.medium": "fbs", "conditioning.medium": "ev_depleted_hpl"})
     depleted = p.get("conditioning_growth_factor.ev_depleted_hpl", "")[0]
     assert factor == pytest.approx(depleted * (base + inc) / base)
+
+
+def test_a_serum_free_expansion_medium_carries_its_uncertainty_as_a_factor_the_conditioning_leaves() -> None:
+    from exoforge.upstream.culture_inputs import kinetic_parameters, phase_multipliers
+    from exoforge.upstream.platform_models import vessel_geometry
+
+    def with_factor(factor: float, **changes):
+        scn = xf.parse_scenario(example_data(STR, **changes))
+        params = parameters_for(scn).params.with_values({"expansion_growth_factor.serum_free": (factor, "")})
+        p = UsageLog(params.nominal(1))
+        mu = kinetic_parameters(scn, vessel_geometry(scn.expansion, p), p).mu_max[0]
+        return mu, phase_multipliers(scn, p)[2][0], p
+
+    serum_free = {"expansion.medium": "serum_free"}
+    mu_1, cond_1, p = with_factor(1.0, **serum_free)
+    mu_2, cond_2, _ = with_factor(1.5, **serum_free)
+    assert "expansion_growth_factor.serum_free" in p.used
+    entry = parameters_for(xf.parse_scenario(example_data(STR, **serum_free))).params[
+        "expansion_growth_factor.serum_free"
+    ]
+    lo, hi = entry.distribution.interval(entry.value, 0.95)
+    assert lo < 0.7 and hi > 1.4  # no paired figure: wide, both ways
+    assert mu_2 == pytest.approx(1.5 * mu_1)
+    # the serum-free conditioning medium is a basal medium: its rate does not take the expansion factor
+    assert cond_2 * mu_2 == pytest.approx(cond_1 * mu_1)
+    # FBS expansion does not read it
+    _, _, p_fbs = with_factor(1.5, **{"expansion.medium": "fbs"})
+    assert "expansion_growth_factor.serum_free" not in p_fbs.used

@@ -67,9 +67,9 @@ def phase_multipliers(scn: Scenario, p: UsageLog) -> tuple[np.ndarray, np.ndarra
     else:
         # the conditioning factor acts on the rate in the conditioning medium (its supplement's increment
         # over FBS, not the expansion medium's): serum-free conditioning after platelet lysate drops both
-        base = p.get("growth_rate_max", "1/day")
-        in_conditioning = base + growth_increment(medium, p)
-        in_expansion = base + growth_increment(scn.expansion.medium, p)
+        # (a serum-free conditioning medium is a basal medium: the expansion medium's factor stays behind)
+        in_conditioning = p.get("growth_rate_max", "1/day") + growth_increment(medium, p)
+        in_expansion = expansion_growth_rate(scn.expansion.medium, p)
         cond_growth = p.get(f"conditioning_growth_factor.{medium}", "") * in_conditioning / in_expansion
     return platform, platform * ev_strat, cond_growth * growth
 
@@ -88,11 +88,23 @@ def growth_increment(medium: str, p: UsageLog) -> np.ndarray:
     The growth rates in the data are read as rates in FBS medium (most of the compiled studies used
     it); a medium whose paired comparisons with FBS give a figure (``growth_increment.<id>``,
     platelet lysate) adds it, and an EV-depleted medium (``ev_depleted_<id>``) adds its supplement's,
-    the same draw; other media (FBS, the reference; serum-free and xeno-free, with no paired figure)
-    add nothing.
+    the same draw; other media (FBS, the reference; serum-free and xeno-free, with no paired figure:
+    their uncertainty is a factor, see :func:`expansion_growth_rate`) add nothing.
     """
     name = f"growth_increment.{medium.removeprefix('ev_depleted_')}"
     return p.get(name, "1/day") if p.has(name) else np.zeros(p.n)
+
+
+def expansion_growth_rate(medium: str, p: UsageLog) -> np.ndarray:
+    """Maximum specific growth rate in expansion ``medium``, 1/day.
+
+    The FBS-medium rate plus the medium's increment (:func:`growth_increment`), times the medium's
+    ``expansion_growth_factor.<id>`` where it has one (serum-free and xeno-free MSC media: no paired
+    figure, so a factor centred on 1 whose range carries that the products differ in both directions).
+    """
+    rate: np.ndarray = p.get("growth_rate_max", "1/day") + growth_increment(medium, p)
+    name = f"expansion_growth_factor.{medium}"
+    return rate * p.get(name, "") if p.has(name) else rate
 
 
 def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.KineticParameters:
@@ -102,7 +114,7 @@ def kinetic_parameters(scn: Scenario, geo: VesselGeometry, p: UsageLog) -> kin.K
     reference_glucose = p.get(f"medium_glucose.{scn.expansion.medium}", "mM")
     # the growth rates in the data were measured in standard medium: scale the Monod term so that
     # fresh expansion medium gives the reported rate instead of counting its glucose term twice
-    growth = p.get("growth_rate_max", "1/day") + growth_increment(scn.expansion.medium, p)
+    growth = expansion_growth_rate(scn.expansion.medium, p)
     growth = growth * (k_glucose + reference_glucose) / reference_glucose
     if aggregates:
         growth = growth * p.get("aggregate_growth_factor", "")
