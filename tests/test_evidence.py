@@ -298,6 +298,7 @@ def test_a_run_cites_the_dois_its_assumptions_name() -> None:
     result = xf.simulate(xf.load_scenario(ROOT / "examples" / "stirred_tank_tff_sec.yaml"))  # platelet lysate
     valim = next(c for c in result.citations if c["ref"] == "10.4236/cellbio.2014.31003")
     assert valim["used_for"] == ["growth_increment.hpl"] and "named in its assumption" in valim["locations"][0]
+    assert valim["label"] == "Valim V 2014, CellBio"  # known from the parameter files' reference list
     fbs = xf.simulate(xf.load_scenario(ROOT / "examples" / "planar_10layer_uc.yaml"))  # FBS: no increment read
     assert all(c["ref"] != "10.4236/cellbio.2014.31003" for c in fbs.citations)
     # excluding the paper leaves the judgement standing, less sure, and no longer citing it

@@ -18,7 +18,6 @@ from exoforge.economics.cogs import CostOfGoods
 from exoforge.economics.labour import role_of
 from exoforge.economics.prices import price_years
 from exoforge.evidence.effects import combination_tested
-from exoforge.evidence.store import load_records
 from exoforge.parameters import ParameterSet, assumption_dois, load_default_entries, normalise_ref, resolve_variants
 from exoforge.result import CheckRecord, LedgerLine, StepRecord, check_line
 from exoforge.scenario import Scenario
@@ -67,11 +66,14 @@ def purity_warnings(k: Mapping[str, float]) -> list[str]:
 
 
 def reference_labels() -> dict[str, str]:
+    """'First author year, journal' of every reference with metadata (evidence records and the
+    references the parameter files cite), by normalised key; parts not known are left out."""
+    from exoforge.evidence.citations import reference_registry
+
     labels: dict[str, str] = {}
-    for r in load_records():
-        labels.setdefault(
-            normalise_ref(r.ref_key), f"{r.reference.first_author} {r.reference.year}, {r.reference.journal}"
-        )
+    for key, e in reference_registry().items():
+        who = " ".join(str(part) for part in (e.first_author, e.year) if part)
+        labels[key] = ", ".join(part for part in (who, e.journal) if part)
     return labels
 
 
