@@ -20,7 +20,7 @@ from exoforge.upstream.validation import (
     run_case,
     summarise,
 )
-from exoforge.upstream.validation_bias import fold_biases
+from exoforge.upstream.validation_bias import fold_biases, recalibrated_fold_errors
 from exoforge.yamlio import load_yaml
 from tests.conftest import ROOT
 
@@ -127,6 +127,20 @@ def test_fold_biases_are_geometric_means_by_group_and_kind_with_the_sides_counte
     }
 
 
+def test_a_recalibration_learnt_from_other_studies_removes_a_shared_bias_but_not_scatter() -> None:
+    """Each case's group bias comes from the other studies only: a bias all studies share goes, scatter between
+    them stays, and a study never corrects itself."""
+    shared = recalibrated_fold_errors([("a", "s1", "mc", 0.5), ("b", "s2", "mc", 0.5), ("c", "s3", "mc", 0.5)])
+    assert shared == pytest.approx({"a": 1.0, "b": 1.0, "c": 1.0})
+    scatter = recalibrated_fold_errors([("a", "s1", "mc", 0.25), ("b", "s2", "mc", 1.0)])
+    assert scatter == pytest.approx({"a": 4.0, "b": 4.0})  # each corrected by the other: worse than before
+    # two cases of one study: corrected by the other study's case alone; a group with one study keeps its error
+    one = recalibrated_fold_errors(
+        [("a", "s1", "mc", 0.5), ("b", "s1", "mc", 2.0), ("c", "s2", "mc", 0.5), ("d", "s3", "hf", 3.0)]
+    )
+    assert one == pytest.approx({"a": 1.0, "b": 4.0, "c": 2.0, "d": 3.0})
+
+
 def test_the_suite_summary_by_platform_and_surface_is_what_runs_warn_from(suite) -> None:
     """The per-platform and per-surface tables of `exoforge validate` and the warnings of runs rest on the same
     central ratios: a run warns from its platform's cases, or else from its surface's."""
@@ -154,6 +168,7 @@ def test_results_table_lists_every_case() -> None:
         assert case.id in text
     assert "| platform | observes | cases (over / under) | sign test p | predicted / reported | per case |" in text
     assert "| surface | observes | cases (over / under) | sign test p | predicted / reported | per case |" in text
+    assert "Bias or scatter: were each cell case's surface bias learnt from the other studies" in text
 
 
 def test_validate_command_writes_figure_and_table(tmp_path) -> None:
@@ -258,7 +273,7 @@ def test_a_run_warns_from_the_cases_on_its_surface_where_its_platform_s_own_do_n
     assert bias_warnings("spinner", "", cases) == []
     assert bias_warnings("vertical_wheel", "aggregate", cases) == []
     # a run passes its surface: the Vertical-Wheel example warns exactly when the committed microcarrier cases do
-    from exoforge.upstream.validation_bias import fold_biases
+    from exoforge.upstream.validation_bias import fold_biases, recalibrated_fold_errors
     from exoforge.upstream.validation_record import committed_outcomes
 
     committed = [o for o in committed_outcomes() if o.surface == "microcarrier" and o.observes == "cells"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -186,6 +187,7 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
     from rich.console import Console
     from rich.table import Table
 
+    from exoforge.upstream.validation import recalibration_sentence
     from exoforge.upstream.validation_bias import BIAS_FOLD
 
     console = Console()
@@ -240,6 +242,9 @@ def _print_validation(rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
             sign = f"{b['sign_test_p']:.2g}"
             table.add_row(b[label], b["observes"], str(len(b["cases"])), counts, sign, f"{mark}{fold:#.3g}")
         console.print(table)
+    recalibrated = summary.get("median_fold_error_cells_surface_recalibrated", math.nan)
+    if math.isfinite(recalibrated):
+        console.print(recalibration_sentence(summary["median_fold_error_cells"], recalibrated))
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ runs from any folder; this module returns data only, and the comparison figure i
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -45,7 +46,7 @@ import numpy as np
 from exoforge.parameters import ParameterSet, UsageLog
 from exoforge.scenario import Scenario, parse_scenario
 from exoforge.upstream.simulate import UpstreamResult, simulate_upstream
-from exoforge.upstream.validation_bias import BIAS_FOLD, FoldBias, bias_row, fold_biases
+from exoforge.upstream.validation_bias import BIAS_FOLD, FoldBias, bias_row, fold_biases, recalibrated_fold_errors
 from exoforge.yamlio import load_yaml
 
 #: Observables a case may report: (description, unit, value from the upstream result of the scenario).
@@ -365,6 +366,8 @@ class Summary:
     known_misses: tuple[str, ...]
     by_platform: tuple[FoldBias, ...] = ()
     by_surface: tuple[FoldBias, ...] = ()
+    #: median fold error on cells once each case's surface bias, learnt from the other studies, is divided out
+    median_fold_error_cells_recalibrated: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -375,6 +378,7 @@ class Summary:
             "cases_holding": self.holding,
             "cell_cases": self.cell_cases,
             "median_fold_error_cells": self.median_fold_error_cells,
+            "median_fold_error_cells_surface_recalibrated": self.median_fold_error_cells_recalibrated,
             "observed_inside_interval_95": self.inside_interval,
             "known_misses": list(self.known_misses),
             "by_platform": [b.to_dict("platform") for b in self.by_platform],
@@ -386,6 +390,9 @@ def summarise(results: list[CaseResult]) -> Summary:
     errors = np.array([r.fold_error for r in results])
     cells = np.array([r.fold_error for r in results if r.case.counts_cells])
     worst = int(np.argmax(errors))
+    recalibrated = recalibrated_fold_errors(
+        (r.case.id, r.case.ref, r.surface or "?", r.ratio) for r in results if r.case.counts_cells and r.ratio > 0
+    )
     return Summary(
         n=len(results),
         median_fold_error=float(np.median(errors)),
@@ -402,6 +409,20 @@ def summarise(results: list[CaseResult]) -> Summary:
         by_surface=tuple(
             fold_biases((r.case.id, r.surface or "?", r.observes, r.ratio) for r in results if r.ratio > 0)
         ),
+        median_fold_error_cells_recalibrated=float(np.median(list(recalibrated.values())))
+        if recalibrated
+        else float("nan"),
+    )
+
+
+def recalibration_sentence(median_cells: float, recalibrated: float) -> str:
+    """Bias or scatter: what a per-surface recalibration, learnt from the other studies, would leave on cells."""
+    return (
+        "Bias or scatter: were each cell case's surface bias learnt from the other studies' cases on the same "
+        "surface (leave one study out) and divided out, the median fold error on cells would be "
+        f"{recalibrated:.2f} (it is {median_cells:.2f}); the "
+        "difference is what a shared recalibration of the surfaces could remove, the rest is scatter between "
+        "cases."
     )
 
 
@@ -450,6 +471,11 @@ def results_markdown(results: list[CaseResult], summary: Summary) -> str:
         ]
         lines += [bias_row(b) for b in summary.by_surface]
         lines.append("")
+    if math.isfinite(summary.median_fold_error_cells_recalibrated):
+        lines += [
+            recalibration_sentence(summary.median_fold_error_cells, summary.median_fold_error_cells_recalibrated),
+            "",
+        ]
     misses = [r for r in results if not r.within_interval and r.case.known_miss]
     if misses:
         lines += ["Known misses (reported value outside the 95 % interval, with the reason):", ""]

@@ -95,3 +95,21 @@ def bias_row(b: FoldBias) -> str:
         f"| {b.group} | {b.observes} | {len(b.ratios)} ({b.over} / {b.under}) | {b.sign_test_p:.2g} | {b.fold:#.3g}"
         f"{RUNS_WARN if b.beyond_threshold else ''} | {per_case} |"
     )
+
+
+def recalibrated_fold_errors(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, float]:
+    """Fold error of each case once its group's bias, learnt from the other studies, is divided out.
+
+    ``rows`` are ``(case id, study, group, predicted / reported)``. A case's correction is the geometric
+    mean of predicted / reported over the cases of its group (a surface, say) from other studies (leave
+    one study out, so a study never corrects itself); a case with no such case keeps its error. Set
+    beside the plain fold errors, this tells a bias a recalibration of the group could remove from
+    scatter between cases that it could not.
+    """
+    items = list(rows)
+    out: dict[str, float] = {}
+    for case, study, group, ratio in items:
+        others = [math.log(r) for _, s, g, r in items if g == group and s != study]
+        corrected = ratio / math.exp(sum(others) / len(others)) if others else ratio
+        out[case] = max(corrected, 1.0 / corrected)
+    return out
