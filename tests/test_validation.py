@@ -273,7 +273,7 @@ def test_a_run_warns_from_the_cases_on_its_surface_where_its_platform_s_own_do_n
     assert bias_warnings("spinner", "", cases) == []
     assert bias_warnings("vertical_wheel", "aggregate", cases) == []
     # a run passes its surface: the Vertical-Wheel example warns exactly when the committed microcarrier cases do
-    from exoforge.upstream.validation_bias import fold_biases, recalibrated_fold_errors
+    from exoforge.upstream.validation_bias import fold_biases
     from exoforge.upstream.validation_record import committed_outcomes
 
     committed = [o for o in committed_outcomes() if o.surface == "microcarrier" and o.observes == "cells"]
