@@ -412,3 +412,24 @@ def test_records_of_one_study_that_disagree_widen_that_study() -> None:
     scn = xf.load_scenario(ROOT / "examples" / "platform_hollow_fiber.yaml")
     warnings = parameters_for(scn).warnings
     assert any("Cao J 2020" in w and "per-cell effects" in w for w in warnings)
+
+
+def test_hypoxia_pools_its_msc_null_result_and_names_the_study_its_o2_response_cannot_emulate() -> None:
+    """Almeria 2019 (adipose MSC, EV concentration unchanged at 5 % O2) enters the pooling as no change,
+    so hypoxia's own studies pull it below its family; Salomon 2013 (gains at 1 % and 3 % over an 8 %
+    control) is kept out of the emulation with its reason, and every hypoxia run's warning names it."""
+    from exoforge.evidence.oxygen_response import response_warning
+
+    emulated = {e.record_id: e for e in load_emulated()}
+    null = emulated["almeria2019-hypoxia-5pct-ev-concentration-no-change"]
+    assert null.published == 1.0 and null.strategy == "hypoxia"
+    post = pooled_posterior("hypoxia")
+    assert post.k == 2
+    assert post.raw_mean is not None and math.exp(post.raw_mean) < 1.6  # below the non-MSC study alone
+    assert post.median < math.exp(post.family_mean)
+    without_null = pooled_posterior("hypoxia", exclude_refs=("10.3389/fbioe.2019.00292",))
+    assert without_null.k == 1 and without_null.median > post.median
+    why = {r.record.id: r.record.arms_unknown for r in comparison_records() if r.record.arms is None}
+    for rid in ("salomon2013-hypoxia-1pct-vs-8pct-3.3x", "salomon2013-hypoxia-3pct-vs-8pct-6.7x"):
+        assert rid not in emulated and "8 % O2" in (why[rid] or "")
+    assert "Salomon 2013" in response_warning(5.0)

@@ -384,11 +384,12 @@ def test_pool_takes_the_basis_that_has_numbers() -> None:
     (and a plot of it works, as the README shows); one with none says where to look."""
     from exoforge.evidence.meta import numeric_bases
 
-    assert numeric_bases("hypoxia") == {"other": {"msc": 0, "non_msc": 1}}
+    assert numeric_bases("hypoxia") == {"other": {"msc": 2, "non_msc": 1}}
     assert numeric_bases("serum_deprivation") == {}
     result = CliRunner().invoke(app, ["evidence", "pool", "hypoxia", "--json"])
     assert result.exit_code == 0, result.output
     d = json.loads(result.output)
-    assert d["basis"] == "other" and d["k"] == 1
+    # the MSC studies (Salomon 2013, Almeria 2019) are pooled, the non-MSC one (Dougherty 2020) left out
+    assert d["basis"] == "other" and d["k"] == 2
     result = CliRunner().invoke(app, ["evidence", "pool", "serum_deprivation"])
     assert result.exit_code == 0 and "evidence list --strategy serum_deprivation" in result.output
