@@ -668,8 +668,9 @@ class Conditioning(ContractModel):
         20.9,
         "percent",
         "O2 in the gas phase during conditioning. Below air (20.9) it is hypoxic conditioning and needs "
-        "'hypoxia' under strategies; with 'hypoxia' and no value, 5 (the level of the only numeric "
-        "comparison, Dougherty 2020, doi:10.3389/fcell.2020.00130). It sets the dissolved-oxygen saturation "
+        "'hypoxia' under strategies; with 'hypoxia' and no value, 5 (the level of the comparisons the hypoxia "
+        "effect is emulated from, Dougherty 2020, doi:10.3389/fcell.2020.00130, and Almeria 2019, "
+        "doi:10.3389/fbioe.2019.00292). It sets the dissolved-oxygen saturation "
         "during conditioning and how much of the hypoxia effect applies (full at 5, none at 1 or in air)",
         basis=f"{JUDGEMENT}: from the lowest O2 of MSC hypoxia studies (below 1 %) to air",
     )

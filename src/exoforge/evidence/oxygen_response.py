@@ -1,10 +1,12 @@
 """How much of the pooled hypoxia effect on EV secretion applies at a given O2 level.
 
 The pooled hypoxia multiplier (:mod:`exoforge.evidence.hierarchy`) is the effect measured at 5 %
-O2 against air: the only numeric comparison is Dougherty et al. 2020 (doi:10.3389/fcell.2020.00130,
-Abstract): human cardiac progenitor cells gave 1.6-fold more exosomes at 5 % O2 than at 21 %,
-and 1 % O2 gave no such gain. The response is therefore the fraction of the pooled ln effect that
-applies, read off those three levels and interpolated linearly between them:
+O2 against air, by both comparisons it is emulated from: adipose MSC showed no significant change in
+EV concentration (Almeria et al. 2019, doi:10.3389/fbioe.2019.00292, Abstract), and human cardiac
+progenitor cells gave 1.6-fold more exosomes at 5 % O2 than at 21 % (Dougherty et al. 2020,
+doi:10.3389/fcell.2020.00130, Abstract), while 1 % O2 gave no such gain. Only the second measured
+more than two levels, so the response, the fraction of the pooled ln effect that applies, is read
+off its three levels and interpolated linearly between them:
 
 * at or below 1 % O2: 0 (no gain at 1 %, Dougherty 2020);
 * at 5 % O2: 1 (the level the effect was measured at);
