@@ -365,9 +365,9 @@ def test_an_arm_without_a_default_study_arm_is_refused(tmp_path: Path) -> None:
 
     root = _copy_evidence(tmp_path)
     f = root / "records" / "kink2024_hollow_fiber_ars.yaml"
-    f.write_text(f.read_text().replace("treated: {platform: hollow_fiber", "treated: {platform: fixed_bed", 1))
+    f.write_text(f.read_text().replace("treated: {platform: hollow_fiber", "treated: {platform: multilayer", 1))
     _, problems = validate_files(root)
-    assert any("arms.treated.platform: no default study arm for 'fixed_bed'" in p for p in problems), problems
+    assert any("arms.treated.platform: no default study arm for 'multilayer'" in p for p in problems), problems
 
 
 def test_a_run_says_what_each_secretion_effect_rests_on(tmp_path: Path) -> None:
@@ -433,3 +433,26 @@ def test_hypoxia_pools_its_msc_null_result_and_names_the_study_its_o2_response_c
     for rid in ("salomon2013-hypoxia-1pct-vs-8pct-3.3x", "salomon2013-hypoxia-3pct-vs-8pct-6.7x"):
         assert rid not in emulated and "8 % O2" in (why[rid] or "")
     assert "Salomon 2013" in response_warning(5.0)
+
+
+def test_every_numeric_comparison_of_a_family_is_emulated_or_says_why_and_informs_its_family() -> None:
+    """Studies of 3D cultures the scenario contract has no platform for (Haraszti 2018's microcarriers in
+    an unnamed vessel, Kronstadt 2022's perfused scaffold) are emulated and pooled with their family, so
+    a platform without studies of its own (the fixed bed) leans on them; no run applies them."""
+    from exoforge.evidence.emulated import family_map
+    from exoforge.evidence.hierarchy import run_effect
+
+    pooled = family_map()
+    emulated = {e.record_id for e in load_emulated()}
+    for rec in load_records():
+        r = rec.record
+        if r.fold_change is None or r.direction_only or r.strategy not in pooled:
+            continue
+        assert r.id in emulated or r.arms_unknown, r.id
+    assert {"haraszti2018-mc3d-vs-2d-20x", "kronstadt2022-scaffold-perfusion-40to80x"} <= emulated
+    assert {row.record_id for row in crossval().rows} >= {"haraszti2018-mc3d-vs-2d-20x"}
+    assert run_effect("scaffold_perfusion") is None and run_effect("fixed_bed") is not None
+    with_it = pooled_posterior("fixed_bed")
+    without = pooled_posterior("fixed_bed", exclude_refs=("10.1101/2022.08.30.505860",))
+    assert with_it.k == without.k == 0 and with_it.k_family == without.k_family + 1
+    assert with_it.median > without.median

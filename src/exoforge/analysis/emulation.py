@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.distributions import Z95
-from exoforge.evidence.store import DATA_PACKAGE, EvidenceRecord, load_records, load_strategies
+from exoforge.evidence.store import DATA_PACKAGE, EvidenceRecord, load_records
 from exoforge.yamlio import load_yaml
 
 #: Normalisations averaged for a record that does not state its own (basis ``other``).
@@ -275,13 +275,15 @@ def emulate(rec: EvidenceRecord, arms: dict[str, dict[str, Any]] | None = None) 
 
 
 def comparison_records(records: Iterable[EvidenceRecord] | None = None) -> list[EvidenceRecord]:
-    """Numeric fold-change records of strategies and platforms that act on secretion."""
-    catalogue = {s.id: s for s in load_strategies()}
+    """Numeric fold-change records of the strategies the pooling holds: those that act on secretion, and
+    members of a family that no run applies, which inform their family (``family_map``)."""
+    from exoforge.evidence.emulated import family_map
+
+    pooled = family_map()
     out = []
     for rec in records if records is not None else load_records():
         r = rec.record
-        s = catalogue.get(r.strategy)
-        if r.fold_change is None or r.direction_only or s is None or s.effect not in ("ev_secretion", "platform"):
+        if r.fold_change is None or r.direction_only or r.strategy not in pooled:
             continue
         out.append(rec)
     return out

@@ -70,7 +70,7 @@ def evidence_pool(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Random-effects meta-analysis of a strategy's fold-changes, with subgroups and leave-one-out."""
-    from exoforge.evidence.emulated import family_map
+    from exoforge.evidence.emulated import acting_strategies
     from exoforge.evidence.meta import meta_analysis
     from exoforge.parameters import normalise_ref
 
@@ -102,7 +102,7 @@ def evidence_pool(
     from exoforge.report.evidence_console import print_posterior
 
     print_meta(meta)
-    if strategy in family_map():
+    if strategy in acting_strategies():
         hier = fitted(drop)
         print_posterior(hier.predict(strategy), hier.hyper(), hier.shared_arms(strategy))
     if plot is not None:

@@ -159,12 +159,21 @@ def load_emulated() -> tuple[EmulatedRecord, ...]:
 
 
 def family_map() -> dict[str, str]:
-    """Strategy id -> family, for strategies that act on secretion (ev_secretion or platform effects)."""
+    """Strategy id -> family, for the strategies the pooling holds: those that act on secretion
+    (ev_secretion or platform effects), and members of a family that no run applies (a 3D culture the
+    scenario contract has no platform for, e.g. scaffold perfusion), whose studies inform their family."""
     return {
         s.id: s.family or s.id
         for s in load_strategies()
-        if s.effect in ("ev_secretion", "platform") and s.category != "isolation"
+        if s.category != "isolation" and (s.effect in ("ev_secretion", "platform") or s.family is not None)
     }
+
+
+def acting_strategies() -> frozenset[str]:
+    """Strategies a run applies to secretion (ev_secretion or platform effects)."""
+    return frozenset(
+        s.id for s in load_strategies() if s.effect in ("ev_secretion", "platform") and s.category != "isolation"
+    )
 
 
 def record_spread(group: list[EmulatedRecord]) -> float:

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.distributions import Z95
-from exoforge.evidence.emulated import StudyUnit, family_map, study_units
+from exoforge.evidence.emulated import StudyUnit, acting_strategies, family_map, study_units
 
 PRIOR_MU0_SD = 1.5
 PRIOR_SD_SCALE = 1.0
@@ -288,7 +288,7 @@ def run_effect(strategy: str, exclude_refs: tuple[str, ...] = ()) -> dict[str, A
     shrunk, and the comparisons of its studies that share a culture with its own (rule 6).
     """
     hier = fitted(tuple(sorted(exclude_refs)))
-    if strategy not in hier.families:
+    if strategy not in hier.families or strategy not in acting_strategies():
         return None
     post = hier.predict(strategy)
     return {
