@@ -162,10 +162,11 @@ def family_map() -> dict[str, str]:
     """Strategy id -> family, for the strategies the pooling holds: those that act on secretion
     (ev_secretion or platform effects), and members of a family that no run applies (a 3D culture the
     scenario contract has no platform for, e.g. scaffold perfusion), whose studies inform their family."""
+    acting = acting_strategies()
     return {
         s.id: s.family or s.id
         for s in load_strategies()
-        if s.category != "isolation" and (s.effect in ("ev_secretion", "platform") or s.family is not None)
+        if s.id in acting or (s.family is not None and s.category != "isolation")
     }
 
 
