@@ -443,6 +443,7 @@ def test_every_numeric_comparison_of_a_family_is_emulated_or_says_why_and_inform
     from exoforge.evidence.hierarchy import run_effect
 
     pooled = family_map()
+    assert "scaffold_perfusion" in pooled and "cell_immortalisation" not in pooled  # growth effects pool apart
     emulated = {e.record_id for e in load_emulated()}
     for rec in load_records():
         r = rec.record

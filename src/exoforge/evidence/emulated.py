@@ -160,13 +160,14 @@ def load_emulated() -> tuple[EmulatedRecord, ...]:
 
 def family_map() -> dict[str, str]:
     """Strategy id -> family, for the strategies the pooling holds: those that act on secretion
-    (ev_secretion or platform effects), and members of a family that no run applies (a 3D culture the
-    scenario contract has no platform for, e.g. scaffold perfusion), whose studies inform their family."""
+    (ev_secretion or platform effects), and members of a family that no run applies (``effect: none``:
+    a 3D culture the scenario contract has no platform for, e.g. scaffold perfusion), whose studies
+    inform their family. A strategy that acts on growth (an immortalised line) is pooled on its own."""
     acting = acting_strategies()
     return {
         s.id: s.family or s.id
         for s in load_strategies()
-        if s.id in acting or (s.family is not None and s.category != "isolation")
+        if s.id in acting or (s.family is not None and s.effect == "none" and s.category != "isolation")
     }
 
 
