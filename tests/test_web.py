@@ -150,6 +150,10 @@ def test_evidence_pages(site) -> None:
     assert "No study of its own" in " ".join(client.get("/evidence/fixed_bed").text.split())
     growth_only = client.get("/evidence/cell_immortalisation")  # acts on growth, not on secretion
     assert growth_only.status_code == 200 and "What a run draws" not in growth_only.text
+    pooled_only = client.get("/evidence/scaffold_perfusion")  # informs its family; no run applies it
+    assert pooled_only.status_code == 200 and "Kronstadt SM 2022" in pooled_only.text
+    assert "No run applies this strategy" in pooled_only.text and "Per-cell EV secretion" not in pooled_only.text
+    assert "No run applies" not in strategy.text and "No run applies" not in growth_only.text
     assert client.get("/evidence/hypoxia").status_code == 200
     assert client.get("/evidence/no_such_strategy").status_code == 404
 

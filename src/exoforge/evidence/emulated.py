@@ -171,6 +171,11 @@ def family_map() -> dict[str, str]:
     }
 
 
+def family_informed_only(strategy: str) -> str | None:
+    """The family a strategy's studies inform when no run applies the strategy itself, else None."""
+    return None if strategy in acting_strategies() else family_map().get(strategy)
+
+
 def acting_strategies() -> frozenset[str]:
     """Strategies a run applies to secretion (ev_secretion or platform effects)."""
     return frozenset(

@@ -487,6 +487,7 @@ def strategy_page(
         meta = meta_analysis(strategy_id, basis)
     except (KeyError, ValueError) as exc:
         return render(request, "message.html", status=404, title="Evidence", actor=actor, message=str(exc))
+    from exoforge.evidence.emulated import family_informed_only
     from exoforge.evidence.hierarchy import run_effect
 
     records = [r.to_dict() for r in filter_records(strategy=strategy_id)]
@@ -501,6 +502,7 @@ def strategy_page(
         records=records,
         forest=forest,
         effect=effect,
+        informs_family=family_informed_only(strategy_id),
     )
 
 
