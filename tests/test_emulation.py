@@ -453,6 +453,10 @@ def test_every_numeric_comparison_of_a_family_is_emulated_or_says_why_and_inform
     assert {"haraszti2018-mc3d-vs-2d-20x", "kronstadt2022-scaffold-perfusion-40to80x"} <= emulated
     assert {row.record_id for row in crossval().rows} >= {"haraszti2018-mc3d-vs-2d-20x"}
     assert run_effect("scaffold_perfusion") is None and run_effect("fixed_bed") is not None
+    res = runner.invoke(app, ["evidence", "pool", "scaffold_perfusion", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["informs_family"] == "dynamic_3d_culture"
+    res = runner.invoke(app, ["evidence", "pool", "scaffold_perfusion"])
+    assert "pooled with the dynamic_3d_culture family" in " ".join(res.output.split())
     with_it = pooled_posterior("fixed_bed")
     without = pooled_posterior("fixed_bed", exclude_refs=("10.1101/2022.08.30.505860",))
     assert with_it.k == without.k == 0 and with_it.k_family == without.k_family + 1

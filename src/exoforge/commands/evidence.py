@@ -70,7 +70,7 @@ def evidence_pool(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Random-effects meta-analysis of a strategy's fold-changes, with subgroups and leave-one-out."""
-    from exoforge.evidence.emulated import acting_strategies
+    from exoforge.evidence.emulated import acting_strategies, family_informed_only
     from exoforge.evidence.meta import meta_analysis
     from exoforge.parameters import normalise_ref
 
@@ -95,6 +95,9 @@ def evidence_pool(
         effect = run_effect(strategy, drop)
         if effect is not None:
             body["run_effect"] = effect
+        informs = family_informed_only(strategy)
+        if informs is not None:
+            body["informs_family"] = informs
         typer.echo(json.dumps(body, indent=2))
         return
     from exoforge.evidence.hierarchy import fitted
@@ -105,6 +108,12 @@ def evidence_pool(
     if strategy in acting_strategies():
         hier = fitted(drop)
         print_posterior(hier.predict(strategy), hier.hyper(), hier.shared_arms(strategy))
+    informs = family_informed_only(strategy)
+    if informs is not None:
+        typer.echo(
+            f"no run applies {strategy} (the scenario contract has no platform for it); its numeric comparisons "
+            f"are emulated on the stand-in arm each record names and pooled with the {informs} family"
+        )
     if plot is not None:
         typer.echo(f"forest plot written: {plot}")
 
