@@ -25,7 +25,13 @@ from exoforge.analysis.emulation import (
 from exoforge.cli import app
 from exoforge.evidence.crossval import crossval
 from exoforge.evidence.emulated import StudyUnit, load_emulated, load_emulated_document, study_units
-from exoforge.evidence.hierarchy import Hierarchy, fitted, pooled_posterior, shared_arm_covariance
+from exoforge.evidence.hierarchy import (
+    Hierarchy,
+    fitted,
+    pooled_posterior,
+    shared_arm_correlation,
+    shared_arm_covariance,
+)
 from exoforge.evidence.pooling import pool
 from exoforge.evidence.store import load_records, load_strategies
 from exoforge.run_records import secretion_ceiling
@@ -191,6 +197,11 @@ def test_comparisons_sharing_an_arm_covary() -> None:
     assert c[0, 5] == pytest.approx(0.5 * math.sqrt(0.05 * 0.06))  # a common control
     assert c[3, 6] == pytest.approx(-0.5 * math.sqrt(0.04 * 0.05))  # d's second control is its first's treated arm
     assert np.count_nonzero(c) == 4  # units of different studies, or without arms, do not covary
+    # their study-level deviations correlate the same way, each arm carrying half of sigma²
+    r = shared_arm_correlation(units)
+    assert r[0, 5] == pytest.approx(0.5) and r[3, 6] == pytest.approx(-0.5)
+    assert np.count_nonzero(r) == 4
+    assert np.linalg.eigvalsh(np.eye(len(units)) + r).min() >= 0.0
     # the shipped studies with two comparisons: a common static control (Barekzai 2023), and priming
     # measured on the spheroids of the spheroid comparison (Kim 2022)
     h = fitted()
@@ -207,12 +218,14 @@ def test_pool_command_names_the_comparisons_that_share_a_culture() -> None:
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "shares a culture with spheroid in Kim JY 2022" in text and "covariance -0.045" in text
+    assert "study-level correlation -0.5" in text
     res = runner.invoke(app, ["evidence", "pool", "hypoxia"])
     assert res.exit_code == 0 and "shares a culture" not in res.output
     res = runner.invoke(app, ["evidence", "pool", "tnfa_ifng_priming", "--json"])
     effect = json.loads(res.output)["run_effect"]
     assert effect["median"] == pytest.approx(pooled_posterior("tnfa_ifng_priming").median)
     assert effect["shared_arms"][0]["relation"] == "one's control is the other's treated arm"
+    assert effect["shared_arms"][0]["study_correlation"] == pytest.approx(-0.5)
     res = runner.invoke(
         app, ["evidence", "pool", "tnfa_ifng_priming", "--json", "--exclude-ref", "10.1186/s40580-022-00349-z"]
     )
@@ -222,7 +235,8 @@ def test_pool_command_names_the_comparisons_that_share_a_culture() -> None:
 
 def test_hierarchy_likelihood_carries_the_shared_arms() -> None:
     """The grid's posterior weights are the model's marginal likelihood with the shared-arm covariance
-    (scipy's multivariate normal at every grid point), not that of independent comparisons."""
+    of sampling errors and study-level deviations (scipy's multivariate normal at every grid point),
+    not that of independent comparisons."""
     units = _toy_units_sharing_arms()
     fams = {"s1": "f1", "s2": "f1", "s3": "f2", "s4": "f2"}
     h = Hierarchy(units, fams)
@@ -230,11 +244,10 @@ def test_hierarchy_likelihood_carries_the_shared_arms() -> None:
     same_s = np.array([[a.strategy == b.strategy for b in units] for a in units], dtype=float)
     same_f = np.array([[fams[a.strategy] == fams[b.strategy] for b in units] for a in units], dtype=float)
     base = np.diag([u.v for u in units]) + shared_arm_covariance(units) + 1.5**2
+    study = np.eye(len(units)) + shared_arm_correlation(units)
     logpost = np.array(
         [
-            multivariate_normal(
-                np.zeros(len(units)), base + s**2 * np.eye(len(units)) + t**2 * same_s + o**2 * same_f
-            ).logpdf(y)
+            multivariate_normal(np.zeros(len(units)), base + s**2 * study + t**2 * same_s + o**2 * same_f).logpdf(y)
             - 0.5 * (s**2 + t**2 + o**2)
             for s, t, o in zip(h.sigma, h.tau, h.omega, strict=True)
         ]
@@ -269,7 +282,7 @@ def test_hierarchy_agrees_with_pymc_nuts() -> None:
         pm.MvNormal(
             "y",
             mu=theta[s_idx],
-            cov=known + sigma**2 * np.eye(len(units)),
+            cov=known + sigma**2 * (np.eye(len(units)) + shared_arm_correlation(units)),
             observed=np.array([u.y for u in units]),
         )
         trace = pm.sample(2000, tune=2000, chains=2, cores=1, random_seed=7, progressbar=False, target_accept=0.95)

@@ -147,6 +147,8 @@ def test_evidence_pages(site) -> None:
     assert "What a run draws" in text and "partially pooled within the dynamic_3d_culture family" in text
     assert "Barekzai J 2023" in text and "its records disagree" in text
     assert "Shares a culture with microcarrier_spinner in Barekzai J 2023 (a common arm)" in text
+    # what the multiplier rests on: each family study left out, the preprint named as one
+    assert "What it rests on" in text and "Kronstadt SM 2022" in text and "(a preprint, not peer reviewed)" in text
     assert "No study of its own" in " ".join(client.get("/evidence/fixed_bed").text.split())
     growth_only = client.get("/evidence/cell_immortalisation")  # acts on growth, not on secretion
     assert growth_only.status_code == 200 and "What a run draws" not in growth_only.text

@@ -88,6 +88,8 @@ def evidence_pool(
         except ValueError as exc:
             fail([str(exc)])
     drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
+    from exoforge.evidence.influence import study_influence
+
     if json_out:
         from exoforge.evidence.hierarchy import run_effect
 
@@ -95,6 +97,7 @@ def evidence_pool(
         effect = run_effect(strategy, drop)
         if effect is not None:
             body["run_effect"] = effect
+            body["rests_on"] = [row.to_dict() for row in study_influence(strategy, drop)]
         informs = family_informed_only(strategy)
         if informs is not None:
             body["informs_family"] = informs
@@ -102,12 +105,13 @@ def evidence_pool(
         return
     from exoforge.evidence.hierarchy import fitted
     from exoforge.report.console import print_meta
-    from exoforge.report.evidence_console import print_posterior
+    from exoforge.report.evidence_console import print_influence, print_posterior
 
     print_meta(meta)
     if strategy in acting_strategies():
         hier = fitted(drop)
         print_posterior(hier.predict(strategy), hier.hyper(), hier.shared_arms(strategy))
+        print_influence(study_influence(strategy, drop))
     informs = family_informed_only(strategy)
     if informs is not None:
         typer.echo(
@@ -146,22 +150,47 @@ def evidence_emulate(
 @evidence_app.command("crossval")
 def evidence_crossval(
     plot: Annotated[Path | None, typer.Option("--plot", help="write predicted vs published (HTML)")] = None,
+    exclude_ref: Annotated[
+        list[str] | None, typer.Option("--exclude-ref", help="leave a reference out of the evidence altogether")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Predict every emulated comparison with its whole study left out: exoforge's own accuracy."""
-    from exoforge.evidence.crossval import crossval
+    """Predict every emulated comparison with its whole study left out: exoforge's own accuracy.
 
-    summary = crossval()
+    A second summary leaves the preprints out of the evidence altogether (a sensitivity analysis).
+    """
+    from exoforge.evidence.crossval import crossval
+    from exoforge.evidence.influence import preprint_refs
+    from exoforge.parameters import normalise_ref
+
+    drop = tuple(sorted({normalise_ref(r) for r in exclude_ref or ()}))
+    summary = crossval(drop)
+    preprints = tuple(sorted(preprint_refs() - set(drop)))
+    without_preprints = crossval(tuple(sorted({*drop, *preprints}))) if preprints else None
     if plot is not None:
         from exoforge.report.crossval_plots import write_crossval_html
 
         write_crossval_html(summary, plot)
     if json_out:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        body = summary.to_dict()
+        if without_preprints is not None:
+            body["without_preprints"] = {
+                "excluded": list(preprints),
+                "comparisons": without_preprints.n,
+                "median_abs_log10_error": without_preprints.median_log10_error,
+                "coverage_95": without_preprints.coverage,
+            }
+        typer.echo(json.dumps(body, indent=2))
         return
     from exoforge.report.evidence_console import print_crossval
 
     print_crossval(summary)
+    if without_preprints is not None:
+        typer.echo(
+            f"without the preprint(s) ({', '.join(preprints)}) in the evidence: median "
+            f"{without_preprints.median_log10_error:.2f}, coverage {without_preprints.coverage:.0%} over "
+            f"{without_preprints.n} comparisons"
+        )
     if plot is not None:
         typer.echo(f"plot written: {plot}")
 

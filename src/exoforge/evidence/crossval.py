@@ -145,8 +145,14 @@ def predict_comparison(e: EmulatedRecord, exclude: tuple[str, ...], shrink: floa
     )
 
 
-def crossval() -> CrossvalSummary:
-    """Every emulated comparison predicted with its whole study excluded."""
+def crossval(exclude_refs: tuple[str, ...] = ()) -> CrossvalSummary:
+    """Every emulated comparison predicted with its whole study excluded.
+
+    ``exclude_refs`` (normalised references) are left out of the evidence altogether: their
+    comparisons are neither predicted nor used to predict the others (a sensitivity analysis, e.g.
+    without preprints).
+    """
     shrink = combination_shrinkage()
-    rows = [predict_comparison(e, (e.ref,), shrink) for e in load_emulated()]
+    drop = set(exclude_refs)
+    rows = [predict_comparison(e, tuple(sorted({e.ref, *drop})), shrink) for e in load_emulated() if e.ref not in drop]
     return CrossvalSummary(tuple(rows))

@@ -3,7 +3,7 @@
 Model (log scale, one unit per study and strategy, :mod:`exoforge.evidence.emulated`)::
 
     y_i      ~ Normal(theta_s[i], v_i + sigma²)     study i of strategy s (v_i: its known variance)
-    cov(y_i, y_j) = C_ij                            comparisons of one study that share an arm
+    cov(y_i, y_j) = C_ij + sigma² R_ij              comparisons of one study that share an arm
     theta_s  ~ Normal(mu_f[s], tau²)               strategy s of family f
     mu_f     ~ Normal(mu_0, omega²)                family f
     mu_0     ~ Normal(0, 1.5²)                     all effects on secretion
@@ -14,8 +14,14 @@ variance of its log ratio (equal arm variances, as when the arms' own spreads ar
 two comparisons with a common control covary by +v/2, and one whose control is the other's treated
 arm by -v/2 (the contrast-level likelihood of multi-arm trials: contrasts that share an arm
 covary by that arm's variance; Franchini et al. 2012, Res Synth Methods 3:142,
-doi:10.1002/jrsm.1049, Abstract). Study-level deviations (``sigma``) of two strategies of one study
-are taken as independent.
+doi:10.1002/jrsm.1049, Abstract). The study-level deviations (``sigma``) of two such comparisons
+are correlated in the same way, ``R`` (:func:`shared_arm_correlation`): each arm carries half of
+``sigma²``, so a common control gives them correlation +1/2 and a control that is the other's
+treated arm -1/2. This is the between-study covariance of multi-arm trials under one heterogeneity
+variance (Higgins & Whitehead 1996, Stat Med 15:2733-2749,
+doi:10.1002/(SICI)1097-0258(19961230)15:24<2733::AID-SIM562>3.0.CO;2-0), and it follows from
+the consistency of contrasts: the deviation of treated-vs-control is that of treated minus that of
+control, whichever comparisons a study reports.
 
 ``sigma`` is the spread of studies of one strategy, ``tau`` of strategies of one family, ``omega``
 of families. Priors: HalfNormal(1) on each SD allows a factor e^2 ~ 7 between two studies of
@@ -119,9 +125,11 @@ class SharedArm:
     study: str
     #: the strategy of the other comparison
     other: str
-    #: of the two per-cell log effects (ln²): positive for a common arm, negative when one's control is
-    #: the other's treated arm
+    #: of the two per-cell log effects' sampling errors (ln²): positive for a common arm, negative when
+    #: one's control is the other's treated arm
     covariance: float
+    #: of the two comparisons' study-level deviations (a fraction of sigma²): +1/2, -1/2 or 1
+    study_correlation: float
     #: "the same comparison" (both arms: a record filed under two strategies), "a common arm", or
     #: "one's control is the other's treated arm"
     relation: str
@@ -148,14 +156,9 @@ def _relation(a: StudyUnit, b: StudyUnit) -> str:
     return "a common arm" if max(overlaps) > 0 else "one's control is the other's treated arm"
 
 
-def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
-    """Covariance of the sampling errors of study units whose comparisons share an arm (n x n, zero diagonal).
-
-    A record's log ratio is ln(treated) - ln(control); with each arm carrying ``ARM_SHARE`` of the
-    record's variance, two records of one study covary by ARM_SHARE·sqrt(v_a·v_b) times
-    [same treated] - [a's treated is b's control] - [a's control is b's treated] + [same control].
-    A unit averages its records, so units covary by the mean over their pairs of records.
-    """
+def _arm_overlap_matrix(units: Sequence[StudyUnit], *, scaled: bool) -> np.ndarray:
+    """Mean signed arm overlap of the records of two units of one study, times ``ARM_SHARE`` and, when
+    ``scaled``, the records' sampling SDs (n x n, zero diagonal)."""
     n = len(units)
     c = np.zeros((n, n))
     for i, a in enumerate(units):
@@ -165,9 +168,35 @@ def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
             total = 0.0
             for ta, ca, va in a.arm_errors:
                 for tb, cb, vb in b.arm_errors:
-                    total += _overlap((ta, ca), (tb, cb)) * ARM_SHARE * math.sqrt(va * vb)
+                    scale = math.sqrt(va * vb) if scaled else 1.0
+                    total += _overlap((ta, ca), (tb, cb)) * ARM_SHARE * scale
             c[i, j] = total / (len(a.arm_errors) * len(b.arm_errors))
     return c
+
+
+def shared_arm_covariance(units: Sequence[StudyUnit]) -> np.ndarray:
+    """Covariance of the sampling errors of study units whose comparisons share an arm (n x n, zero diagonal).
+
+    A record's log ratio is ln(treated) - ln(control); with each arm carrying ``ARM_SHARE`` of the
+    record's variance, two records of one study covary by ARM_SHARE·sqrt(v_a·v_b) times
+    [same treated] - [a's treated is b's control] - [a's control is b's treated] + [same control].
+    A unit averages its records, so units covary by the mean over their pairs of records.
+    """
+    return _arm_overlap_matrix(units, scaled=True)
+
+
+def shared_arm_correlation(units: Sequence[StudyUnit]) -> np.ndarray:
+    """Correlation of the study-level deviations (``sigma``) of study units whose comparisons share an
+    arm (n x n, zero diagonal): +1/2 for a common arm, -1/2 where one's control is the other's treated
+    arm, 1 for the same comparison filed under two strategies, averaged over the units' records.
+
+    The deviation of a comparison is that of its treated arm minus that of its control, each arm
+    carrying half of ``sigma²`` (Higgins & Whitehead 1996); the same signed overlap as
+    :func:`shared_arm_covariance`, without the sampling SDs. Adding it to ``sigma²·I`` keeps the
+    covariance positive semi-definite: units averaging several contrasts have a true variance of at
+    most ``sigma²``, and the diagonal is ``sigma²``.
+    """
+    return _arm_overlap_matrix(units, scaled=False)
 
 
 def _halfnormal_logpdf(x: np.ndarray) -> np.ndarray:
@@ -190,10 +219,12 @@ class Hierarchy:
         same_f = np.array([[a.family == b.family for b in self.units] for a in self.units], dtype=float)
         m = len(self.sigma)
         self.shared = shared_arm_covariance(self.units)
-        # Sigma(grid) = diag(v + sigma²) + C + tau² S + omega² F + s0² 11'   (m, n, n)
+        self.shared_correlation = shared_arm_correlation(self.units)
+        # Sigma(grid) = diag(v) + C + sigma² (I + R) + tau² S + omega² F + s0² 11'   (m, n, n)
         cov = (
-            np.eye(n)[None] * (v[None, :, None] + self.sigma[:, None, None] ** 2)
+            np.eye(n)[None] * v[None, :, None]
             + self.shared[None]
+            + self.sigma[:, None, None] ** 2 * (np.eye(n) + self.shared_correlation)[None]
             + self.tau[:, None, None] ** 2 * same_s[None]
             + self.omega[:, None, None] ** 2 * same_f[None]
             + PRIOR_MU0_SD**2
@@ -230,7 +261,13 @@ class Hierarchy:
     def shared_arms(self, strategy: str) -> list[SharedArm]:
         """The other comparisons of ``strategy``'s own studies that share a culture with them."""
         return [
-            SharedArm(a.label, self.units[j].strategy, float(self.shared[i, j]), _relation(a, self.units[j]))
+            SharedArm(
+                a.label,
+                self.units[j].strategy,
+                float(self.shared[i, j]),
+                float(self.shared_correlation[i, j]),
+                _relation(a, self.units[j]),
+            )
             for i, a in enumerate(self.units)
             if a.strategy == strategy
             for j in np.flatnonzero(self.shared[i])

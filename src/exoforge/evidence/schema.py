@@ -85,6 +85,9 @@ Method = Literal[
 
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 
+#: ``journal`` values (lower case) of preprint servers: a record from one is not peer reviewed.
+PREPRINT_SERVERS = frozenset({"biorxiv", "medrxiv", "chemrxiv", "arxiv", "research square", "ssrn", "preprints.org"})
+
 
 class Reference(BaseModel):
     """Bibliographic identity of one paper. A DOI or a PMID is required."""
@@ -118,6 +121,11 @@ class Reference(BaseModel):
     def key(self) -> str:
         """Stable identifier: the DOI when known, else ``pmid:<n>``."""
         return self.doi if self.doi else f"pmid:{self.pmid}"
+
+    @property
+    def preprint(self) -> bool:
+        """Whether the source is a preprint (its ``journal`` names a preprint server), not peer reviewed."""
+        return self.journal.strip().lower() in PREPRINT_SERVERS
 
 
 class Spread(BaseModel):

@@ -11,6 +11,7 @@ from rich.table import Table
 from exoforge.analysis.emulation import Emulation
 from exoforge.evidence.crossval import CrossvalSummary
 from exoforge.evidence.hierarchy import HyperPosterior, Posterior, SharedArm
+from exoforge.evidence.influence import StudyInfluence
 
 
 def _console() -> Console:
@@ -58,12 +59,25 @@ def print_posterior(post: Posterior, hyper: HyperPosterior, shared: Sequence[Sha
         console.print(f"  its own studies alone: x{math.exp(post.raw_mean):.3g}{frac}")
     for arm in shared:
         console.print(
-            f"  shares a culture with {arm.other} in {arm.study} ({arm.relation}): covariance {arm.covariance:+.3f} ln²"
+            f"  shares a culture with {arm.other} in {arm.study} ({arm.relation}): sampling covariance "
+            f"{arm.covariance:+.3f} ln², study-level correlation {arm.study_correlation:+.2g}"
         )
     console.print(
         f"  posterior SDs (ln): between studies {hyper.sigma:.2f}, between strategies {hyper.tau:.2f}, "
         f"between families {hyper.omega:.2f}"
     )
+
+
+def print_influence(rows: Sequence[StudyInfluence]) -> None:
+    """The pooled effect with each study that informs it left out, largest change first."""
+    if not rows:
+        return
+    console = _console()
+    console.print("  what it rests on: the effect with each study of its family left out (largest change first)")
+    for row in rows:
+        tags = ", ".join(row.strategies) + ("; a preprint" if row.preprint else "")
+        change = "±0%" if abs(row.ratio - 1) < 0.005 else f"{row.ratio - 1:+.0%}"
+        console.print(f"    without {row.study} ({tags}): x{row.median_without:.3g} ({change})")
 
 
 def print_crossval(summary: CrossvalSummary) -> None:

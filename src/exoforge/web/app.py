@@ -489,10 +489,12 @@ def strategy_page(
         return render(request, "message.html", status=404, title="Evidence", actor=actor, message=str(exc))
     from exoforge.evidence.emulated import family_informed_only
     from exoforge.evidence.hierarchy import run_effect
+    from exoforge.evidence.influence import study_influence
 
     records = [r.to_dict() for r in filter_records(strategy=strategy_id)]
     forest = forest_figure(meta, f"/api/v1/evidence/strategies/{strategy_id}/pool?basis={meta.basis}")
     effect = run_effect(strategy_id)
+    rests_on = [row.to_dict() for row in study_influence(strategy_id)] if effect is not None else []
     return render(
         request,
         "strategy.html",
@@ -502,6 +504,7 @@ def strategy_page(
         records=records,
         forest=forest,
         effect=effect,
+        rests_on=rests_on,
         informs_family=family_informed_only(strategy_id),
     )
 
