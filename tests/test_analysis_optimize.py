@@ -203,6 +203,32 @@ def test_resumed_run_continues_exactly(tmp_path) -> None:
         opt.optimize(other, generations=4, state_path=state, resume=True)
 
 
+def test_a_study_left_out_reaches_every_design_and_a_resume_must_leave_out_the_same(tmp_path) -> None:
+    """optimize --exclude-ref: each design's parameters are those `parameters_for` gives without the
+    reference (the stirred tank's pooled effect then falls), the result says what it left out, and a
+    state saved with the full evidence is not resumed without the study (nor the other way round)."""
+    ref = "10.1101/2022.08.30.505860"  # the 40-80-fold scaffold preprint of the 3D family
+    sp = small()
+    x = np.array([[0.1, 0.1, 0.1]])
+    (full,) = opt.DesignEvaluator(sp).evaluate(x)
+    (without,) = opt.DesignEvaluator(sp, exclude_refs=(ref,)).evaluate(x)
+    scn = xf.parse_scenario(without.scenario)
+    batch = opt.design_batch(parameters_for(scn, (ref,)).params, sp.uncertainty.samples, sp.uncertainty.seed)
+    alone = opt.metrics_from_evaluation(without.key, scn, evaluate(scn, batch), sp.uncertainty.samples)
+    assert alone.kpis == without.kpis
+    assert without.kpis["ev.final_particles"] < full.kpis["ev.final_particles"]
+    state = tmp_path / "state.json"
+    res = opt.optimize(sp, generations=1, population=6, seed=7, state_path=state, exclude_refs=[ref.upper()])
+    assert res.exclude_refs == (ref,) and res.to_json()["left_out"] == [ref]
+    with pytest.raises(ValueError, match="other references left out"):
+        opt.optimize(sp, generations=2, state_path=state, resume=True)
+    resumed = opt.optimize(sp, generations=2, state_path=state, resume=True, exclude_refs=[ref])
+    assert resumed.exclude_refs == (ref,)
+    result = CliRunner().invoke(app, ["optimize", str(SPACES[0]), "--designs", "4", "--exclude-ref", ref])
+    assert result.exit_code == 0, result.output
+    assert f"left out of the evidence: {ref}" in result.output
+
+
 def test_dask_backend_gives_the_same_optimisation() -> None:
     sp = small()
     local = opt.optimize(sp, generations=2, population=6, seed=3)

@@ -181,3 +181,30 @@ def test_select_command_prints_json_and_writes_a_report(tmp_path) -> None:
     assert d["demand_curves"] and d["ranked"][0]["rank"] == 1
     html = report.read_text()
     assert "plotly-graph-div" in html and "Rejected designs" in html and "How the line is used" in html
+
+
+def test_a_study_left_out_reaches_every_design_and_is_recorded() -> None:
+    """select --exclude-ref: each design costs as `simulate(..., exclude_refs=...)` of its scenario, the
+    stirred tank's secretion effect (pooled with Kronstadt's 40-80-fold preprint) falls, and the
+    selection says what it left out."""
+    space = load_space(SMALL)
+    ref = "10.1101/2022.08.30.505860"
+    full, without = select(space), select(space, exclude_refs=[ref.upper()])
+    assert without.exclude_refs == (ref,) and without.to_json()["left_out"] == [ref]
+    assert full.exclude_refs == ()
+    for o in without.outcomes:
+        if o.design.scenario is None or not o.kpis:
+            continue
+        d = xf.simulate(o.design.scenario, exclude_refs=(ref,)).to_json()
+        assert o.kpis["cost.per_dose"] == pytest.approx(d["cost"]["per_dose"], rel=1e-9)
+        assert o.kpis["doses_per_batch"] == pytest.approx(d["doses_per_batch"], rel=1e-9)
+    tank = [
+        (a, b)
+        for a in full.outcomes
+        for b in without.outcomes
+        if a.kpis
+        and b.kpis
+        and a.design.platform == b.design.platform == "stirred tank on microcarriers"
+        and _key(a) == _key(b)
+    ]
+    assert tank and all(b.kpis["doses_per_batch"] < a.kpis["doses_per_batch"] for a, b in tank)

@@ -231,9 +231,11 @@ class DesignEvaluator:
         backend: Backend | None = None,
         cultures_per_task: int | None = None,
         parameter_file: Any = None,
+        exclude_refs: Sequence[str] = (),
     ):
         self.space = space
         self.parameter_file = parameter_file  # fitted parameters (analysis.parameter_file.ParameterFile)
+        self.exclude_refs = tuple(exclude_refs)  # evidence references left out of every design's parameters
         self.backend: Backend | None = backend
         self.cultures_per_task = cultures_per_task
         self.archive: dict[str, DesignMetrics] = {}
@@ -261,7 +263,7 @@ class DesignEvaluator:
         pk = parameters_key(scn)
         if pk not in self._batches:
             u = self.space.uncertainty
-            ps = parameters_for(scn).params
+            ps = parameters_for(scn, self.exclude_refs).params
             if getattr(self, "parameter_file", None) is not None:
                 from exoforge.analysis.parameter_file import apply_parameter_file
 

@@ -54,12 +54,20 @@ from exoforge.analysis.optimize_problem import (
     to_minimised,
 )
 from exoforge.analysis.optimize_result import Neighbour, OptimizationResult, Recommendation, _short
-from exoforge.analysis.optimize_state import STATE_FORMAT, STATE_VERSION, OptimizerState, load_state, save_state
+from exoforge.analysis.optimize_state import (
+    STATE_FORMAT,
+    STATE_VERSION,
+    OptimizerState,
+    load_state,
+    save_state,
+    state_digest,
+)
 from exoforge.analysis.space import (
     DesignSpace,
     get_key,
 )
 from exoforge.engine.backends import Backend
+from exoforge.parameters import normalise_ref
 
 #: Re-exported: the optimiser's pieces live in design_evaluation (simulating designs), optimize_problem
 #: (what pymoo sees), optimize_result and optimize_state; this module runs the search.
@@ -192,6 +200,7 @@ def optimize(
     on_generation: GenerationCallback | None = None,
     top: int = 5,
     parameter_file: Any = None,
+    exclude_refs: Sequence[str] = (),
 ) -> OptimizationResult:
     """Search ``space`` for the designs that best meet its objectives under its constraints.
 
@@ -202,6 +211,8 @@ def optimize(
     resume : continue from ``state_path`` (same space), up to ``generations`` in total
     on_generation : ``on_generation(generation, generations, designs evaluated)``
     parameter_file : fitted parameters (:class:`exoforge.analysis.parameter_file.ParameterFile`) for every design
+    exclude_refs : evidence references (DOI or PMID) left out of every design's parameters, as
+        ``exoforge run --exclude-ref`` does: does the recommendation survive without that study?
     """
     # Longer than 80 lines: the search in its order (settings, resume and replay, generations with the state
     # saved after each, polish, result, neighbours); each step is a few lines that share the run's state.
@@ -213,13 +224,14 @@ def optimize(
     rng_seed = cfg.seed if seed is None else seed
     path = Path(state_path) if state_path is not None else None
     start = time.perf_counter()
-    evaluator = DesignEvaluator(space, backend, parameter_file=parameter_file)
+    drop = tuple(sorted({normalise_ref(r) for r in exclude_refs}))
+    evaluator = DesignEvaluator(space, backend, parameter_file=parameter_file, exclude_refs=drop)
     replay, spent = 0, 0.0
     saved_history: list[tuple[int, float]] = []
     if resume:
         if path is None or not path.exists():
             raise ValueError(f"nothing to resume: no state file at {path}")
-        state = load_state(path, space)
+        state = load_state(path, space, drop)
         pop, rng_seed, replay, spent = state.population, state.seed, state.generations_done, state.seconds
         evaluator.archive = {m.key: m for m in state.archive}
         saved_history = state.history
@@ -240,7 +252,7 @@ def optimize(
             save_state(
                 OptimizerState(
                     STATE_VERSION,
-                    space.digest,
+                    state_digest(space, drop),
                     kind,
                     pop,
                     rng_seed,
@@ -281,6 +293,7 @@ def optimize(
         top=top,
         variable_keys=tuple(v.key for v in space.variables),
         space=space,
+        exclude_refs=drop,
     )
     if len(space.objectives) == 1:
         recs = result.recommendations()

@@ -79,6 +79,7 @@ class OptimizationResult:
     polish_evaluated: int = 0  # designs evaluated by the neighbourhood polish after the search
     neighbours_of: str | None = None  # key of the design whose neighbours these are (recommendation #1)
     space: DesignSpace | None = None
+    exclude_refs: tuple[str, ...] = ()  # evidence references left out of every design's parameters
 
     @property
     def feasible(self) -> np.ndarray:
@@ -308,6 +309,7 @@ class OptimizationResult:
                 "neighbours": self.neighbours_json(),
                 "seconds": self.seconds,
                 "state": self.state_path,
+                "left_out": list(self.exclude_refs),
             }
         )
 

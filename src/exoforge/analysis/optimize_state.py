@@ -7,6 +7,7 @@ with its metrics; :func:`load_state` refuses a file of another format, version o
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ class OptimizerState:
         }
 
 
+def state_digest(space: DesignSpace, exclude_refs: Sequence[str] = ()) -> str:
+    """What a saved state must match to be resumed: the space's digest and, when evidence references are
+    left out, those references (so a run without a study is never continued as one with it)."""
+    if not exclude_refs:
+        return space.digest
+    import hashlib
+
+    return hashlib.sha256(json.dumps([space.digest, sorted(exclude_refs)]).encode()).hexdigest()
+
+
 def save_state(state: OptimizerState, path: Path) -> None:
     """Write the state as JSON, atomically (a temporary file renamed over the old one)."""
     from exoforge.fileio import write_atomic
@@ -60,8 +71,9 @@ def save_state(state: OptimizerState, path: Path) -> None:
     write_atomic(path, json.dumps(state.to_json(), separators=(",", ":")))
 
 
-def load_state(path: Path, space: DesignSpace) -> OptimizerState:
-    """Read a JSON state file saved for ``space``; refuse pickles and anything else with a clear reason."""
+def load_state(path: Path, space: DesignSpace, exclude_refs: Sequence[str] = ()) -> OptimizerState:
+    """Read a JSON state file saved for ``space`` (with ``exclude_refs`` left out of the evidence); refuse
+    pickles and anything else with a clear reason."""
     raw = path.read_bytes()
     if raw[:1] == b"\x80":
         raise ValueError(
@@ -76,8 +88,11 @@ def load_state(path: Path, space: DesignSpace) -> OptimizerState:
         raise ValueError(f"{path}: not an exoforge optimiser state (no '{STATE_FORMAT}' format key)")
     if d.get("version") != STATE_VERSION:
         raise ValueError(f"{path}: optimiser state version {d.get('version')}; this exoforge reads {STATE_VERSION}")
-    if d.get("digest") != space.digest:
-        raise ValueError(f"{path}: saved for a different design space (or a changed base scenario); start afresh")
+    if d.get("digest") != state_digest(space, exclude_refs):
+        raise ValueError(
+            f"{path}: saved for a different design space (or a changed base scenario, or other references left "
+            "out with --exclude-ref); start afresh"
+        )
     try:
         return OptimizerState(
             version=int(d["version"]),

@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from exoforge.analysis.ranking import DEFAULT_TOLERANCE, TIE_BREAKS, tie_band_order
 from exoforge.downstream.purity import GRADES
 from exoforge.economics.demand import FACILITY_USES
-from exoforge.parameters import ParameterBatch
+from exoforge.parameters import ParameterBatch, normalise_ref
 from exoforge.scenario import Demand, Scenario, ScenarioError, parse_scenario, read_mapping
 from exoforge.simulation import Culture, Evaluation, culture_key, parameters_for, simulate_culture
 
@@ -201,6 +201,7 @@ class Selection:
     demand: Demand
     outcomes: tuple[DesignOutcome, ...]
     facility_use: str = "dedicated"  # the base scenario's, which the ranking uses
+    exclude_refs: tuple[str, ...] = ()  # evidence references left out of every design's parameters
 
     @property
     def ranked(self) -> list[DesignOutcome]:
@@ -236,6 +237,7 @@ class Selection:
             "name": self.name,
             "demand": self.demand.model_dump(exclude_none=True),
             "facility_use": self.facility_use,
+            "left_out": list(self.exclude_refs),
             "cheapest_facility_use": self.cheapest_use,
             "best_by_facility_use": {
                 u: None if v is None else {"label": v[0].design.label, "cost_per_dose_supplied": v[1]}
@@ -331,10 +333,18 @@ def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -
 CultureCache = dict[str, Culture]
 
 
-def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None) -> Culture:
+def _cache_key(scn: Scenario, exclude_refs: tuple[str, ...]) -> str:
+    """Key of a design's culture in the cache: the culture and the references left out of its parameters."""
+    key = culture_key(scn)
+    return f"{key}|without:{','.join(exclude_refs)}" if exclude_refs else key
+
+
+def _culture(
+    first: Scenario, key: str, cache: CultureCache, parameter_file: Any = None, exclude_refs: tuple[str, ...] = ()
+) -> Culture:
     if key not in cache:
         try:
-            ps = parameters_for(first).params
+            ps = parameters_for(first, exclude_refs).params
             if parameter_file is not None:  # fitted parameters (exoforge fit): analysis.parameter_file
                 from exoforge.analysis.parameter_file import apply_parameter_file
 
@@ -347,12 +357,16 @@ def _culture(first: Scenario, key: str, cache: CultureCache, parameter_file: Any
 
 
 def _evaluate_group(
-    key: str, designs: list[Design], cache: CultureCache, parameter_file: Any = None
+    key: str,
+    designs: list[Design],
+    cache: CultureCache,
+    parameter_file: Any = None,
+    exclude_refs: tuple[str, ...] = (),
 ) -> dict[int, tuple[Evaluation | None, str | None]]:
     """Evaluate designs that share a culture: one upstream run, then each train on its harvest."""
     first = designs[0].scenario
     assert first is not None
-    culture = _culture(first, key, cache, parameter_file)
+    culture = _culture(first, key, cache, parameter_file, exclude_refs)
     out: dict[int, tuple[Evaluation | None, str | None]] = {}
     for d in designs:
         assert d.scenario is not None
@@ -376,23 +390,26 @@ def select(
     cache: CultureCache | None = None,
     with_facility_uses: bool = True,
     parameter_file: Any = None,
+    exclude_refs: Sequence[str] = (),
 ) -> Selection:
     """Evaluate every design of ``space`` and rank the feasible ones by cost per dose supplied.
 
     ``cache`` keeps the culture simulations between calls (the demand does not change them);
     ``with_facility_uses`` also costs every feasible design under each facility use;
-    ``parameter_file`` (:class:`exoforge.analysis.parameter_file.ParameterFile`) applies fitted parameters.
+    ``parameter_file`` (:class:`exoforge.analysis.parameter_file.ParameterFile`) applies fitted parameters;
+    ``exclude_refs`` (DOIs or PMIDs) are left out of every design's parameters.
     """
+    drop = tuple(sorted({normalise_ref(r) for r in exclude_refs}))
     cache = {} if cache is None else cache
     demand = demand or space.demand
     designs = enumerate_designs(space, demand)
     groups: dict[str, list[Design]] = {}
     for d in designs:
         if d.scenario is not None:
-            groups.setdefault(culture_key(d.scenario), []).append(d)
+            groups.setdefault(_cache_key(d.scenario, drop), []).append(d)
     results: dict[int, tuple[Evaluation | None, str | None]] = {}
     for key, group in groups.items():
-        results.update(_evaluate_group(key, group, cache, parameter_file))
+        results.update(_evaluate_group(key, group, cache, parameter_file, drop))
     outcomes = []
     for d in designs:
         if d.scenario is None:
@@ -407,10 +424,10 @@ def select(
         kept = {key: k[key] for key in REPORTED_KPIS if key in k}
         uses: dict[str, float] = {}
         if not reasons and with_facility_uses:
-            uses = costs_by_facility_use(d.scenario, cache[culture_key(d.scenario)])
+            uses = costs_by_facility_use(d.scenario, cache[_cache_key(d.scenario, drop)])
         outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept, None, uses))
     facility_use = str(space.base_mapping.get("economics", {}).get("facility_use", "dedicated"))
-    return Selection(space.name, demand, _rank(outcomes, space.tie_tolerance), facility_use)
+    return Selection(space.name, demand, _rank(outcomes, space.tie_tolerance), facility_use, drop)
 
 
 @dataclass(frozen=True)
@@ -448,7 +465,10 @@ class DemandCurve:
 
 
 def demand_curves(
-    space: SelectionSpace, demands: Sequence[float] | None = None, parameter_file: Any = None
+    space: SelectionSpace,
+    demands: Sequence[float] | None = None,
+    parameter_file: Any = None,
+    exclude_refs: Sequence[str] = (),
 ) -> list[DemandCurve]:
     """Cost per dose supplied against demand: for each technology pair (platform, train), its cheapest
     feasible scale at the space's facility use; and for each facility use, the cheapest feasible design."""
@@ -460,7 +480,11 @@ def demand_curves(
     cache: CultureCache = {}
     for level in levels:
         sel = select(
-            space, space.demand.model_copy(update={"doses_per_year": level}), cache, parameter_file=parameter_file
+            space,
+            space.demand.model_copy(update={"doses_per_year": level}),
+            cache,
+            parameter_file=parameter_file,
+            exclude_refs=exclude_refs,
         )
         best: dict[tuple[str, str], tuple[float, str | None]] = {}
         for o in sel.outcomes:

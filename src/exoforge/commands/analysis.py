@@ -197,6 +197,10 @@ def optimize(
     json_out: JsonOpt = False,
     report: ReportOpt = None,
     params: ParamsOpt = None,
+    exclude_ref: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
+    ] = None,
 ) -> None:
     """Optimise a design space: cost per dose (GA) or several objectives (NSGA-II), with recommendations."""
     import math
@@ -227,6 +231,7 @@ def optimize(
                 on_generation=lambda g, total, n: update(g, total),
                 top=top,
                 parameter_file=parameter_file(params),
+                exclude_refs=exclude_ref or (),
             )
         except (ValueError, OSError) as exc:
             fail([message(exc)], str(space))

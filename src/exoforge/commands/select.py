@@ -22,6 +22,10 @@ def select_command(
     params: Annotated[
         Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
     ] = None,
+    exclude_ref: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
+    ] = None,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
     from exoforge.analysis.selection import demand_curves, load_space, select
@@ -37,8 +41,13 @@ def select_command(
         fail([f"--demands: '{demands}' is not a comma-separated list of numbers"])
     try:
         pf = parameter_file(params)
-        sel = select(sp, parameter_file=pf)
-        curves = demand_curves(sp, levels, parameter_file=pf) if levels and (report is not None or json_out) else []
+        drop = exclude_ref or ()
+        sel = select(sp, parameter_file=pf, exclude_refs=drop)
+        curves = (
+            demand_curves(sp, levels, parameter_file=pf, exclude_refs=drop)
+            if levels and (report is not None or json_out)
+            else []
+        )
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:

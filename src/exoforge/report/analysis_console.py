@@ -102,6 +102,8 @@ def print_optimization(opt: OptimizationResult, console: Console | None = None) 
         f"[bold]{escape(opt.space_name)}[/bold]: {d['designs_evaluated']:,} designs evaluated "
         f"({d['distinct_designs']:,} distinct, {d['feasible']:,} feasible), {opt.algorithm}"
     )
+    if opt.exclude_refs:
+        console.print(f"left out of the evidence: {escape(', '.join(opt.exclude_refs))}")
     for r in d["recommendations"]:
         objectives = ", ".join(f"{o.key} {fmt(r['objectives'][o.key])}" for o in opt.objectives)
         console.print(f"\n[bold]#{r['rank']}[/bold] {escape(r['summary'])}")

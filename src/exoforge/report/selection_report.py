@@ -30,6 +30,8 @@ def print_selection(sel: Selection, console: Console | None = None, top: int = 1
         f"({demand.doses_per_year:g} doses a year{lot}; {sel.facility_use} line)",
         highlight=False,
     )
+    if sel.exclude_refs:
+        console.print(f"left out of the evidence: {escape(', '.join(sel.exclude_refs))}", highlight=False)
     t = Table(show_edge=False, pad_edge=False)
     t.add_column("#", justify="right")
     t.add_column("design", overflow="fold", ratio=1)
