@@ -78,6 +78,8 @@ def test_crossval_without_preprints_leaves_them_out_of_the_evidence_altogether()
     res = runner.invoke(app, ["evidence", "crossval"])
     assert res.exit_code == 0, res.output
     assert f"without the preprint(s) ({KRONSTADT}) in the evidence" in " ".join(res.output.split())
+    assert [r.record_id for r in full.rows if r.preprint] == ["kronstadt2022-scaffold-perfusion-40to80x"]
     body = json.loads(runner.invoke(app, ["evidence", "crossval", "--json"]).output)
+    assert [r["record"] for r in body["rows"] if r["preprint"]] == ["kronstadt2022-scaffold-perfusion-40to80x"]
     assert body["without_preprints"]["comparisons"] == full.n - 1
     assert body["without_preprints"]["median_abs_log10_error"] == pytest.approx(without.median_log10_error)

@@ -27,6 +27,7 @@ import numpy as np
 from exoforge.distributions import Z95
 from exoforge.evidence.emulated import EmulatedRecord, family_map, load_emulated
 from exoforge.evidence.hierarchy import fitted
+from exoforge.evidence.influence import preprint_refs
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class CrossvalRow:
     low: float
     high: float
     baseline: float  # model ratio alone (no per-cell effect)
+    preprint: bool = False  # its study is a preprint, not peer reviewed
 
     @property
     def log10_error(self) -> float:
@@ -68,6 +70,7 @@ class CrossvalRow:
             "inside_95": self.inside,
             "no_effect_prediction": self.baseline,
             "no_effect_abs_log10_error": self.baseline_log10_error,
+            "preprint": self.preprint,
         }
 
 
@@ -142,6 +145,7 @@ def predict_comparison(e: EmulatedRecord, exclude: tuple[str, ...], shrink: floa
         low=math.exp(mean - Z95 * sd),
         high=math.exp(mean + Z95 * sd),
         baseline=math.exp(e.log_model_ratio),
+        preprint=e.ref in preprint_refs(),
     )
 
 

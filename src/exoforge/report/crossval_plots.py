@@ -26,15 +26,19 @@ def crossval_figure(summary: CrossvalSummary) -> Any:
             x=[r.published for r in rows],
             y=[r.predicted for r in rows],
             mode="markers",
-            marker={"color": [BLUE if r.inside else RED for r in rows], "size": 9},
+            marker={
+                "color": [BLUE if r.inside else RED for r in rows],
+                "symbol": ["diamond" if r.preprint else "circle" for r in rows],
+                "size": 9,
+            },
             error_y={
                 "type": "data",
                 "symmetric": False,
                 "array": [r.high - r.predicted for r in rows],
                 "arrayminus": [r.predicted - r.low for r in rows],
             },
-            text=[f"{r.label}: {r.record_id}" for r in rows],
-            name="exoforge, study left out (95 % prediction interval)",
+            text=[f"{r.label}{' (preprint)' if r.preprint else ''}: {r.record_id}" for r in rows],
+            name="exoforge, study left out (95 % prediction interval; a diamond is a preprint)",
             hovertemplate="%{text}<br>published %{x:.3g}-fold<br>predicted %{y:.3g}-fold<extra></extra>",
         )
     )

@@ -91,7 +91,7 @@ def print_crossval(summary: CrossvalSummary) -> None:
     table.add_column("in", justify="center")
     for r in summary.rows:
         table.add_row(
-            r.record_id,
+            r.record_id + (" (preprint)" if r.preprint else ""),
             f"{r.published:.3g}",
             f"{r.predicted:.3g}",
             f"{r.low:.2g}-{r.high:.2g}",
