@@ -182,15 +182,11 @@ def evidence_crossval(
             }
         typer.echo(json.dumps(body, indent=2))
         return
-    from exoforge.report.evidence_console import print_crossval
+    from exoforge.report.evidence_console import print_crossval, print_crossval_sensitivity
 
     print_crossval(summary)
     if without_preprints is not None:
-        typer.echo(
-            f"without the preprint(s) ({', '.join(preprints)}) in the evidence: median "
-            f"{without_preprints.median_log10_error:.2f}, coverage {without_preprints.coverage:.0%} over "
-            f"{without_preprints.n} comparisons"
-        )
+        print_crossval_sensitivity(f"the preprint(s) ({', '.join(preprints)})", without_preprints)
     if plot is not None:
         typer.echo(f"plot written: {plot}")
 

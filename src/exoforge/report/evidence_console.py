@@ -105,3 +105,12 @@ def print_crossval(summary: CrossvalSummary) -> None:
         f"baseline {summary.baseline_median_log10_error:.2f}); 95 % interval coverage {summary.coverage:.0%} "
         f"(target 80-99 %) over {summary.n} comparisons"
     )
+
+
+def print_crossval_sensitivity(left_out: str, summary: CrossvalSummary) -> None:
+    """The overall figures of the check with ``left_out`` removed from the evidence altogether."""
+    _console().print(
+        f"without {left_out} in the evidence: median {summary.median_log10_error:.2f}, coverage "
+        f"{summary.coverage:.0%} over {summary.n} comparisons",
+        highlight=False,
+    )
