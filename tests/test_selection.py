@@ -208,3 +208,44 @@ def test_a_study_left_out_reaches_every_design_and_is_recorded() -> None:
         and _key(a) == _key(b)
     ]
     assert tank and all(b.kpis["doses_per_batch"] < a.kpis["doses_per_batch"] for a, b in tank)
+
+
+def test_the_first_choice_is_ranked_again_without_each_study_it_leans_on() -> None:
+    """selection_robustness: each study tested moves an effect of the first choice by 5 % or more, and
+    its row is what `select(..., exclude_refs=...)` gives: the new first choice and the old one's rank."""
+    from exoforge.analysis.selection_robustness import MAX_STUDIES, robustness
+    from exoforge.evidence.influence import study_influence
+
+    for path in (SMALL, ROOT / "examples" / "select_clinical_supply.yaml"):
+        space = load_space(path)
+        sel = select(space)
+        assert sel.best is not None
+        rows = robustness(space, sel)
+        assert 0 < len(rows) <= MAX_STUDIES and len({r.ref for r in rows}) == len(rows)
+        changes = [abs(math.log(r.effect_ratio)) for r in rows]
+        assert changes == sorted(changes, reverse=True) and min(changes) >= math.log(1.05)
+        for r in rows:
+            assert any(i.ref == r.ref and i.ratio == r.effect_ratio for i in study_influence(r.strategy))
+            again = select(space, exclude_refs=(r.ref,))
+            assert again.best is not None and r.best_without == again.best.design.label
+            before = next(o for o in again.outcomes if o.design.label == sel.best.design.label)
+            assert r.original_rank_without == (before.rank if before.feasible else None)
+            assert r.same_best == (again.best.design.label == sel.best.design.label)
+            assert r.original_reasons_without == (() if before.feasible else before.reasons)
+
+
+def test_select_command_says_whether_the_choice_rests_on_one_study(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from exoforge.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["select", str(SMALL)])
+    assert out.exit_code == 0, out.output
+    assert "does the choice rest on one study?" in out.output and "without Kronstadt SM 2022" in out.output
+    report = tmp_path / "sel.html"
+    d = json.loads(runner.invoke(app, ["select", str(SMALL), "--json", "--report", str(report)]).output)
+    assert d["robustness"] and d["robustness"][0]["preprint"] is True
+    assert "Does the choice rest on one study?" in report.read_text()
+    d = json.loads(runner.invoke(app, ["select", str(SMALL), "--json", "--no-robustness"]).output)
+    assert d["robustness"] == []

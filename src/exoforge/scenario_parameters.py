@@ -41,6 +41,18 @@ def scenario_context(scn: Scenario) -> dict[str, str]:
     return ctx
 
 
+def applied_strategies(scn: Scenario) -> list[tuple[str, str]]:
+    """(strategy id, parameter name) of every strategy a run of ``scn`` applies: its conditioning
+    strategies, then the platform's own effect (``platform.<platform>.ev_secretion``) where the
+    evidence catalogue has one."""
+    catalogue = {s.id: s for s in load_strategies()}
+    wanted = [(sid, f"strategy.{sid}.{catalogue[sid].effect}") for sid in scn.conditioning.strategies]
+    for s in catalogue.values():
+        if s.effect == "platform" and scn.expansion.platform in s.platforms:
+            wanted.append((s.id, f"platform.{scn.expansion.platform}.ev_secretion"))
+    return wanted
+
+
 def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tuple[list[Parameter], list[str]]:
     """Strategy and platform multipliers from the evidence records.
 
@@ -53,13 +65,7 @@ def evidence_parameters(scn: Scenario, exclude_refs: Iterable[str] = ()) -> tupl
     catalogue = {s.id: s for s in load_strategies()}
     out: list[Parameter] = []
     warnings: list[str] = []
-    wanted: list[tuple[str, str]] = [
-        (sid, f"strategy.{sid}.{catalogue[sid].effect}") for sid in scn.conditioning.strategies
-    ]
-    for s in catalogue.values():
-        if s.effect == "platform" and scn.expansion.platform in s.platforms:
-            wanted.append((s.id, f"platform.{scn.expansion.platform}.ev_secretion"))
-    for sid, name in wanted:
+    for sid, name in applied_strategies(scn):
         if catalogue[sid].effect in ("ev_secretion", "platform"):
             param, more = _pooled_secretion_parameter(sid, name, tuple(exclude_refs))
             out.append(param)

@@ -26,9 +26,17 @@ def select_command(
         list[str] | None,
         typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
     ] = None,
+    check_robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness/--no-robustness",
+            help="rank again without the study each effect of the first choice leans on most",
+        ),
+    ] = True,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
     from exoforge.analysis.selection import demand_curves, load_space, select
+    from exoforge.analysis.selection_robustness import robustness
     from exoforge.scenario import ScenarioError
 
     try:
@@ -48,18 +56,22 @@ def select_command(
             if levels and (report is not None or json_out)
             else []
         )
+        rests = robustness(sp, sel, parameter_file=pf) if check_robustness else []
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:
         from exoforge.report.selection_report import write_selection_report
 
-        write_selection_report(sel, curves, report)
+        write_selection_report(sel, curves, report, rests)
     if json_out:
-        typer.echo(json.dumps({**sel.to_json(), "demand_curves": [c.to_json() for c in curves]}, indent=2))
+        body = {**sel.to_json(), "demand_curves": [c.to_json() for c in curves]}
+        body["robustness"] = [r.to_json() for r in rests]
+        typer.echo(json.dumps(body, indent=2))
         return
-    from exoforge.report.selection_report import print_selection
+    from exoforge.report.selection_report import print_robustness, print_selection
 
     print_selection(sel, top=top)
+    print_robustness(rests)
     if report is not None:
         typer.echo(f"report written: {report}")
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from exoforge.analysis.selection import DemandCurve, Selection
+from exoforge.analysis.selection_robustness import StudyLeftOut
 from exoforge.report.console import fmt
 
 
@@ -66,7 +67,36 @@ def print_selection(sel: Selection, console: Console | None = None, top: int = 1
             console.print(f"  - {escape(o.design.label)}: {escape('; '.join(o.reasons))}", highlight=False)
 
 
-def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:
+def print_robustness(rows: Sequence[StudyLeftOut], console: Console | None = None) -> None:
+    """Whether the first choice survives without each study its effects lean on most."""
+    if not rows:
+        return
+    console = console or Console()
+    console.print("[bold]does the choice rest on one study?[/] (the ranking redone without it)", highlight=False)
+    for r in rows:
+        tag = ", a preprint" if r.preprint else ""
+        moved = f"{r.strategy} {r.effect_ratio - 1:+.0%}"
+        if r.same_best:
+            verdict = f"the first choice stays first ({fmt(r.original_cost_without)} USD/dose supplied)"
+        elif r.original_rank_without is not None:
+            verdict = (
+                f"the first choice falls to #{r.original_rank_without}; best: {r.best_without} "
+                f"({fmt(r.best_cost_without)} USD/dose supplied)"
+            )
+        else:
+            why = "; ".join(r.original_reasons_without)
+            best = (
+                f"{r.best_without} ({fmt(r.best_cost_without)} USD/dose supplied)"
+                if r.best_without
+                else "none feasible"
+            )
+            verdict = f"the first choice is rejected ({why}); best: {best}"
+        console.print(f"  - without {escape(r.study)} ({escape(moved)}{tag}): {escape(verdict)}", highlight=False)
+
+
+def render_selection(
+    sel: Selection, curves: Sequence[DemandCurve] = (), robustness: Sequence[StudyLeftOut] = ()
+) -> str:
     from exoforge.report.plotly_html import figure_div, plotly_script
     from exoforge.report.selection_figures import cost_per_dose_vs_demand
 
@@ -81,14 +111,17 @@ def render_selection(sel: Selection, curves: Sequence[DemandCurve] = ()) -> str:
         fig_demand=figure_div(cost_per_dose_vs_demand(curves), "fig-demand") if curves else "",
         plotly=plotly_script(),
         best_by_use=sel.best_by_facility_use(),
+        robustness=robustness,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
-def write_selection_report(sel: Selection, curves: Sequence[DemandCurve], path: str | Path) -> Path:
+def write_selection_report(
+    sel: Selection, curves: Sequence[DemandCurve], path: str | Path, robustness: Sequence[StudyLeftOut] = ()
+) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_selection(sel, curves), encoding="utf-8")
+    tmp.write_text(render_selection(sel, curves, robustness), encoding="utf-8")
     tmp.replace(p)
     return p

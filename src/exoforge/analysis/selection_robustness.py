@@ -1,0 +1,130 @@
+"""Does a selection's choice rest on one study? The ranking redone without the study each effect leans on most.
+
+The best design of a selection draws its EV secretion from pooled effects (its platform's, its
+conditioning strategies'). The studies whose removal moves one of those effects most
+(:func:`exoforge.evidence.influence.study_influence`; at least 5 %, at most three) are each left out
+of the evidence altogether and the whole space is ranked again, as ``exoforge select --exclude-ref``
+would. A choice that stays first
+without any of them does not hang on one paper; one that changes says which study it needed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from exoforge.analysis.selection import RANK_KPI, Selection, SelectionSpace, select
+from exoforge.evidence.emulated import acting_strategies
+from exoforge.evidence.influence import StudyInfluence, study_influence
+from exoforge.scenario_parameters import applied_strategies
+
+#: studies tested at most (the most influential first): each costs one ranking of the whole space
+MAX_STUDIES = 3
+#: a study whose removal moves no effect of the first choice by this fraction or more is not tested
+MIN_EFFECT_CHANGE = 0.05
+
+
+@dataclass(frozen=True)
+class StudyLeftOut:
+    """The ranking with one study left out of the evidence."""
+
+    #: first author and year, its reference and whether it is a preprint
+    study: str
+    ref: str
+    preprint: bool
+    #: the strategy whose pooled effect it moves most, and by how much (without / with)
+    strategy: str
+    effect_ratio: float
+    #: the best design without the study (None: no design is feasible)
+    best_without: str | None
+    #: cost per dose supplied of that design without the study [USD/dose]
+    best_cost_without: float
+    #: rank of the original best without the study (None: it is no longer feasible)
+    original_rank_without: int | None
+    #: cost per dose supplied of the original best without the study [USD/dose]
+    original_cost_without: float
+    #: why the original best is rejected without the study (empty while it stays feasible)
+    original_reasons_without: tuple[str, ...] = ()
+
+    @property
+    def same_best(self) -> bool:
+        return self.original_rank_without == 1
+
+    def to_json(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
+        return {
+            "study": self.study,
+            "ref": self.ref,
+            "preprint": self.preprint,
+            "strategy": self.strategy,
+            "effect_ratio": self.effect_ratio,
+            "best_without": self.best_without,
+            "best_cost_per_dose_supplied_without": num(self.best_cost_without),
+            "original_rank_without": self.original_rank_without,
+            "original_cost_per_dose_supplied_without": num(self.original_cost_without),
+            "original_rejected_without": list(self.original_reasons_without),
+            "same_best": self.same_best,
+        }
+
+
+def studies_to_test(sel: Selection, limit: int = MAX_STUDIES) -> list[tuple[str, StudyInfluence]]:
+    """(strategy, influence row) of the studies the pooled secretion effects of the best design lean on
+    most: every study whose removal moves one of them by ``MIN_EFFECT_CHANGE`` or more, largest change
+    first, each study once (with the effect it moves most), at most ``limit``."""
+    best = sel.best
+    if best is None or best.design.scenario is None:
+        return []
+    acting = acting_strategies()
+    candidates = [
+        (sid, row)
+        for sid, _ in applied_strategies(best.design.scenario)
+        if sid in acting
+        for row in study_influence(sid, sel.exclude_refs)
+        if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
+    ]
+    candidates.sort(key=lambda c: -abs(math.log(c[1].ratio)))
+    seen: set[str] = set()
+    out = []
+    for sid, row in candidates:
+        if row.ref not in seen:
+            seen.add(row.ref)
+            out.append((sid, row))
+    return out[:limit]
+
+
+def robustness(
+    space: SelectionSpace, sel: Selection, parameter_file: Any = None, limit: int = MAX_STUDIES
+) -> list[StudyLeftOut]:
+    """The selection ranked again without each study its best design's effects lean on most."""
+    best = sel.best
+    if best is None:
+        return []
+    out = []
+    for sid, row in studies_to_test(sel, limit):
+        again = select(
+            space,
+            sel.demand,
+            with_facility_uses=False,
+            parameter_file=parameter_file,
+            exclude_refs=(*sel.exclude_refs, row.ref),
+        )
+        new_best = again.best
+        same = next((o for o in again.outcomes if o.design.label == best.design.label), None)
+        out.append(
+            StudyLeftOut(
+                study=row.study,
+                ref=row.ref,
+                preprint=row.preprint,
+                strategy=sid,
+                effect_ratio=row.ratio,
+                best_without=new_best.design.label if new_best is not None else None,
+                best_cost_without=new_best.kpis.get(RANK_KPI, math.nan) if new_best is not None else math.nan,
+                original_rank_without=same.rank if same is not None and same.feasible else None,
+                original_cost_without=same.kpis.get(RANK_KPI, math.nan) if same is not None else math.nan,
+                original_reasons_without=() if same is None or same.feasible else same.reasons,
+            )
+        )
+    return out
