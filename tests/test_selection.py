@@ -213,15 +213,15 @@ def test_a_study_left_out_reaches_every_design_and_is_recorded() -> None:
 def test_the_first_choice_is_ranked_again_without_each_study_it_leans_on() -> None:
     """selection_robustness: each study tested moves an effect of the first choice by 5 % or more, and
     its row is what `select(..., exclude_refs=...)` gives: the new first choice and the old one's rank."""
-    from exoforge.analysis.selection_robustness import MAX_STUDIES, robustness
-    from exoforge.evidence.influence import study_influence
+    from exoforge.analysis.selection_robustness import robustness
+    from exoforge.evidence.influence import MAX_STUDIES_TESTED, study_influence
 
     for path in (SMALL, ROOT / "examples" / "select_clinical_supply.yaml"):
         space = load_space(path)
         sel = select(space)
         assert sel.best is not None
         rows = robustness(space, sel)
-        assert 0 < len(rows) <= MAX_STUDIES and len({r.ref for r in rows}) == len(rows)
+        assert 0 < len(rows) <= MAX_STUDIES_TESTED and len({r.ref for r in rows}) == len(rows)
         changes = [abs(math.log(r.effect_ratio)) for r in rows]
         assert changes == sorted(changes, reverse=True) and min(changes) >= math.log(1.05)
         for r in rows:

@@ -4,8 +4,8 @@ The best design of a selection draws its EV secretion from pooled effects (its p
 conditioning strategies'). The studies whose removal moves one of those effects most
 (:func:`exoforge.evidence.influence.study_influence`; at least 5 %, at most three) are each left out
 of the evidence altogether and the whole space is ranked again, as ``exoforge select --exclude-ref``
-would. A choice that stays first
-without any of them does not hang on one paper; one that changes says which study it needed.
+would. A choice that stays first without any of them does not hang on one paper; one that changes
+says which study it needed.
 """
 
 from __future__ import annotations
@@ -15,14 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exoforge.analysis.selection import RANK_KPI, Selection, SelectionSpace, select
-from exoforge.evidence.emulated import acting_strategies
-from exoforge.evidence.influence import StudyInfluence, study_influence
-from exoforge.scenario_parameters import applied_strategies
-
-#: studies tested at most (the most influential first): each costs one ranking of the whole space
-MAX_STUDIES = 3
-#: a study whose removal moves no effect of the first choice by this fraction or more is not tested
-MIN_EFFECT_CHANGE = 0.05
+from exoforge.evidence.influence import MAX_STUDIES_TESTED, studies_leant_on
 
 
 @dataclass(frozen=True)
@@ -70,40 +63,15 @@ class StudyLeftOut:
         }
 
 
-def studies_to_test(sel: Selection, limit: int = MAX_STUDIES) -> list[tuple[str, StudyInfluence]]:
-    """(strategy, influence row) of the studies the pooled secretion effects of the best design lean on
-    most: every study whose removal moves one of them by ``MIN_EFFECT_CHANGE`` or more, largest change
-    first, each study once (with the effect it moves most), at most ``limit``."""
-    best = sel.best
-    if best is None or best.design.scenario is None:
-        return []
-    acting = acting_strategies()
-    candidates = [
-        (sid, row)
-        for sid, _ in applied_strategies(best.design.scenario)
-        if sid in acting
-        for row in study_influence(sid, sel.exclude_refs)
-        if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
-    ]
-    candidates.sort(key=lambda c: -abs(math.log(c[1].ratio)))
-    seen: set[str] = set()
-    out = []
-    for sid, row in candidates:
-        if row.ref not in seen:
-            seen.add(row.ref)
-            out.append((sid, row))
-    return out[:limit]
-
-
 def robustness(
-    space: SelectionSpace, sel: Selection, parameter_file: Any = None, limit: int = MAX_STUDIES
+    space: SelectionSpace, sel: Selection, parameter_file: Any = None, limit: int = MAX_STUDIES_TESTED
 ) -> list[StudyLeftOut]:
     """The selection ranked again without each study its best design's effects lean on most."""
     best = sel.best
-    if best is None:
+    if best is None or best.design.scenario is None:
         return []
     out = []
-    for sid, row in studies_to_test(sel, limit):
+    for sid, row in studies_leant_on(best.design.scenario, sel.exclude_refs, limit):
         again = select(
             space,
             sel.demand,

@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exoforge.evidence.emulated import family_map
 from exoforge.evidence.hierarchy import fitted
 from exoforge.evidence.store import load_records
 from exoforge.parameters import normalise_ref
+
+if TYPE_CHECKING:
+    from exoforge.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,37 @@ def study_influence(strategy: str, exclude_refs: tuple[str, ...] = ()) -> list[S
             )
         )
     return sorted(out, key=lambda s: (-abs(math.log(s.ratio)), s.study))
+
+
+#: studies a robustness check tests at most (the most influential first)
+MAX_STUDIES_TESTED = 3
+#: a study whose removal moves no effect of the design by this fraction or more is not tested
+MIN_EFFECT_CHANGE = 0.05
+
+
+def studies_leant_on(
+    scn: Scenario, exclude_refs: tuple[str, ...] = (), limit: int = MAX_STUDIES_TESTED
+) -> list[tuple[str, StudyInfluence]]:
+    """(strategy, influence row) of the studies the pooled secretion effects of a run of ``scn`` (its
+    platform's, its conditioning strategies') lean on most: every study whose removal moves one of
+    them by ``MIN_EFFECT_CHANGE`` or more, largest change first, each study once (with the effect it
+    moves most), at most ``limit``."""
+    from exoforge.evidence.emulated import acting_strategies
+    from exoforge.scenario_parameters import applied_strategies
+
+    acting = acting_strategies()
+    candidates = [
+        (sid, row)
+        for sid, _ in applied_strategies(scn)
+        if sid in acting
+        for row in study_influence(sid, exclude_refs)
+        if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
+    ]
+    candidates.sort(key=lambda c: -abs(math.log(c[1].ratio)))
+    seen: set[str] = set()
+    out = []
+    for sid, row in candidates:
+        if row.ref not in seen:
+            seen.add(row.ref)
+            out.append((sid, row))
+    return out[:limit]
