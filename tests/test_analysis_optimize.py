@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import numpy as np
 import pytest
@@ -227,6 +228,31 @@ def test_a_study_left_out_reaches_every_design_and_a_resume_must_leave_out_the_s
     result = CliRunner().invoke(app, ["optimize", str(SPACES[0]), "--designs", "4", "--exclude-ref", ref])
     assert result.exit_code == 0, result.output
     assert f"left out of the evidence: {ref}" in result.output
+    assert "does #1 rest on one study?" in result.output
+
+
+def test_the_recommendations_are_evaluated_again_without_each_study_the_first_leans_on() -> None:
+    """optimize_robustness: each row is the recommended designs evaluated by a DesignEvaluator without
+    the study (same samples), and the study moves an effect of #1 by 5 % or more."""
+    from exoforge.analysis.optimize_robustness import recommendation_robustness
+    from exoforge.evidence.influence import studies_leant_on
+
+    sp = small()
+    res = opt.optimize(sp, generations=3, population=6, seed=4)
+    recs = res.recommendations()
+    assert res.robustness and [r.to_json() for r in res.robustness] == res.to_json()["robustness"]
+    first = xf.parse_scenario(recs[0].metrics.scenario)
+    assert [r.ref for r in res.robustness] == [row.ref for _, row in studies_leant_on(first)]
+    for r in res.robustness:
+        assert abs(math.log(r.effect_ratio)) >= math.log(1.05)
+        again = opt.DesignEvaluator(sp, exclude_refs=(r.ref,)).evaluate(np.array([m.metrics.x for m in recs]))
+        assert r.first_objectives["cost.per_dose"] == again[0].value("cost.per_dose")
+        ok = [bool(np.all(opt.constraint_values(sp, m) <= 0)) for m in again]
+        best = min((m.value("cost.per_dose"), rec.rank) for m, rec, f in zip(again, recs, ok, strict=True) if f)
+        assert r.first_feasible == ok[0] and r.best_rank_without == best[1]
+    assert recommendation_robustness(res) == res.robustness
+    quiet = opt.optimize(sp, generations=3, population=6, seed=4, check_robustness=False)
+    assert quiet.robustness == [] and quiet.to_json()["robustness"] == []
 
 
 def test_dask_backend_gives_the_same_optimisation() -> None:
@@ -287,3 +313,6 @@ def test_optimize_command(tmp_path) -> None:
     if d["recommendations"]:
         assert xf.load_scenario(best).to_dict()["expansion"] == d["recommendations"][0]["scenario"]["expansion"]
     assert "plotly-graph-div" in (tmp_path / "opt.html").read_text() or not d["feasible"]
+    # whether #1 rests on one study: in the JSON, and in the report when any study was tested
+    assert "robustness" in d
+    assert bool(d["robustness"]) == ("Does #1 rest on one study?" in (tmp_path / "opt.html").read_text())

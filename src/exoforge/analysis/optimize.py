@@ -201,6 +201,7 @@ def optimize(
     top: int = 5,
     parameter_file: Any = None,
     exclude_refs: Sequence[str] = (),
+    check_robustness: bool = True,
 ) -> OptimizationResult:
     """Search ``space`` for the designs that best meet its objectives under its constraints.
 
@@ -213,6 +214,8 @@ def optimize(
     parameter_file : fitted parameters (:class:`exoforge.analysis.parameter_file.ParameterFile`) for every design
     exclude_refs : evidence references (DOI or PMID) left out of every design's parameters, as
         ``exoforge run --exclude-ref`` does: does the recommendation survive without that study?
+    check_robustness : evaluate the recommendations again without each study the first one leans on
+        most (:mod:`exoforge.analysis.optimize_robustness`)
     """
     # Longer than 80 lines: the search in its order (settings, resume and replay, generations with the state
     # saved after each, polish, result, neighbours); each step is a few lines that share the run's state.
@@ -301,4 +304,8 @@ def optimize(
             result.neighbours = evaluate_neighbours(space, evaluator, recs[0].metrics)
             result.neighbours_of = recs[0].metrics.key
             result.polish_evaluated = evaluator.evaluated - searched
+    if check_robustness:
+        from exoforge.analysis.optimize_robustness import recommendation_robustness
+
+        result.robustness = recommendation_robustness(result, backend, parameter_file)
     return result

@@ -80,6 +80,9 @@ class OptimizationResult:
     neighbours_of: str | None = None  # key of the design whose neighbours these are (recommendation #1)
     space: DesignSpace | None = None
     exclude_refs: tuple[str, ...] = ()  # evidence references left out of every design's parameters
+    #: the recommendations evaluated again without each study the first leans on most
+    #: (analysis.optimize_robustness.RecommendationsWithout)
+    robustness: list[Any] = field(default_factory=list)
 
     @property
     def feasible(self) -> np.ndarray:
@@ -310,6 +313,7 @@ class OptimizationResult:
                 "seconds": self.seconds,
                 "state": self.state_path,
                 "left_out": list(self.exclude_refs),
+                "robustness": [r.to_json() for r in self.robustness],
             }
         )
 

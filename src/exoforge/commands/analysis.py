@@ -201,6 +201,13 @@ def optimize(
         list[str] | None,
         typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
     ] = None,
+    check_robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness/--no-robustness",
+            help="evaluate the recommendations again without each study #1 leans on most",
+        ),
+    ] = True,
 ) -> None:
     """Optimise a design space: cost per dose (GA) or several objectives (NSGA-II), with recommendations."""
     import math
@@ -232,6 +239,7 @@ def optimize(
                 top=top,
                 parameter_file=parameter_file(params),
                 exclude_refs=exclude_ref or (),
+                check_robustness=check_robustness,
             )
         except (ValueError, OSError) as exc:
             fail([message(exc)], str(space))

@@ -126,6 +126,22 @@ def print_optimization(opt: OptimizationResult, console: Console | None = None) 
                 escape(n["why"]),
             )
         console.print(table)
+    if opt.robustness:
+        console.print("\n[bold]does #1 rest on one study?[/bold] (the recommendations evaluated again without it)")
+        for r in opt.robustness:
+            tag = ", a preprint" if r.preprint else ""
+            objectives = ", ".join(f"{k} {fmt(v)}" for k, v in r.first_objectives.items())
+            if not r.first_feasible:
+                verdict = f"#1 breaks a constraint ({objectives})"
+            elif r.best_rank_without is None:
+                verdict = f"#1 gives {objectives}"
+            elif r.best_rank_without == 1:
+                verdict = f"#1 stays the best of the recommendations ({objectives})"
+            else:
+                verdict = f"#{r.best_rank_without} becomes the best of the recommendations (#1: {objectives})"
+            console.print(
+                f"   without {escape(r.study)} ({escape(r.strategy)} {r.effect_ratio - 1:+.0%}{tag}): {escape(verdict)}"
+            )
     if not d["recommendations"]:
         console.print("[yellow]no feasible design: every design breaks a constraint[/yellow]")
     if d["infeasible_reasons"]:
