@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import exoforge as xf
-from exoforge.analysis.selection import DemandCurve
+from exoforge.analysis.selection_demand import DemandCurve
 from exoforge.report import analysis_figures, run_figures, selection_figures
 from exoforge.report.html import ledger_quantity, render_report
 from exoforge.report.plotly_html import plotly_js, unit_label

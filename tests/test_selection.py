@@ -15,11 +15,11 @@ import exoforge as xf
 from exoforge.analysis.ranking import tie_band_order
 from exoforge.analysis.selection import (
     SelectionSpace,
-    demand_curves,
     enumerate_designs,
     load_space,
     select,
 )
+from exoforge.analysis.selection_demand import demand_curves
 from exoforge.scenario import ScenarioError
 from tests.conftest import ROOT
 

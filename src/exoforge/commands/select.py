@@ -35,7 +35,8 @@ def select_command(
     ] = True,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
-    from exoforge.analysis.selection import demand_curves, load_space, select
+    from exoforge.analysis.selection import load_space, select
+    from exoforge.analysis.selection_demand import demand_curves
     from exoforge.analysis.selection_robustness import robustness
     from exoforge.scenario import ScenarioError
 

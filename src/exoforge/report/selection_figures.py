@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from exoforge.report.plotly_html import style
 
 if TYPE_CHECKING:
-    from exoforge.analysis.selection import DemandCurve
+    from exoforge.analysis.selection_demand import DemandCurve
 
 #: Line styles of the facility-use curves.
 USE_DASH = {"dedicated": "solid", "shared": "dash", "campaign": "dot", "cdmo": "dashdot"}

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from exoforge.analysis.selection import DemandCurve, Selection
+from exoforge.analysis.selection import Selection
+from exoforge.analysis.selection_demand import DemandCurve
 from exoforge.analysis.selection_robustness import StudyLeftOut
 from exoforge.report.console import fmt
 
