@@ -21,21 +21,14 @@ from exoforge.analysis.design_evaluation import DesignEvaluator
 from exoforge.analysis.optimize_problem import constraint_values
 from exoforge.analysis.optimize_result import OptimizationResult
 from exoforge.engine.backends import Backend
-from exoforge.evidence.influence import studies_leant_on
+from exoforge.evidence.influence import StudyTested, studies_leant_on
 from exoforge.scenario import parse_scenario
 
 
 @dataclass(frozen=True)
-class RecommendationsWithout:
+class RecommendationsWithout(StudyTested):
     """The recommended designs evaluated with one study left out of the evidence."""
 
-    #: first author and year, its reference and whether it is a preprint
-    study: str
-    ref: str
-    preprint: bool
-    #: the strategy whose pooled effect it moves most, and by how much (without / with)
-    strategy: str
-    effect_ratio: float
     #: the first recommendation's objectives without the study (central values)
     first_objectives: dict[str, float] = field(default_factory=dict)
     #: whether the first recommendation still meets every constraint
@@ -46,11 +39,7 @@ class RecommendationsWithout:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "study": self.study,
-            "ref": self.ref,
-            "preprint": self.preprint,
-            "strategy": self.strategy,
-            "effect_ratio": self.effect_ratio,
+            **self.tested_json(),
             "first_objectives": {k: (v if math.isfinite(v) else None) for k, v in self.first_objectives.items()},
             "first_feasible": self.first_feasible,
             "best_rank_without": self.best_rank_without,
@@ -82,11 +71,7 @@ def recommendation_robustness(
             best_rank = recs[int(np.argmin(scores))].rank
         out.append(
             RecommendationsWithout(
-                study=row.study,
-                ref=row.ref,
-                preprint=row.preprint,
-                strategy=sid,
-                effect_ratio=row.ratio,
+                **StudyTested.fields_of(sid, row),
                 first_objectives={o.key: again[0].value(o.key) for o in space.objectives},
                 first_feasible=feasible[0],
                 best_rank_without=best_rank,

@@ -15,20 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from exoforge.analysis.selection import RANK_KPI, Selection, SelectionSpace, select
-from exoforge.evidence.influence import MAX_STUDIES_TESTED, studies_leant_on
+from exoforge.evidence.influence import MAX_STUDIES_TESTED, StudyTested, studies_leant_on
 
 
 @dataclass(frozen=True)
-class StudyLeftOut:
+class StudyLeftOut(StudyTested):
     """The ranking with one study left out of the evidence."""
 
-    #: first author and year, its reference and whether it is a preprint
-    study: str
-    ref: str
-    preprint: bool
-    #: the strategy whose pooled effect it moves most, and by how much (without / with)
-    strategy: str
-    effect_ratio: float
     #: the best design without the study (None: no design is feasible)
     best_without: str | None
     #: cost per dose supplied of that design without the study [USD/dose]
@@ -49,11 +42,7 @@ class StudyLeftOut:
             return v if math.isfinite(v) else None
 
         return {
-            "study": self.study,
-            "ref": self.ref,
-            "preprint": self.preprint,
-            "strategy": self.strategy,
-            "effect_ratio": self.effect_ratio,
+            **self.tested_json(),
             "best_without": self.best_without,
             "best_cost_per_dose_supplied_without": num(self.best_cost_without),
             "original_rank_without": self.original_rank_without,
@@ -83,11 +72,7 @@ def robustness(
         same = next((o for o in again.outcomes if o.design.label == best.design.label), None)
         out.append(
             StudyLeftOut(
-                study=row.study,
-                ref=row.ref,
-                preprint=row.preprint,
-                strategy=sid,
-                effect_ratio=row.ratio,
+                **StudyTested.fields_of(sid, row),
                 best_without=new_best.design.label if new_best is not None else None,
                 best_cost_without=new_best.kpis.get(RANK_KPI, math.nan) if new_best is not None else math.nan,
                 original_rank_without=same.rank if same is not None and same.feasible else None,

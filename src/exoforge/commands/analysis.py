@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, load, message, parameter_file, parameters_from_file
+from exoforge.commands.common import (
+    ExcludeRefOpt,
+    fail,
+    input_errors,
+    load,
+    message,
+    parameter_file,
+    parameters_from_file,
+)
 
 BackendOpt = Annotated[str, typer.Option("--backend", help="local (this machine) or dask")]
 SchedulerOpt = Annotated[
@@ -93,9 +101,7 @@ def mc(
     workers: WorkersOpt = None,
     # the default is analysis.backends.DEFAULT_CHUNK_ROWS (not imported here: start-up time)
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="largest number of rows per task")] = 65_536,
-    exclude_ref: Annotated[
-        list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
-    ] = None,
+    exclude_ref: ExcludeRefOpt = None,
     json_out: JsonOpt = False,
     report: ReportOpt = None,
     params: ParamsOpt = None,
@@ -197,15 +203,11 @@ def optimize(
     json_out: JsonOpt = False,
     report: ReportOpt = None,
     params: ParamsOpt = None,
-    exclude_ref: Annotated[
-        list[str] | None,
-        typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
-    ] = None,
+    exclude_ref: ExcludeRefOpt = None,
     check_robustness: Annotated[
         bool,
         typer.Option(
-            "--robustness/--no-robustness",
-            help="evaluate the recommendations again without each study #1 leans on most",
+            "--robustness/--no-robustness", help="re-evaluate the recommendations without each study #1 leans on most"
         ),
     ] = True,
 ) -> None:

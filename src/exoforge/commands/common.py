@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from exoforge.scenario import Scenario
+
+#: ``--exclude-ref`` of the commands that run scenarios: a reference left out of every value they use
+ExcludeRefOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
+]
 
 
 def fail(problems: list[str], source: str | None = None, code: int = 2) -> NoReturn:

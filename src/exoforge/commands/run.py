@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, load, message, parameters_from_file
+from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, load, message, parameters_from_file
 
 #: Exit code of ``run --strict`` when an engineering check fails (2 is reserved for bad input).
 CHECK_FAILED_EXIT = 3
@@ -20,9 +20,7 @@ def run(
     seed: Annotated[
         int | None, typer.Option("--seed", help="recorded with the run; the run itself is deterministic")
     ] = None,
-    exclude_ref: Annotated[
-        list[str] | None, typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID")
-    ] = None,
+    exclude_ref: ExcludeRefOpt = None,
     strict: Annotated[
         bool,
         typer.Option(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import fail, input_errors, message, parameter_file
+from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, message, parameter_file
 
 
 def select_command(
@@ -22,15 +22,11 @@ def select_command(
     params: Annotated[
         Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
     ] = None,
-    exclude_ref: Annotated[
-        list[str] | None,
-        typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
-    ] = None,
+    exclude_ref: ExcludeRefOpt = None,
     check_robustness: Annotated[
         bool,
         typer.Option(
-            "--robustness/--no-robustness",
-            help="rank again without the study each effect of the first choice leans on most",
+            "--robustness/--no-robustness", help="rank again without each study the first choice leans on most"
         ),
     ] = True,
 ) -> None:

@@ -92,6 +92,39 @@ def study_influence(strategy: str, exclude_refs: tuple[str, ...] = ()) -> list[S
     return sorted(out, key=lambda s: (-abs(math.log(s.ratio)), s.study))
 
 
+@dataclass(frozen=True)
+class StudyTested:
+    """A study a robustness check leaves out: who, whether a preprint, and the effect it moves most."""
+
+    #: first author and year, its reference and whether it is a preprint
+    study: str
+    ref: str
+    preprint: bool
+    #: the strategy whose pooled effect it moves most, and by how much (without / with)
+    strategy: str
+    effect_ratio: float
+
+    @staticmethod
+    def fields_of(strategy: str, row: StudyInfluence) -> dict[str, Any]:
+        """The fields of a tested study from its influence row on ``strategy``."""
+        return {
+            "study": row.study,
+            "ref": row.ref,
+            "preprint": row.preprint,
+            "strategy": strategy,
+            "effect_ratio": row.ratio,
+        }
+
+    def tested_json(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "ref": self.ref,
+            "preprint": self.preprint,
+            "strategy": self.strategy,
+            "effect_ratio": self.effect_ratio,
+        }
+
+
 #: studies a robustness check tests at most (the most influential first)
 MAX_STUDIES_TESTED = 3
 #: a study whose removal moves no effect of the design by this fraction or more is not tested
