@@ -400,6 +400,9 @@ def test_a_run_says_what_each_secretion_effect_rests_on(tmp_path: Path) -> None:
     for i in range(3):
         assert f'id="fig-forest-{i}"' in html
     assert "studies of the dynamic_3d_culture family" in html
+    # what each pooled multiplier rests on: the studies that move it by 5 % or more, the preprint named
+    text = " ".join(html.split())
+    assert "What it rests on" in text and "Kronstadt SM 2022" in text and "(a preprint, not peer reviewed)" in text
 
 
 def test_records_of_one_study_that_disagree_widen_that_study() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -102,12 +103,15 @@ def _labour_by_role(result: Result) -> list[tuple[str, str, float, float]]:
     ]
 
 
-def _forest_plots(result: Result) -> list[tuple[str, str]]:
-    """(title, figure div) of the meta-analysis behind each pooled multiplier the run used."""
+def _forest_plots(result: Result) -> list[tuple[str, str, list[Any]]]:
+    """(title, figure div, what it rests on) of the meta-analysis behind each pooled multiplier the run
+    used; what it rests on lists the studies whose removal moves a partially pooled effect by 5 % or
+    more (:func:`exoforge.evidence.influence.study_influence`)."""
+    from exoforge.evidence.influence import MIN_EFFECT_CHANGE, study_influence
     from exoforge.evidence.meta import meta_analysis
     from exoforge.report.evidence_figures import forest
 
-    out = []
+    out: list[tuple[str, str, list[Any]]] = []
     for i, eff in enumerate(result.evidence_effects):
         if eff["basis"] == "emulated":
             from exoforge.parameters import normalise_ref
@@ -120,13 +124,18 @@ def _forest_plots(result: Result) -> list[tuple[str, str]]:
                     f"{eff['strategy']} ({eff['parameter']}): median x{eff['median']:.3g}, "
                     f"k = {eff['k']} own studies, {eff.get('family_studies', 0)} in the {eff.get('family')} family"
                 )
-                out.append((title, figure_div(pooled, f"fig-forest-{i}")))
+                rests = [
+                    row
+                    for row in study_influence(eff["strategy"], drop)
+                    if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
+                ]
+                out.append((title, figure_div(pooled, f"fig-forest-{i}"), rests))
             continue
         meta = meta_analysis(eff["strategy"], eff["basis"], "reml", result.excluded_refs)
         fig = forest(meta)
         if fig is not None:
             title = f"{meta.label} ({eff['parameter']}): median x{eff['median']:.3g}, k = {meta.k}"
-            out.append((title, figure_div(fig, f"fig-forest-{i}")))
+            out.append((title, figure_div(fig, f"fig-forest-{i}"), []))
     return out
 
 
