@@ -221,6 +221,9 @@ def test_every_route_answers_a_member_with_the_right_role(world) -> None:
     assert effect["low_95"] < effect["median"] < effect["high_95"] and effect["family"] == "dynamic_3d_culture"
     assert {s["study"] for s in effect["studies"]} == {"Kim JY 2022", "Yuan X 2022"}
     assert effect["shared_arms"][0]["other"] == "tnfa_ifng_priming" and effect["shared_arms"][0]["covariance"] < 0
+    assert effect["shared_arms"][0]["study_correlation"] == -0.5
+    assert {r["study"] for r in effect["rests_on"]} >= {"Kim JY 2022", "Yuan X 2022", "Kronstadt SM 2022"}
+    assert [r["preprint"] for r in effect["rests_on"] if r["study"] == "Kronstadt SM 2022"] == [True]
     call("GET", "/evidence/strategies/no_such_strategy/effect", ann, 404)
 
     templates = api_routes(client)

@@ -364,5 +364,11 @@ class RunEffectOut(BaseModel):
     shrinkage: float | None = Field(description="fraction of the way from its own studies to the family (0-1)")
     studies: list[dict[str, Any]] = Field(description="each own study's emulated per-cell effect, SD (ln), records")
     shared_arms: list[dict[str, Any]] = Field(
-        description="comparisons of its studies that share a culture with its own, with their covariance (ln²)"
+        description="comparisons of its studies that share a culture with its own, with the covariance of their "
+        "sampling errors (ln²) and the correlation of their study-level deviations"
+    )
+    rests_on: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the multiplier with each study of its family left out in turn, largest change first "
+        "(study, ref, strategies, preprint, median_without, ratio)",
     )

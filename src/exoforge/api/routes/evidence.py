@@ -80,12 +80,14 @@ def run_effect(
     strategy_id: Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")], actor: ActorDep
 ) -> RunEffectOut:
     """The per-cell secretion multiplier a run draws for a strategy or platform: partially pooled within its
-    family, with its own studies, how far it was shrunk and the comparisons sharing a culture with its own."""
+    family, with its own studies, how far it was shrunk, the comparisons sharing a culture with its own and
+    what it rests on (the multiplier with each study of its family left out)."""
     from exoforge.evidence.hierarchy import run_effect as effect
+    from exoforge.evidence.influence import study_influence
 
     found = effect(strategy_id)
     if found is None:
         raise ProblemError(
             404, f"'{strategy_id}' has no per-cell effect on secretion (not a strategy or platform that acts on it)"
         )
-    return RunEffectOut(**found)
+    return RunEffectOut(**found, rests_on=[row.to_dict() for row in study_influence(strategy_id)])
