@@ -140,6 +140,9 @@ def test_evidence_pages(site) -> None:
     client = site["client"]
     page = client.get("/evidence")
     assert page.status_code == 200 and "/evidence/hypoxia" in page.text
+    # each secretion effect's multiplier and the study it leans on most (hypoxia: its null result)
+    index = " ".join(page.text.split())
+    assert "Leans most on" in index and "Almeria C 2019" in index and "Kronstadt SM 2022 (a preprint)" in index
     strategy = client.get("/evidence/microcarrier_stirred")
     assert strategy.status_code == 200 and 'id="fig-forest-spec"' in strategy.text
     # the published fold-changes, and the per-cell effect a run draws from them, with what it rests on

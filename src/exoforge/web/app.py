@@ -463,6 +463,9 @@ def cancel_job(job_id: str, actor: WebActor, svc: Svc) -> Response:
 
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request, actor: WebActor) -> HTMLResponse:
+    from exoforge.evidence.emulated import acting_strategies
+    from exoforge.evidence.hierarchy import pooled_posterior
+    from exoforge.evidence.influence import study_influence
     from exoforge.evidence.query import filter_records
     from exoforge.evidence.store import load_strategies
 
@@ -470,7 +473,22 @@ def evidence_page(request: Request, actor: WebActor) -> HTMLResponse:
     counts: dict[str, int] = {}
     for r in filter_records():
         counts[r.record.strategy or ""] = counts.get(r.record.strategy or "", 0) + 1
-    return render(request, "evidence.html", title="Evidence", actor=actor, strategies=strategies, counts=counts)
+    acting = acting_strategies()
+    # the multiplier a run draws and the study it leans on most (largest change when left out)
+    effects = {
+        s.id: (pooled_posterior(s.id).median, next(iter(study_influence(s.id)), None))
+        for s in strategies
+        if s.id in acting
+    }
+    return render(
+        request,
+        "evidence.html",
+        title="Evidence",
+        actor=actor,
+        strategies=strategies,
+        counts=counts,
+        effects=effects,
+    )
 
 
 @router.get("/evidence/{strategy_id}", response_class=HTMLResponse)
