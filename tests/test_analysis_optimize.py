@@ -225,8 +225,12 @@ def test_a_study_left_out_reaches_every_design_and_a_resume_must_leave_out_the_s
         opt.optimize(sp, generations=2, state_path=state, resume=True)
     resumed = opt.optimize(sp, generations=2, state_path=state, resume=True, exclude_refs=[ref])
     assert resumed.exclude_refs == (ref,)
-    result = CliRunner().invoke(app, ["optimize", str(SPACES[0]), "--designs", "4", "--exclude-ref", ref])
+    report = tmp_path / "opt.html"
+    result = CliRunner().invoke(
+        app, ["optimize", str(SPACES[0]), "--designs", "4", "--exclude-ref", ref, "--report", str(report)]
+    )
     assert result.exit_code == 0, result.output
+    assert f"Left out of the evidence (every design's parameters): {ref}" in report.read_text()
     assert f"left out of the evidence: {ref}" in result.output
     assert "does #1 rest on one study?" in result.output
 

@@ -249,3 +249,6 @@ def test_select_command_says_whether_the_choice_rests_on_one_study(tmp_path) -> 
     assert "Does the choice rest on one study?" in report.read_text()
     d = json.loads(runner.invoke(app, ["select", str(SMALL), "--json", "--no-robustness"]).output)
     assert d["robustness"] == []
+    ref = "10.1101/2022.08.30.505860"
+    out = runner.invoke(app, ["select", str(SMALL), "--exclude-ref", ref, "--report", str(report), "--no-robustness"])
+    assert out.exit_code == 0 and f"left out of the evidence: {ref}" in report.read_text()
