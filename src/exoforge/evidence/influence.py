@@ -11,7 +11,7 @@ unless the family has no study, when the effect rests on them all.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,16 @@ class StudyInfluence:
     #: that median over the median with every study (1 = no influence)
     ratio: float
 
+    @property
+    def log_change(self) -> float:
+        """|ln(ratio)|: how far leaving the study out moves the multiplier, either way."""
+        return abs(math.log(self.ratio))
+
+    @property
+    def moves_effect(self) -> bool:
+        """Whether leaving the study out moves the multiplier by ``MIN_EFFECT_CHANGE`` or more."""
+        return self.log_change >= math.log1p(MIN_EFFECT_CHANGE)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["strategies"] = list(self.strategies)
@@ -48,13 +58,9 @@ class StudyInfluence:
 
 
 @lru_cache(maxsize=1)
-def _preprint_refs() -> frozenset[str]:
-    return frozenset(normalise_ref(r.reference.key) for r in load_records() if r.reference.preprint)
-
-
 def preprint_refs() -> frozenset[str]:
     """Normalised references of every preprint in the evidence base."""
-    return _preprint_refs()
+    return frozenset(normalise_ref(r.reference.key) for r in load_records() if r.reference.preprint)
 
 
 def study_influence(strategy: str, exclude_refs: tuple[str, ...] = ()) -> list[StudyInfluence]:
@@ -89,7 +95,7 @@ def study_influence(strategy: str, exclude_refs: tuple[str, ...] = ()) -> list[S
                 ratio=without / with_all,
             )
         )
-    return sorted(out, key=lambda s: (-abs(math.log(s.ratio)), s.study))
+    return sorted(out, key=lambda s: (-s.log_change, s.study))
 
 
 @dataclass(frozen=True)
@@ -116,13 +122,8 @@ class StudyTested:
         }
 
     def tested_json(self) -> dict[str, Any]:
-        return {
-            "study": self.study,
-            "ref": self.ref,
-            "preprint": self.preprint,
-            "strategy": self.strategy,
-            "effect_ratio": self.effect_ratio,
-        }
+        """The tested study's own fields (a subclass adds its results to them)."""
+        return {f.name: getattr(self, f.name) for f in fields(StudyTested)}
 
 
 #: studies a robustness check tests at most (the most influential first)
@@ -147,9 +148,9 @@ def studies_leant_on(
         for sid, _ in applied_strategies(scn)
         if sid in acting
         for row in study_influence(sid, exclude_refs)
-        if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
+        if row.moves_effect
     ]
-    candidates.sort(key=lambda c: -abs(math.log(c[1].ratio)))
+    candidates.sort(key=lambda c: -c[1].log_change)
     seen: set[str] = set()
     out = []
     for sid, row in candidates:

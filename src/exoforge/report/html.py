@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -107,7 +106,7 @@ def _forest_plots(result: Result) -> list[tuple[str, str, list[Any]]]:
     """(title, figure div, what it rests on) of the meta-analysis behind each pooled multiplier the run
     used; what it rests on lists the studies whose removal moves a partially pooled effect by 5 % or
     more (:func:`exoforge.evidence.influence.study_influence`)."""
-    from exoforge.evidence.influence import MIN_EFFECT_CHANGE, study_influence
+    from exoforge.evidence.influence import study_influence
     from exoforge.evidence.meta import meta_analysis
     from exoforge.report.evidence_figures import forest
 
@@ -124,11 +123,7 @@ def _forest_plots(result: Result) -> list[tuple[str, str, list[Any]]]:
                     f"{eff['strategy']} ({eff['parameter']}): median x{eff['median']:.3g}, "
                     f"k = {eff['k']} own studies, {eff.get('family_studies', 0)} in the {eff.get('family')} family"
                 )
-                rests = [
-                    row
-                    for row in study_influence(eff["strategy"], drop)
-                    if abs(math.log(row.ratio)) >= math.log1p(MIN_EFFECT_CHANGE)
-                ]
+                rests = [row for row in study_influence(eff["strategy"], drop) if row.moves_effect]
                 out.append((title, figure_div(pooled, f"fig-forest-{i}"), rests))
             continue
         meta = meta_analysis(eff["strategy"], eff["basis"], "reml", result.excluded_refs)
