@@ -233,6 +233,27 @@ def test_pool_command_names_the_comparisons_that_share_a_culture() -> None:
     assert effect["k"] == 0 and effect["shared_arms"] == []
 
 
+def test_effects_of_a_family_correlate_through_its_mean_only_weakly() -> None:
+    """The secretion effects of two platforms share their family's pooled mean, so their draws for a new
+    process correlate; the selection and the optimiser draw them independently, which the module says is
+    close: below 0.2 for every pair of platform effects on the shipped evidence."""
+    from exoforge.evidence.store import load_strategies
+
+    h = fitted()
+    platforms = [s.id for s in load_strategies() if s.effect == "platform"]
+    assert len(platforms) >= 5
+    for i, a in enumerate(platforms):
+        assert h.predictive_correlation(a, a) == 1.0
+        for b in platforms[i + 1 :]:
+            r = h.predictive_correlation(a, b)
+            assert r == pytest.approx(h.predictive_correlation(b, a), rel=1e-9)
+            assert 0.0 < r < 0.2, (a, b, r)
+    # strategies of different families share only the overall mean: weaker still
+    assert abs(h.predictive_correlation("hypoxia", "microcarrier_stirred")) < h.predictive_correlation(
+        "microcarrier_stirred", "microcarrier_spinner"
+    )
+
+
 def test_hierarchy_likelihood_carries_the_shared_arms() -> None:
     """The grid's posterior weights are the model's marginal likelihood with the shared-arm covariance
     of sampling errors and study-level deviations (scipy's multivariate normal at every grid point),
@@ -291,6 +312,13 @@ def test_hierarchy_agrees_with_pymc_nuts() -> None:
         post = ours.predict(s)
         assert post.mean == pytest.approx(theta_draws[:, j].mean(), abs=0.08), s
         assert math.sqrt(post.var_theta) == pytest.approx(theta_draws[:, j].std(), rel=0.15, abs=0.05), s
+    # the correlation of two strategies' effects in a new study of each (theta + an independent sigma)
+    sigma_draws = trace.posterior["sigma"].values.reshape(-1)
+    rng = np.random.default_rng(3)
+    new = theta_draws + sigma_draws[:, None] * rng.standard_normal(theta_draws.shape)
+    for a, b in (("s1", "s2"), ("s3", "s4"), ("s3", "s5"), ("s1", "s3")):
+        sampled = np.corrcoef(new[:, strategies.index(a)], new[:, strategies.index(b)])[0, 1]
+        assert ours.predictive_correlation(a, b) == pytest.approx(sampled, abs=0.08), (a, b)
 
 
 def test_crossval_covers_every_emulation_and_meets_the_committed_figures() -> None:

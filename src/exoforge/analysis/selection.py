@@ -47,7 +47,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -278,35 +278,53 @@ def enumerate_designs(space: SelectionSpace, demand: Demand | None = None) -> li
     return out
 
 
-def rejection_reasons(
+class Rejection(NamedTuple):
+    """One constraint a design breaks: what kind of constraint, and the message with its numbers."""
+
+    kind: str
+    text: str
+
+
+def rejections(
     kpis: dict[str, float], failed_checks: Sequence[tuple[str, float, float]], constraints: Constraints, demand: Demand
-) -> list[str]:
+) -> list[Rejection]:
     """Every constraint a design breaks, from its KPIs and its failed checks ``(name, value, limit)``."""
-    reasons = []
+    out = []
     if constraints.checks_pass:
-        reasons += [f"check failed: {n} = {v:.3g} (limit {lim:.3g})" for n, v, lim in failed_checks]
+        out += [
+            Rejection(f"check: {n}", f"check failed: {n} = {v:.3g} (limit {lim:.3g})") for n, v, lim in failed_checks
+        ]
     released = kpis["doses_released_per_batch"]
     if released < 1:
         if demand.lot_size_doses:
-            reasons.append(
-                f"a batch gives {kpis['doses_per_batch']:.0f} doses, less than one lot of {demand.lot_size_doses:g}"
-            )
+            text = f"a batch gives {kpis['doses_per_batch']:.0f} doses, less than one lot of {demand.lot_size_doses:g}"
         else:
-            reasons.append(f"a batch gives {kpis['doses_per_batch_exact']:.2g} doses, less than one")
+            text = f"a batch gives {kpis['doses_per_batch_exact']:.2g} doses, less than one"
+        out.append(Rejection("less than one lot a batch", text))
     elif constraints.max_lines is not None and kpis["lines_needed"] > constraints.max_lines:
-        reasons.append(
+        text = (
             f"the demand needs {kpis['lines_needed']:.0f} parallel lines ({kpis['batches_per_year']:.0f} batches "
             f"a year of {kpis['batch_days']:.1f} days), more than {constraints.max_lines}"
         )
+        out.append(Rejection("more lines than allowed", text))
     if constraints.max_batch_days is not None and kpis["batch_days"] > constraints.max_batch_days:
-        reasons.append(f"a batch takes {kpis['batch_days']:.1f} days, more than {constraints.max_batch_days:g}")
+        text = f"a batch takes {kpis['batch_days']:.1f} days, more than {constraints.max_batch_days:g}"
+        out.append(Rejection("batch too long", text))
     need = GRADES.index(constraints.min_purity_grade)
     if kpis["ev.purity_grade"] < need:
-        reasons.append(
+        text = (
             f"purity '{GRADES[int(kpis['ev.purity_grade'])]}' ({kpis['ev.counted_particles_per_ug_protein']:.2g} "
             f"particles/ug) is below the required '{constraints.min_purity_grade}'"
         )
-    return reasons
+        out.append(Rejection("below the required purity", text))
+    return out
+
+
+def rejection_reasons(
+    kpis: dict[str, float], failed_checks: Sequence[tuple[str, float, float]], constraints: Constraints, demand: Demand
+) -> list[str]:
+    """The messages of :func:`rejections`."""
+    return [r.text for r in rejections(kpis, failed_checks, constraints, demand)]
 
 
 def _kpis(ev: Evaluation) -> dict[str, float]:
@@ -333,7 +351,7 @@ def _rank(outcomes: list[DesignOutcome], tolerance: float = DEFAULT_TOLERANCE) -
 CultureCache = dict[str, Culture]
 
 
-def _cache_key(scn: Scenario, exclude_refs: tuple[str, ...]) -> str:
+def culture_cache_key(scn: Scenario, exclude_refs: tuple[str, ...]) -> str:
     """Key of a design's culture in the cache: the culture and the references left out of its parameters."""
     key = culture_key(scn)
     return f"{key}|without:{','.join(exclude_refs)}" if exclude_refs else key
@@ -406,7 +424,7 @@ def select(
     groups: dict[str, list[Design]] = {}
     for d in designs:
         if d.scenario is not None:
-            groups.setdefault(_cache_key(d.scenario, drop), []).append(d)
+            groups.setdefault(culture_cache_key(d.scenario, drop), []).append(d)
     results: dict[int, tuple[Evaluation | None, str | None]] = {}
     for key, group in groups.items():
         results.update(_evaluate_group(key, group, cache, parameter_file, drop))
@@ -424,7 +442,7 @@ def select(
         kept = {key: k[key] for key in REPORTED_KPIS if key in k}
         uses: dict[str, float] = {}
         if not reasons and with_facility_uses:
-            uses = costs_by_facility_use(d.scenario, cache[_cache_key(d.scenario, drop)])
+            uses = costs_by_facility_use(d.scenario, cache[culture_cache_key(d.scenario, drop)])
         outcomes.append(DesignOutcome(d, not reasons, tuple(reasons), kept, None, uses))
     facility_use = str(space.base_mapping.get("economics", {}).get("facility_use", "dedicated"))
     return Selection(space.name, demand, _rank(outcomes, space.tie_tolerance), facility_use, drop)

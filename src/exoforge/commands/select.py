@@ -29,11 +29,22 @@ def select_command(
             "--robustness/--no-robustness", help="rank again without each study the first choice leans on most"
         ),
     ] = True,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            min=0,
+            max=4096,
+            help="draws of the uncertain parameters on which every design is run again (0: central values only)",
+        ),
+    ] = 64,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the draws")] = 1,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
     from exoforge.analysis.selection import load_space, select
     from exoforge.analysis.selection_demand import demand_curves
     from exoforge.analysis.selection_robustness import robustness
+    from exoforge.analysis.selection_uncertainty import selection_odds
     from exoforge.scenario import ScenarioError
 
     try:
@@ -54,20 +65,23 @@ def select_command(
             else []
         )
         rests = robustness(sp, sel, parameter_file=pf) if check_robustness else []
+        odds = selection_odds(sp, sel, samples, seed, parameter_file=pf) if samples else None
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:
         from exoforge.report.selection_report import write_selection_report
 
-        write_selection_report(sel, curves, report, rests)
+        write_selection_report(sel, curves, report, rests, odds)
     if json_out:
         body = {**sel.to_json(), "demand_curves": [c.to_json() for c in curves]}
         body["robustness"] = [r.to_json() for r in rests]
+        body["uncertainty"] = odds.to_json() if odds is not None else None
         typer.echo(json.dumps(body, indent=2))
         return
-    from exoforge.report.selection_report import print_robustness, print_selection
+    from exoforge.report.selection_report import print_odds, print_robustness, print_selection
 
     print_selection(sel, top=top)
+    print_odds(odds, top=top)
     print_robustness(rests)
     if report is not None:
         typer.echo(f"report written: {report}")

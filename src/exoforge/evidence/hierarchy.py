@@ -273,13 +273,43 @@ class Hierarchy:
             for j in np.flatnonzero(self.shared[i])
         ]
 
-    def predict(self, strategy: str) -> Posterior:
-        """Posterior of theta for ``strategy`` (with or without its own studies)."""
+    def _theta_covariance(self, strategy: str) -> np.ndarray:
+        """Prior covariance (per grid point) of ``strategy``'s theta with every unit's observation."""
         family = self.families.get(strategy, strategy)
         is_s = np.array([u.strategy == strategy for u in self.units], dtype=float)
         is_f = np.array([u.family == family for u in self.units], dtype=float)
+        cov: np.ndarray = (self.tau**2)[:, None] * is_s[None] + (self.omega**2)[:, None] * is_f[None] + PRIOR_MU0_SD**2
+        return cov
+
+    def predictive_correlation(self, a: str, b: str) -> float:
+        """Correlation of the effects of strategies ``a`` and ``b`` in a new study of each (log scale).
+
+        The two share the prior's overall mean and, in one family, the family's mean; their own
+        deviations (tau) and each new study's deviation (sigma) are independent. The covariance is
+        the posterior's, mixed over the hyperparameter grid (law of total covariance).
+        """
+        if a == b:
+            return 1.0
+        same_family = self.families.get(a, a) == self.families.get(b, b)
+        prior = (self.omega**2 if same_family else 0.0) + PRIOR_MU0_SD**2
+        ca, cb = self._theta_covariance(a), self._theta_covariance(b)
+        if self.units:
+            ma = np.einsum("gij,gj->gi", self.cov_inv, ca) @ self.y
+            mb = np.einsum("gij,gj->gi", self.cov_inv, cb) @ self.y
+            cov = prior - np.einsum("gi,gij,gj->g", ca, self.cov_inv, cb)
+        else:
+            ma = mb = np.zeros(len(self.weights))
+            cov = prior * np.ones(len(self.weights))
+        w = self.weights
+        total = float(w @ (cov + ma * mb)) - float(w @ ma) * float(w @ mb)
+        return total / math.sqrt(self.predict(a).var_new * self.predict(b).var_new)
+
+    def predict(self, strategy: str) -> Posterior:
+        """Posterior of theta for ``strategy`` (with or without its own studies)."""
+        family = self.families.get(strategy, strategy)
+        is_f = np.array([u.family == family for u in self.units], dtype=float)
         t2, o2, s2 = self.tau**2, self.omega**2, self.sigma**2
-        c_theta = t2[:, None] * is_s[None] + o2[:, None] * is_f[None] + PRIOR_MU0_SD**2
+        c_theta = self._theta_covariance(strategy)
         mean, var = self._conditional(c_theta, t2 + o2 + PRIOR_MU0_SD**2)
         c_fam = o2[:, None] * is_f[None] + PRIOR_MU0_SD**2 * np.ones((1, len(self.units)))
         fmean, _ = self._conditional(c_fam, o2 + PRIOR_MU0_SD**2)

@@ -15,6 +15,7 @@ from rich.table import Table
 from exoforge.analysis.selection import Selection
 from exoforge.analysis.selection_demand import DemandCurve
 from exoforge.analysis.selection_robustness import StudyLeftOut
+from exoforge.analysis.selection_uncertainty import DesignOdds, SelectionOdds
 from exoforge.report.console import fmt
 
 
@@ -95,11 +96,54 @@ def print_robustness(rows: Sequence[StudyLeftOut], console: Console | None = Non
         console.print(f"  - without {escape(r.study)} ({escape(moved)}{tag}): {escape(verdict)}", highlight=False)
 
 
+def _failing(d: DesignOdds) -> str:
+    return ", ".join(f"{kind} ({_pct(share)})" for kind, share in d.failing)
+
+
+def print_odds(odds: SelectionOdds | None, console: Console | None = None, top: int = 10) -> None:
+    """How often the designs rank first and meet every constraint over the draws of the uncertain parameters."""
+    if odds is None:
+        return
+    console = console or Console()
+    console.print(
+        f"[bold]how sure is the ranking?[/] ({odds.samples} draws of the uncertain parameters, seed "
+        f"{odds.seed}, the same draws for every design)",
+        highlight=False,
+    )
+    if odds.p_none_feasible > 0:
+        console.print(f"  in {_pct(odds.p_none_feasible)} of draws no design meets every constraint", highlight=False)
+    first = odds.central_first
+    if first is not None:
+        why = f"; it fails most often on: {_failing(first)}" if first.failing else ""
+        console.print(
+            f"  the first choice meets every constraint in {_pct(first.p_feasible)} of draws and ranks first in "
+            f"{_pct(first.p_first)}{escape(why)}",
+            highlight=False,
+        )
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("#", justify="right")
+    t.add_column("design", overflow="fold", ratio=1)
+    for col in ("first\nin", "feasible\nin", "USD/dose supplied\nmedian (5-95 %)"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for d in [d for d in odds.designs if d.p_first > 0 or d.rank == 1][:top]:
+        t.add_row(
+            str(d.rank) if d.rank is not None else "-",
+            escape(d.label),
+            _pct(d.p_first),
+            _pct(d.p_feasible),
+            f"{fmt(d.cost_median)} ({fmt(d.cost_low)}-{fmt(d.cost_high)})",
+        )
+    console.print(t)
+
+
 def render_selection(
-    sel: Selection, curves: Sequence[DemandCurve] = (), robustness: Sequence[StudyLeftOut] = ()
+    sel: Selection,
+    curves: Sequence[DemandCurve] = (),
+    robustness: Sequence[StudyLeftOut] = (),
+    odds: SelectionOdds | None = None,
 ) -> str:
     from exoforge.report.plotly_html import figure_div, plotly_script
-    from exoforge.report.selection_figures import cost_per_dose_vs_demand
+    from exoforge.report.selection_figures import cost_per_dose_vs_demand, ranking_odds
 
     env = Environment(autoescape=select_autoescape(["html"]))
     env.filters["fmt"] = fmt
@@ -113,16 +157,22 @@ def render_selection(
         plotly=plotly_script(),
         best_by_use=sel.best_by_facility_use(),
         robustness=robustness,
+        odds=odds,
+        fig_odds=figure_div(ranking_odds(odds), "fig-odds") if odds is not None else "",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
 def write_selection_report(
-    sel: Selection, curves: Sequence[DemandCurve], path: str | Path, robustness: Sequence[StudyLeftOut] = ()
+    sel: Selection,
+    curves: Sequence[DemandCurve],
+    path: str | Path,
+    robustness: Sequence[StudyLeftOut] = (),
+    odds: SelectionOdds | None = None,
 ) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_selection(sel, curves, robustness), encoding="utf-8")
+    tmp.write_text(render_selection(sel, curves, robustness, odds), encoding="utf-8")
     tmp.replace(p)
     return p
