@@ -317,7 +317,13 @@ def bench_optimisation(quick: bool) -> dict[str, Any]:
     with LocalBackend(cores) as backend:
         t = time.perf_counter()
         res = optimize(
-            space, backend=backend, generations=generations, population=population, seed=1, check_robustness=False
+            space,
+            backend=backend,
+            generations=generations,
+            population=population,
+            seed=1,
+            check_robustness=False,
+            odds_samples=0,
         )
         seconds = time.perf_counter() - t
     best = res.recommendations()

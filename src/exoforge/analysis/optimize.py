@@ -202,6 +202,7 @@ def optimize(
     parameter_file: Any = None,
     exclude_refs: Sequence[str] = (),
     check_robustness: bool = True,
+    odds_samples: int = 64,
 ) -> OptimizationResult:
     """Search ``space`` for the designs that best meet its objectives under its constraints.
 
@@ -216,6 +217,8 @@ def optimize(
         ``exoforge run --exclude-ref`` does: does the recommendation survive without that study?
     check_robustness : evaluate the recommendations again without each study the first one leans on
         most (:mod:`exoforge.analysis.optimize_robustness`)
+    odds_samples : draws of the uncertain parameters on which every recommendation is run again, to say
+        how sure their order is (:mod:`exoforge.analysis.optimize_odds`; 0 skips it)
     """
     # Longer than 80 lines: the search in its order (settings, resume and replay, generations with the state
     # saved after each, polish, result, neighbours); each step is a few lines that share the run's state.
@@ -308,4 +311,8 @@ def optimize(
         from exoforge.analysis.optimize_robustness import recommendation_robustness
 
         result.robustness = recommendation_robustness(result, backend, parameter_file)
+    if odds_samples:
+        from exoforge.analysis.optimize_odds import recommendation_odds
+
+        result.odds = recommendation_odds(result, odds_samples, parameter_file=parameter_file)
     return result

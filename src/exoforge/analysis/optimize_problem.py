@@ -23,6 +23,10 @@ from exoforge.analysis.space import (
 # --------------------------------------------------------------------------- objectives and constraints
 
 
+#: Name of the constraint that every engineering check passes.
+CHECKS_PASS = "engineering checks pass"
+
+
 def constraint_names(space: DesignSpace) -> list[str]:
     c = space.constraints
     names = ["valid design"]
@@ -35,7 +39,7 @@ def constraint_names(space: DesignSpace) -> list[str]:
     if c.max_batch_days is not None:
         names.append(f"batch days <= {c.max_batch_days:g}")
     if c.checks_pass:
-        names.append("engineering checks pass")
+        names.append(CHECKS_PASS)
     names += [f"{k} <= {v:g}" for k, v in c.max.items()]
     names += [f"{k} >= {v:g}" for k, v in c.min.items()]
     return names

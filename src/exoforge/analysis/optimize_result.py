@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from exoforge.analysis.space import (
     Objective,
     get_key,
 )
+
+if TYPE_CHECKING:
+    from exoforge.analysis.optimize_odds import OptimizeOdds
 
 
 def _gap(value: float, ref: float) -> str:
@@ -83,6 +86,9 @@ class OptimizationResult:
     #: the recommendations evaluated again without each study the first leans on most
     #: (analysis.optimize_robustness.RecommendationsWithout)
     robustness: list[Any] = field(default_factory=list)
+    #: the recommendations run again on draws of their uncertain parameters
+    #: (None when not asked for)
+    odds: OptimizeOdds | None = None
 
     @property
     def feasible(self) -> np.ndarray:
@@ -314,6 +320,7 @@ class OptimizationResult:
                 "state": self.state_path,
                 "left_out": list(self.exclude_refs),
                 "robustness": [r.to_json() for r in self.robustness],
+                "odds": self.odds.to_json() if self.odds is not None else None,
             }
         )
 

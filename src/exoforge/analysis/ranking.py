@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 #: The default relative tolerance within which objective values count as tied.
 DEFAULT_TOLERANCE = 0.01
 #: Tie-breaks of an objective: KPIs minimised in turn among near-tied designs. Of designs that cost
@@ -56,3 +58,29 @@ def tie_band_order(
         order.append(pick)
         remaining.remove(pick)
     return order
+
+
+def firsts_per_draw(
+    feasible: np.ndarray,
+    objective: np.ndarray,
+    tie_breaks: Sequence[np.ndarray] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> np.ndarray:
+    """How many draws each item ranks first in (:func:`tie_band_order` among the items feasible in a draw).
+
+    Parameters
+    ----------
+    feasible : (items, draws) bool, whether an item meets every constraint in a draw
+    objective : (items, draws), minimised
+    tie_breaks : criteria, each (items, draws), minimised
+    tolerance : relative width of a tie
+    """
+    counts = np.zeros(feasible.shape[0], dtype=int)
+    for r in range(feasible.shape[1]):
+        idx = np.flatnonzero(feasible[:, r])
+        if not idx.size:
+            continue
+        values = [float(objective[i, r]) for i in idx]
+        criteria = [[float(c[i, r]) for i in idx] for c in tie_breaks]
+        counts[idx[tie_band_order(values, criteria, tolerance, count=1)[0]]] += 1
+    return counts

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.analysis.design_evaluation import design_batch
-from exoforge.analysis.ranking import TIE_BREAKS, tie_band_order
+from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
 from exoforge.analysis.selection import (
     RANK_KPI,
     CultureCache,
@@ -168,16 +168,13 @@ def _evaluations(
 
 def _firsts(draws: Sequence[_Draws], samples: int, tolerance: float) -> np.ndarray:
     """How many draws each design ranks first in (the selection's tie-band rule per draw)."""
-    counts = np.zeros(len(draws), dtype=int)
     nan = np.full(samples, math.nan)
-    for r in range(samples):
-        idx = [i for i, d in enumerate(draws) if d.feasible[r]]
-        if not idx:
-            continue
-        values = [float(draws[i].kpis[RANK_KPI][r]) for i in idx]
-        criteria = [[float(draws[i].kpis.get(k, nan)[r]) for i in idx] for k in TIE_BREAKS[RANK_KPI]]
-        counts[idx[tie_band_order(values, criteria, tolerance, count=1)[0]]] += 1
-    return counts
+    feasible = np.array([d.feasible for d in draws]).reshape(len(draws), samples)
+    cost = np.array([d.kpis.get(RANK_KPI, nan) for d in draws]).reshape(len(draws), samples)
+    criteria = [
+        np.array([d.kpis.get(k, nan) for d in draws]).reshape(len(draws), samples) for k in TIE_BREAKS[RANK_KPI]
+    ]
+    return firsts_per_draw(feasible, cost, criteria, tolerance)
 
 
 def selection_odds(

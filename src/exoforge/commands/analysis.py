@@ -180,6 +180,18 @@ def sensitivity(
     _finish(result, report, json_out, "sensitivity_report", "print_sensitivity")
 
 
+#: --odds-samples of optimize: draws on which every recommendation is run again.
+OddsSamplesOpt = Annotated[
+    int,
+    typer.Option(
+        "--odds-samples",
+        min=0,
+        max=4096,
+        help="draws on which every recommendation is run again, to say how sure their order is (0: skip)",
+    ),
+]
+
+
 def optimize(
     space: Annotated[Path, typer.Argument(help="design-space file (.yaml or .toml)")],
     generations: Annotated[
@@ -210,6 +222,7 @@ def optimize(
             "--robustness/--no-robustness", help="re-evaluate the recommendations without each study #1 leans on most"
         ),
     ] = True,
+    odds_samples: OddsSamplesOpt = 64,
 ) -> None:
     """Optimise a design space: cost per dose (GA) or several objectives (NSGA-II), with recommendations."""
     import math
@@ -242,6 +255,7 @@ def optimize(
                 parameter_file=parameter_file(params),
                 exclude_refs=exclude_ref or (),
                 check_robustness=check_robustness,
+                odds_samples=odds_samples,
             )
         except (ValueError, OSError) as exc:
             fail([message(exc)], str(space))

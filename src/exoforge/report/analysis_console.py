@@ -11,6 +11,7 @@ from exoforge.report.console import fmt
 
 if TYPE_CHECKING:
     from exoforge.analysis.optimize import OptimizationResult
+    from exoforge.analysis.optimize_odds import OptimizeOdds
     from exoforge.analysis.sensitivity import SensitivityResult
     from exoforge.analysis.uncertainty import MonteCarloResult
 
@@ -142,6 +143,8 @@ def print_optimization(opt: OptimizationResult, console: Console | None = None) 
             console.print(
                 f"   without {escape(r.study)} ({escape(r.strategy)} {r.effect_ratio - 1:+.0%}{tag}): {escape(verdict)}"
             )
+    if opt.odds is not None:
+        _print_odds(opt.odds, opt, console)
     if not d["recommendations"]:
         console.print("[yellow]no feasible design: every design breaks a constraint[/yellow]")
     if d["infeasible_reasons"]:
@@ -149,3 +152,38 @@ def print_optimization(opt: OptimizationResult, console: Console | None = None) 
         console.print("\n[dim]infeasible: " + escape("; ".join(f"{r} ({c})" for r, c in top)) + "[/dim]")
     saved = f"; state saved to {opt.state_path}" if opt.state_path else ""
     console.print(f"[dim]{opt.seconds:.1f} s{saved}[/dim]")
+
+
+def _print_odds(odds: OptimizeOdds, opt: OptimizationResult, console: Console) -> None:
+    """How sure the order of the recommendations is, over common draws of their uncertain parameters."""
+    from rich.markup import escape
+
+    console.print(
+        f"\n[bold]how sure is the order?[/bold] (the recommendations run again on {odds.samples} draws of "
+        f"their uncertain parameters, seed {odds.seed}, the same draws for each)",
+        highlight=False,
+    )
+    if odds.p_none_feasible > 0:
+        console.print(
+            f"   in {odds.p_none_feasible:.0%} of draws no recommendation meets every constraint", highlight=False
+        )
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right")
+    single = len(opt.objectives) == 1
+    if single:
+        table.add_column("best\nin", justify="right")
+    table.add_column("feasible\nin", justify="right")
+    for o in opt.objectives:
+        table.add_column(f"{o.key}\nmedian (5-95 %)", justify="right", overflow="fold")
+    table.add_column("breaks most often", overflow="fold", ratio=1)
+    for r in odds.rows:
+        cells = [str(r.rank)]
+        if single:
+            cells.append(f"{r.p_first:.0%}")
+        cells.append(f"{r.p_feasible:.0%}")
+        for o in opt.objectives:
+            low, mid, high = r.objectives[o.key]
+            cells.append(f"{fmt(mid)} ({fmt(low)}-{fmt(high)})")
+        cells.append(escape("; ".join(f"{k} ({s:.0%})" for k, s in r.failing)) or "-")
+        table.add_row(*cells)
+    console.print(table)
