@@ -118,6 +118,15 @@ def test_select_and_optimize_take_the_parameter_file(fitted) -> None:
         return {d["label"]: d["kpis"]["cost.per_dose"] for d in body["ranked"]}
 
     assert costs(json.loads(res.output)) != costs(plain)
+
+    # the draws of how sure the ranking is use the fitted parameters too (the pilot data narrow them)
+    def spread(body: dict) -> float:
+        bands = [
+            d["cost_per_dose_supplied"] for d in body["uncertainty"]["designs"] if d["cost_per_dose_supplied"]["p5"]
+        ]
+        return float(np.median([np.log(b["p95"] / b["p5"]) for b in bands]))
+
+    assert spread(json.loads(res.output)) < spread(plain)
     from exoforge.analysis.optimize import DesignEvaluator
     from exoforge.analysis.space import load_space
 

@@ -118,6 +118,19 @@ def _stack(a: ParameterBatch, b: ParameterBatch) -> ParameterBatch:
     return ParameterBatch(a.n + b.n, {k: np.concatenate([a.values[k], b.values[k]]) for k in a.values}, a.units)
 
 
+def design_parameters(scn: Scenario, exclude_refs: Sequence[str] = (), parameter_file: Any = None) -> ParameterSet:
+    """A design's parameter set: the scenario's (:func:`exoforge.simulation.parameters_for`) without the
+    references left out, with a fitted parameter file (:mod:`exoforge.analysis.parameter_file`) applied."""
+    from exoforge.simulation import parameters_for
+
+    if parameter_file is None:
+        return parameters_for(scn, exclude_refs).params
+    from exoforge.analysis.parameter_file import fitted_parameters
+
+    params: ParameterSet = fitted_parameters(scn, parameter_file, exclude_refs).params
+    return params
+
+
 def design_batch(params: ParameterSet, samples: int, seed: int) -> ParameterBatch:
     """Row 0: central values; rows 1..samples: common-random-number draws of every uncertain parameter."""
     batch = params.nominal(1)
@@ -258,16 +271,10 @@ class DesignEvaluator:
 
     def _batch(self, scn: Scenario) -> str:
         """Key of the parameter batch of ``scn`` (built once per parameter set)."""
-        from exoforge.simulation import parameters_for
-
         pk = parameters_key(scn)
         if pk not in self._batches:
             u = self.space.uncertainty
-            ps = parameters_for(scn, self.exclude_refs).params
-            if getattr(self, "parameter_file", None) is not None:
-                from exoforge.analysis.parameter_file import apply_parameter_file
-
-                ps = apply_parameter_file(ps, self.parameter_file, scn)[0]
+            ps = design_parameters(scn, self.exclude_refs, getattr(self, "parameter_file", None))
             self._batches[pk] = design_batch(ps, u.samples, u.seed)
         return pk
 

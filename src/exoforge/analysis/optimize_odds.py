@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from exoforge.analysis.design_evaluation import DesignMetrics, design_batch
+from exoforge.analysis.design_evaluation import DesignMetrics, design_batch, design_parameters
 from exoforge.analysis.optimize_problem import CHECKS_PASS, constraint_names, constraint_values
 from exoforge.analysis.optimize_result import OptimizationResult
 from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
 from exoforge.scenario import parse_scenario
-from exoforge.simulation import evaluate, parameters_for
+from exoforge.simulation import evaluate
 
 #: Draws each recommendation is run on when none are asked for.
 DEFAULT_SAMPLES = 64
@@ -112,12 +112,7 @@ def recommendation_odds(
     failings: list[Counter[str]] = []
     for i, rec in enumerate(recs):
         scn = parse_scenario(rec.metrics.scenario)
-        ps = parameters_for(scn, result.exclude_refs).params
-        if parameter_file is not None:
-            from exoforge.analysis.parameter_file import apply_parameter_file
-
-            ps = apply_parameter_file(ps, parameter_file, scn)[0]
-        ev = evaluate(scn, design_batch(ps, samples, seed))
+        ev = evaluate(scn, design_batch(design_parameters(scn, result.exclude_refs, parameter_file), samples, seed))
         broken: Counter[str] = Counter()
         for r in range(samples):
             m = _draw_metrics(rec.metrics, ev, r + 1)

@@ -52,12 +52,13 @@ from typing import Annotated, Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from exoforge.analysis.design_evaluation import design_parameters
 from exoforge.analysis.ranking import DEFAULT_TOLERANCE, TIE_BREAKS, tie_band_order
 from exoforge.downstream.purity import GRADES
 from exoforge.economics.demand import FACILITY_USES
 from exoforge.parameters import ParameterBatch, normalise_ref
 from exoforge.scenario import Demand, Scenario, ScenarioError, parse_scenario, read_mapping
-from exoforge.simulation import Culture, Evaluation, culture_key, parameters_for, simulate_culture
+from exoforge.simulation import Culture, Evaluation, culture_key, simulate_culture
 
 SELECTION_VERSION = 1
 #: KPIs reported for every design.
@@ -362,11 +363,7 @@ def _culture(
 ) -> Culture:
     if key not in cache:
         try:
-            ps = parameters_for(first, exclude_refs).params
-            if parameter_file is not None:  # fitted parameters (exoforge fit): analysis.parameter_file
-                from exoforge.analysis.parameter_file import apply_parameter_file
-
-                ps = apply_parameter_file(ps, parameter_file, first)[0]
+            ps = design_parameters(first, exclude_refs, parameter_file)  # parameter_file: fitted (exoforge fit)
         except (KeyError, ValueError, ArithmeticError) as exc:
             cache[key] = Culture(ParameterBatch(0, {}, {}), None, f"culture cannot be simulated: {exc}")
             return cache[key]

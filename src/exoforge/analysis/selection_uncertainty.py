@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from exoforge.analysis.design_evaluation import design_batch
+from exoforge.analysis.design_evaluation import design_batch, design_parameters
 from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
 from exoforge.analysis.selection import (
     RANK_KPI,
@@ -39,7 +39,7 @@ from exoforge.analysis.selection import (
     culture_cache_key,
     rejections,
 )
-from exoforge.simulation import Evaluation, parameters_for, simulate_culture
+from exoforge.simulation import Evaluation, simulate_culture
 
 #: Draws of the uncertain parameters when none are asked for (enough to tell a design first in about
 #: half the draws from one first in a tenth: the standard error of a share is at most 0.06 at 64).
@@ -153,11 +153,7 @@ def _evaluations(
         key = culture_cache_key(scn, exclude_refs)
         if key not in cache:
             try:
-                ps = parameters_for(scn, exclude_refs).params
-                if parameter_file is not None:
-                    from exoforge.analysis.parameter_file import apply_parameter_file
-
-                    ps = apply_parameter_file(ps, parameter_file, scn)[0]
+                ps = design_parameters(scn, exclude_refs, parameter_file)
             except (KeyError, ValueError, ArithmeticError):
                 out.append(None)
                 continue
