@@ -113,7 +113,7 @@ def test_select_command_says_how_sure_the_ranking_is(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())
     assert "how sure is the ranking? (8 draws of the uncertain parameters, seed 1" in text
-    assert "the first choice meets every constraint in" in text
+    assert "the first choice meets every constraint in" in text and "what decides between #1 and #2?" in text
     report = tmp_path / "sel.html"
     res = runner.invoke(
         app,
@@ -124,5 +124,47 @@ def test_select_command_says_how_sure_the_ranking_is(tmp_path) -> None:
     assert sum(x["p_first"] for x in d["designs"]) + d["p_none_feasible"] == pytest.approx(1.0)
     html = report.read_text()
     assert "How sure is the ranking?" in html and 'id="fig-odds"' in html
+    assert "What decides between #1 and #2?" in html
     d = json.loads(runner.invoke(app, ["select", str(SMALL), "--json", "--samples", "0", "--no-robustness"]).output)
-    assert d["uncertainty"] is None
+    assert d["uncertainty"] is None and d["what_decides"] is None
+
+
+def test_what_decides_between_the_first_two_is_the_rank_correlation_with_their_cost_ratio() -> None:
+    """Each listed parameter's rho is scipy's Spearman correlation of its draws with log(cost #1 / cost #2),
+    recomputed from the two designs run alone (a draw in which a design breaks a constraint makes it
+    infinitely dear); only correlations above the Bonferroni level are listed, largest first; and for the
+    small lab, where #1 is a stirred tank with ultracentrifugation, a higher stirred-tank secretion effect
+    and a higher pellet recovery favour #1."""
+    from scipy.stats import norm, spearmanr
+
+    from exoforge.analysis.selection_contest import bonferroni_threshold, what_decides
+
+    space = load_space(SMALL)
+    sel = select(space)
+    contest = what_decides(space, sel, samples=512, seed=2)
+    assert contest is not None and sel.best is not None and contest.first == sel.best.design.label
+    first, second = sel.ranked[0], sel.ranked[1]
+    alone = _alone(space, sel, 512, seed=2)
+    cost = {}
+    for o in (first, second):
+        feasible, k = alone[o.design.label]
+        cost[o.design.label] = np.where(feasible, k["cost.per_dose_supplied"], np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(cost[first.design.label]) - np.log(cost[second.design.label])
+    ok = ~np.isnan(y)
+    assert contest.compared == ok.sum()
+    assert contest.p_first_cheaper == pytest.approx(float(np.mean(y[ok] < 0)))
+    ps = parameters_for(first.design.scenario).params
+    values = design_batch(ps, 512, 2).values
+    assert contest.deciders, "the stirred tank's own secretion effect decides against the stacks"
+    rhos = [abs(d.rho) for d in contest.deciders]
+    assert rhos == sorted(rhos, reverse=True) and min(rhos) > contest.threshold
+    for d in contest.deciders:
+        if d.name in values:
+            x = np.asarray(values[d.name])[1:][ok]
+            assert d.rho == pytest.approx(spearmanr(x, y[ok]).statistic, abs=1e-9), d.name
+    signs = {d.name: d.rho for d in contest.deciders}
+    assert signs["platform.stirred_tank.ev_secretion"] < 0
+    assert signs.get("ultracentrifugation.pellet_recovery", -1.0) < 0
+    assert bonferroni_threshold(300, 513) == pytest.approx(norm.ppf(1 - 0.05 / 600) / np.sqrt(512))
+    assert json.loads(json.dumps(contest.to_json()))["deciders"][0]["parameter"] == contest.deciders[0].name

@@ -111,7 +111,7 @@ class SelectionOdds:
 
 
 @dataclass
-class _Draws:
+class DesignDraws:
     """One design's KPIs in every draw, whether it is feasible there, and why not."""
 
     feasible: np.ndarray  # (samples,) bool
@@ -119,10 +119,10 @@ class _Draws:
     failings: Counter[str]
 
 
-def _draws_of(ev: Evaluation | None, space: SelectionSpace, sel: Selection, samples: int) -> _Draws:
+def draws_of(ev: Evaluation | None, space: SelectionSpace, sel: Selection, samples: int) -> DesignDraws:
     """Feasibility of every draw (rows 1..samples of ``ev``; row 0 is the central set)."""
     if ev is None:
-        return _Draws(np.zeros(samples, dtype=bool), {}, Counter({NOT_EVALUATED: samples}))
+        return DesignDraws(np.zeros(samples, dtype=bool), {}, Counter({NOT_EVALUATED: samples}))
     rows = slice(1, None)
     kpis = {k: np.asarray(v[rows], dtype=float) for k, v in ev.kpis.items()}
     checks = [(c.name, np.asarray(c.value[rows]), np.asarray(c.limit[rows]), np.asarray(c.ok[rows])) for c in ev.checks]
@@ -136,7 +136,7 @@ def _draws_of(ev: Evaluation | None, space: SelectionSpace, sel: Selection, samp
             kinds = {NOT_EVALUATED}
         failings.update(kinds)
         feasible[r] = not kinds
-    return _Draws(feasible, kpis, failings)
+    return DesignDraws(feasible, kpis, failings)
 
 
 def _evaluations(
@@ -162,7 +162,7 @@ def _evaluations(
     return out
 
 
-def _firsts(draws: Sequence[_Draws], samples: int, tolerance: float) -> np.ndarray:
+def _firsts(draws: Sequence[DesignDraws], samples: int, tolerance: float) -> np.ndarray:
     """How many draws each design ranks first in (the selection's tie-band rule per draw)."""
     nan = np.full(samples, math.nan)
     feasible = np.array([d.feasible for d in draws]).reshape(len(draws), samples)
@@ -189,7 +189,7 @@ def selection_odds(
         raise ValueError(f"samples must be at least 1, not {samples}")
     outcomes = sel.outcomes
     evaluations = _evaluations(outcomes, samples, seed, parameter_file, sel.exclude_refs)
-    draws = [_draws_of(ev, space, sel, samples) for ev in evaluations]
+    draws = [draws_of(ev, space, sel, samples) for ev in evaluations]
     firsts = _firsts(draws, samples, space.tie_tolerance)
     any_feasible = np.zeros(samples, dtype=bool)
     rows = []

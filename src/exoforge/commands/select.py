@@ -35,13 +35,15 @@ def select_command(
             "--samples",
             min=0,
             max=4096,
-            help="draws of the uncertain parameters on which every design is run again (0: central values only)",
+            help="draws of the uncertain parameters on which every design is run again (0: central values only; "
+            "also skips what decides between the first two)",
         ),
     ] = 64,
     seed: Annotated[int, typer.Option("--seed", help="seed of the draws")] = 1,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
     from exoforge.analysis.selection import load_space, select
+    from exoforge.analysis.selection_contest import what_decides
     from exoforge.analysis.selection_demand import demand_curves
     from exoforge.analysis.selection_robustness import robustness
     from exoforge.analysis.selection_uncertainty import selection_odds
@@ -66,22 +68,25 @@ def select_command(
         )
         rests = robustness(sp, sel, parameter_file=pf) if check_robustness else []
         odds = selection_odds(sp, sel, samples, seed, parameter_file=pf) if samples else None
+        contest = what_decides(sp, sel, seed=seed, parameter_file=pf) if samples else None
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:
         from exoforge.report.selection_report import write_selection_report
 
-        write_selection_report(sel, curves, report, rests, odds)
+        write_selection_report(sel, curves, report, rests, odds, contest)
     if json_out:
         body = {**sel.to_json(), "demand_curves": [c.to_json() for c in curves]}
         body["robustness"] = [r.to_json() for r in rests]
         body["uncertainty"] = odds.to_json() if odds is not None else None
+        body["what_decides"] = contest.to_json() if contest is not None else None
         typer.echo(json.dumps(body, indent=2))
         return
-    from exoforge.report.selection_report import print_odds, print_robustness, print_selection
+    from exoforge.report.selection_report import print_contest, print_odds, print_robustness, print_selection
 
     print_selection(sel, top=top)
     print_odds(odds, top=top)
+    print_contest(contest)
     print_robustness(rests)
     if report is not None:
         typer.echo(f"report written: {report}")

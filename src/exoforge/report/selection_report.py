@@ -13,10 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from exoforge.analysis.selection import Selection
+from exoforge.analysis.selection_contest import Contest
 from exoforge.analysis.selection_demand import DemandCurve
 from exoforge.analysis.selection_robustness import StudyLeftOut
 from exoforge.analysis.selection_uncertainty import DesignOdds, SelectionOdds
 from exoforge.report.console import fmt
+
+
+def _share(x: float) -> str:
+    """A share in running text (no space before the sign, so a line is never broken inside it)."""
+    return f"{x:.0%}"
 
 
 def _pct(x: float | None) -> str:
@@ -97,7 +103,7 @@ def print_robustness(rows: Sequence[StudyLeftOut], console: Console | None = Non
 
 
 def _failing(d: DesignOdds) -> str:
-    return ", ".join(f"{kind} ({_pct(share)})" for kind, share in d.failing)
+    return ", ".join(f"{kind} ({_share(share)})" for kind, share in d.failing)
 
 
 def print_odds(odds: SelectionOdds | None, console: Console | None = None, top: int = 10) -> None:
@@ -111,13 +117,13 @@ def print_odds(odds: SelectionOdds | None, console: Console | None = None, top: 
         highlight=False,
     )
     if odds.p_none_feasible > 0:
-        console.print(f"  in {_pct(odds.p_none_feasible)} of draws no design meets every constraint", highlight=False)
+        console.print(f"  in {_share(odds.p_none_feasible)} of draws no design meets every constraint", highlight=False)
     first = odds.central_first
     if first is not None:
         why = f"; it fails most often on: {_failing(first)}" if first.failing else ""
         console.print(
-            f"  the first choice meets every constraint in {_pct(first.p_feasible)} of draws and ranks first in "
-            f"{_pct(first.p_first)}{escape(why)}",
+            f"  the first choice meets every constraint in {_share(first.p_feasible)} of draws and ranks first in "
+            f"{_share(first.p_first)}{escape(why)}",
             highlight=False,
         )
     t = Table(show_edge=False, pad_edge=False)
@@ -136,11 +142,36 @@ def print_odds(odds: SelectionOdds | None, console: Console | None = None, top: 
     console.print(t)
 
 
+def print_contest(contest: Contest | None, console: Console | None = None) -> None:
+    """Which of the first two designs is the better option over the draws, and the parameters that decide it."""
+    if contest is None:
+        return
+    console = console or Console()
+    console.print(
+        f"[bold]what decides between #1 and #2?[/] ({contest.samples} common draws; #1 is the better option "
+        f"in {_share(contest.p_first_cheaper)} of the {contest.compared} in which either meets every constraint)",
+        highlight=False,
+    )
+    if not contest.deciders:
+        console.print(
+            f"  no parameter moves the choice beyond chance (|rho| <= {contest.threshold:.2f}): it turns on many "
+            "small things at once",
+            highlight=False,
+        )
+    for d in contest.deciders:
+        console.print(
+            f"  - {escape(d.name)} (rho {d.rho:+.2f}): a higher value favours #{2 if d.rho > 0 else 1}; "
+            f"{escape(d.description)}",
+            highlight=False,
+        )
+
+
 def render_selection(
     sel: Selection,
     curves: Sequence[DemandCurve] = (),
     robustness: Sequence[StudyLeftOut] = (),
     odds: SelectionOdds | None = None,
+    contest: Contest | None = None,
 ) -> str:
     from exoforge.report.plotly_html import figure_div, plotly_script
     from exoforge.report.selection_figures import cost_per_dose_vs_demand, ranking_odds
@@ -158,6 +189,7 @@ def render_selection(
         best_by_use=sel.best_by_facility_use(),
         robustness=robustness,
         odds=odds,
+        contest=contest,
         fig_odds=figure_div(ranking_odds(odds), "fig-odds") if odds is not None else "",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
@@ -169,10 +201,11 @@ def write_selection_report(
     path: str | Path,
     robustness: Sequence[StudyLeftOut] = (),
     odds: SelectionOdds | None = None,
+    contest: Contest | None = None,
 ) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_selection(sel, curves, robustness, odds), encoding="utf-8")
+    tmp.write_text(render_selection(sel, curves, robustness, odds, contest), encoding="utf-8")
     tmp.replace(p)
     return p
