@@ -12,33 +12,17 @@ import exoforge as xf
 from exoforge.analysis import optimize as opt
 from exoforge.analysis.design_evaluation import design_batch
 from exoforge.analysis.optimize_odds import recommendation_odds
-from exoforge.analysis.space import build_space
 from exoforge.cli import app
 from exoforge.simulation import evaluate, parameters_for
-from tests.conftest import ROOT
+from tests.test_analysis_optimize import EXAMPLES_DIR, SMALL, small
 
-EXAMPLES_DIR = ROOT / "examples"
 DRAWS = 10
-SPACE = {
-    "space_version": 1,
-    "name": "small",
-    "base": "stirred_tank_tff_sec.yaml",
-    "variables": [
-        {"key": "expansion.vessels", "integer": [1, 3]},
-        {"key": "conditioning.collections", "integer": [1, 2]},
-        {"key": "conditioning.strategies", "options": [[], ["hypoxia"]]},
-    ],
-    "objectives": ["cost.per_dose"],
-    "constraints": {"checks_pass": True},
-    "uncertainty": {"samples": DRAWS, "seed": 3},
-    "optimizer": {"population": 6, "generations": 3, "seed": 2},
-}
+#: the optimiser tests' small space, with every check a constraint and the search's own draws known
+SPACE = {**SMALL, "constraints": {"checks_pass": True}, "uncertainty": {"samples": DRAWS, "seed": 3}}
 
 
 def _space(**changes):
-    raw = json.loads(json.dumps(SPACE))
-    raw.update(changes)
-    return build_space(raw, EXAMPLES_DIR, "small")
+    return small(constraints=SPACE["constraints"], uncertainty=SPACE["uncertainty"], **changes)
 
 
 def test_feasible_draws_are_the_searchs_own_and_the_best_is_the_cheapest_feasible() -> None:
