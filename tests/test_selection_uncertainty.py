@@ -154,6 +154,7 @@ def test_what_decides_between_the_first_two_is_the_rank_correlation_with_their_c
     ok = ~np.isnan(y)
     assert contest.compared == ok.sum()
     assert contest.p_first_cheaper == pytest.approx(float(np.mean(y[ok] < 0)))
+    assert first.design.scenario is not None
     ps = parameters_for(first.design.scenario).params
     values = design_batch(ps, 512, 2).values
     assert contest.deciders, "the stirred tank's own secretion effect decides against the stacks"

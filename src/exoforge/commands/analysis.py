@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ from exoforge.commands.common import (
     message,
     parameter_file,
     parameters_from_file,
+    progress_bar,
 )
 
 BackendOpt = Annotated[str, typer.Option("--backend", help="local (this machine) or dask")]
@@ -31,32 +32,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 ParamsOpt = Annotated[Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the design (same seed, same numbers on every backend)")]
-
-
-@contextlib.contextmanager
-def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A Rich progress bar on standard error; yields ``update(done, total)``."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield lambda done, total: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 @contextlib.contextmanager

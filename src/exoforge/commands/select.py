@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, message, parameter_file
+from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, message, parameter_file, progress_bar
+
+#: --samples: draws of the uncertain parameters on which every design is run again.
+SamplesOpt = Annotated[
+    int,
+    typer.Option(
+        "--samples",
+        min=0,
+        max=4096,
+        help="draws of the uncertain parameters on which every design is run again (0: central values only; "
+        "also skips what decides between the first two)",
+    ),
+]
 
 
 def select_command(
@@ -29,16 +41,7 @@ def select_command(
             "--robustness/--no-robustness", help="rank again without each study the first choice leans on most"
         ),
     ] = True,
-    samples: Annotated[
-        int,
-        typer.Option(
-            "--samples",
-            min=0,
-            max=4096,
-            help="draws of the uncertain parameters on which every design is run again (0: central values only; "
-            "also skips what decides between the first two)",
-        ),
-    ] = 64,
+    samples: SamplesOpt = 64,
     seed: Annotated[int, typer.Option("--seed", help="seed of the draws")] = 1,
 ) -> None:
     """Simulate every platform × scale × isolation train of SPACE; rank the feasible ones by cost per dose."""
@@ -57,18 +60,20 @@ def select_command(
         levels = [float(x) for x in demands.split(",")] if demands else list(sp.demands)
     except ValueError:
         fail([f"--demands: '{demands}' is not a comma-separated list of numbers"])
+    want_curves = bool(levels) and (report is not None or json_out)
+    total = 1 + want_curves + check_robustness + 2 * bool(samples)  # phases, for the progress bar
     try:
-        pf = parameter_file(params)
-        drop = exclude_ref or ()
-        sel = select(sp, parameter_file=pf, exclude_refs=drop)
-        curves = (
-            demand_curves(sp, levels, parameter_file=pf, exclude_refs=drop)
-            if levels and (report is not None or json_out)
-            else []
-        )
-        rests = robustness(sp, sel, parameter_file=pf) if check_robustness else []
-        odds = selection_odds(sp, sel, samples, seed, parameter_file=pf) if samples else None
-        contest = what_decides(sp, sel, seed=seed, parameter_file=pf) if samples else None
+        with progress_bar("select", enabled=not json_out) as update:
+            pf = parameter_file(params)
+            drop = exclude_ref or ()
+            sel = select(sp, parameter_file=pf, exclude_refs=drop)
+            update(1, total)
+            curves = demand_curves(sp, levels, parameter_file=pf, exclude_refs=drop) if want_curves else []
+            rests = robustness(sp, sel, parameter_file=pf) if check_robustness else []
+            update(total - 2 * bool(samples), total)
+            odds = selection_odds(sp, sel, samples, seed, parameter_file=pf) if samples else None
+            update(total - bool(samples), total)
+            contest = what_decides(sp, sel, seed=seed, parameter_file=pf) if samples else None
     except input_errors() as exc:
         fail([message(exc)], str(space))
     if report is not None:
