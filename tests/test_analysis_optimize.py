@@ -150,6 +150,17 @@ def test_designs_sharing_a_culture_are_simulated_once_and_exactly() -> None:
         assert alone.kpis == m.kpis and alone.probabilities == m.probabilities
 
 
+def test_an_evaluation_on_a_shared_culture_records_every_name_evaluate_reads() -> None:
+    """What a design read (for its citations and its deciding parameters) includes the culture's own run."""
+    from exoforge.simulation import simulate_culture
+
+    scn = xf.load_scenario(EXAMPLES_DIR / "stirred_tank_tff_sec.yaml")
+    batch = parameters_for(scn).params.nominal(2)
+    shared, _ = simulate_culture(scn, batch).evaluate(scn)
+    assert shared is not None and shared.used == evaluate(scn, batch).used
+    assert {"growth_rate_max", "platform.stirred_tank.ev_secretion", "sec.recovery"} <= shared.used
+
+
 def test_common_random_numbers_follow_the_parameter_name() -> None:
     a = common_uniforms(["growth_rate_max", "ev_secretion_rate"], 8, seed=3)
     b = common_uniforms(["ev_secretion_rate", "lag_time"], 8, seed=3)

@@ -83,3 +83,15 @@ def test_optimize_command_says_how_sure_the_order_is(tmp_path) -> None:
         runner.invoke(app, ["optimize", str(path), "--no-robustness", "--json", "--odds-samples", "0"]).output
     )
     assert d["odds"] is None
+
+
+def test_a_recommendation_the_model_cannot_run_on_the_draws_is_never_feasible(monkeypatch) -> None:
+    from exoforge.analysis import optimize_odds
+    from exoforge.simulation import Culture
+
+    res = opt.optimize(_space(), generations=2, population=6, seed=4, check_robustness=False, odds_samples=0)
+    monkeypatch.setattr(optimize_odds, "simulate_culture", lambda scn, batch: Culture(batch, None, "cannot"))
+    odds = recommendation_odds(res, 4)
+    assert odds is not None and odds.p_none_feasible == 1.0
+    for row in odds.rows:
+        assert row.p_feasible == 0.0 and row.p_first == 0.0 and row.failing == (("valid design", 1.0),)

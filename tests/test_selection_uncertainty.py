@@ -169,3 +169,21 @@ def test_what_decides_between_the_first_two_is_the_rank_correlation_with_their_c
     assert signs.get("ultracentrifugation.pellet_recovery", -1.0) < 0
     assert bonferroni_threshold(300, 513) == pytest.approx(norm.ppf(1 - 0.05 / 600) / np.sqrt(512))
     assert json.loads(json.dumps(contest.to_json()))["deciders"][0]["parameter"] == contest.deciders[0].name
+
+
+def test_a_design_the_model_cannot_run_on_the_draws_loses_every_contest(monkeypatch) -> None:
+    from exoforge.analysis import selection_contest
+    from exoforge.simulation import evaluate
+
+    space = load_space(SMALL)
+    sel = select(space)
+    first = sel.ranked[0].design.scenario
+
+    def fails_first(scn, batch):
+        if scn is first:
+            raise ArithmeticError("cannot")
+        return evaluate(scn, batch)
+
+    monkeypatch.setattr(selection_contest, "evaluate", fails_first)
+    contest = selection_contest.what_decides(space, sel, samples=32)
+    assert contest is not None and contest.p_first_cheaper == 0.0 and contest.deciders == ()

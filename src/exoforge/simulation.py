@@ -112,6 +112,8 @@ class Culture:
     batch: ParameterBatch
     upstream: UpstreamResult | None
     error: str | None = None
+    #: parameter names the culture's simulation read (an evaluation's ``used`` adds them to its own)
+    upstream_used: frozenset[str] = frozenset()
 
     def evaluate(self, scn: Scenario) -> tuple[Evaluation | None, str | None]:
         """``scn``'s isolation train and economics on this culture's harvest, or None and why not.
@@ -120,18 +122,22 @@ class Culture:
         """
         if self.upstream is None:
             return None, self.error
+        log = UsageLog(self.batch)
+        log.used |= self.upstream_used
         try:
             with np.errstate(all="ignore"):
-                return evaluate_after_upstream(scn, UsageLog(self.batch), self.upstream), None
+                return evaluate_after_upstream(scn, log, self.upstream), None
         except Exception as exc:  # a design the model cannot evaluate is infeasible, never fatal
             return None, f"isolation cannot be simulated: {type(exc).__name__}: {exc}"
 
 
 def simulate_culture(scn: Scenario, batch: ParameterBatch) -> Culture:
     """Simulate ``scn``'s culture once for ``batch``; a culture the model cannot simulate keeps its reason."""
+    log = UsageLog(batch)
     try:
         with np.errstate(all="ignore"):
-            return Culture(batch, simulate_upstream(scn, UsageLog(batch)))
+            upstream = simulate_upstream(scn, log)
+        return Culture(batch, upstream, upstream_used=frozenset(log.used))
     except Exception as exc:  # a culture the model cannot simulate makes its designs infeasible, never fatal
         return Culture(batch, None, f"culture cannot be simulated: {type(exc).__name__}: {exc}")
 

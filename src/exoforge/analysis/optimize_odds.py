@@ -28,7 +28,7 @@ from exoforge.analysis.optimize_problem import CHECKS_PASS, constraint_names, co
 from exoforge.analysis.optimize_result import OptimizationResult
 from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
 from exoforge.scenario import parse_scenario
-from exoforge.simulation import evaluate
+from exoforge.simulation import simulate_culture
 
 #: Draws each recommendation is run on when none are asked for.
 DEFAULT_SAMPLES = 64
@@ -112,7 +112,11 @@ def recommendation_odds(
     failings: list[Counter[str]] = []
     for i, rec in enumerate(recs):
         scn = parse_scenario(rec.metrics.scenario)
-        ev = evaluate(scn, design_batch(design_parameters(scn, result.exclude_refs, parameter_file), samples, seed))
+        batch = design_batch(design_parameters(scn, result.exclude_refs, parameter_file), samples, seed)
+        ev, _ = simulate_culture(scn, batch).evaluate(scn)
+        if ev is None:  # the model cannot run it on these draws: no valid design in any of them
+            failings.append(Counter({names[0]: samples}))
+            continue
         broken: Counter[str] = Counter()
         for r in range(samples):
             m = _draw_metrics(rec.metrics, ev, r + 1)

@@ -97,7 +97,11 @@ def _run(
     assert scn is not None
     ps = design_parameters(scn, sel.exclude_refs, parameter_file)
     batch = design_batch(ps, samples, seed)
-    ev = evaluate(scn, batch)
+    try:  # evaluate, not a shared culture: its record of the names read covers the upstream run too
+        with np.errstate(all="ignore"):
+            ev = evaluate(scn, batch)
+    except Exception:  # the model cannot run it on these draws: no option in any of them, never fatal
+        return ps, batch, np.full(samples, np.inf), set()
     d = draws_of(ev, space, sel, samples)
     return ps, batch, np.where(d.feasible, d.kpis[RANK_KPI], np.inf), ev.used
 
