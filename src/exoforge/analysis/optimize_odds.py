@@ -26,7 +26,7 @@ import numpy as np
 from exoforge.analysis.design_evaluation import DesignMetrics, design_batch, design_parameters
 from exoforge.analysis.optimize_problem import CHECKS_PASS, constraint_names, constraint_values
 from exoforge.analysis.optimize_result import OptimizationResult
-from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
+from exoforge.analysis.ranking import TIE_BREAKS, DrawsRanked, firsts_per_draw
 from exoforge.scenario import parse_scenario
 from exoforge.simulation import simulate_culture
 
@@ -66,22 +66,13 @@ class RecommendationOdds:
 
 
 @dataclass(frozen=True)
-class OptimizeOdds:
+class OptimizeOdds(DrawsRanked):
     """The recommendations over the same draws, in recommendation order."""
 
-    samples: int
-    seed: int
-    rows: tuple[RecommendationOdds, ...]
-    #: share of draws in which no recommendation meets every constraint
-    p_none_feasible: float
+    rows: tuple[RecommendationOdds, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "samples": self.samples,
-            "seed": self.seed,
-            "p_none_feasible": self.p_none_feasible,
-            "recommendations": [r.to_json() for r in self.rows],
-        }
+        return {**self.head_json(), "recommendations": [r.to_json() for r in self.rows]}
 
 
 def _draw_metrics(central: DesignMetrics, ev: Any, r: int) -> DesignMetrics:
@@ -150,4 +141,4 @@ def recommendation_odds(
                 failing=tuple((k, n / samples) for k, n in failings[i].most_common(MAX_FAILINGS)),
             )
         )
-    return OptimizeOdds(samples, seed, tuple(rows), float(1.0 - feasible.any(axis=0).mean()))
+    return OptimizeOdds(samples, seed, float(1.0 - feasible.any(axis=0).mean()), tuple(rows))

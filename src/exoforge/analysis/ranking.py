@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,3 +86,16 @@ def firsts_per_draw(
         criteria = [[float(c[i, r]) for i in idx] for c in tie_breaks]
         counts[idx[tie_band_order(values, criteria, tolerance, count=1)[0]]] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class DrawsRanked:
+    """Designs ranked again in each of ``samples`` common draws of their uncertain parameters."""
+
+    samples: int
+    seed: int
+    #: share of draws in which none of the designs meets every constraint
+    p_none_feasible: float
+
+    def head_json(self) -> dict[str, Any]:
+        return {"samples": self.samples, "seed": self.seed, "p_none_feasible": self.p_none_feasible}

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from exoforge.analysis.design_evaluation import design_batch, design_parameters
-from exoforge.analysis.ranking import TIE_BREAKS, firsts_per_draw
+from exoforge.analysis.ranking import TIE_BREAKS, DrawsRanked, firsts_per_draw
 from exoforge.analysis.selection import (
     RANK_KPI,
     CultureCache,
@@ -87,14 +87,10 @@ class DesignOdds:
 
 
 @dataclass(frozen=True)
-class SelectionOdds:
+class SelectionOdds(DrawsRanked):
     """Every design of a selection over the same draws (designs first in most draws first)."""
 
-    samples: int
-    seed: int
-    designs: tuple[DesignOdds, ...]
-    #: share of draws in which no design meets every constraint
-    p_none_feasible: float
+    designs: tuple[DesignOdds, ...] = ()
 
     @property
     def central_first(self) -> DesignOdds | None:
@@ -102,12 +98,7 @@ class SelectionOdds:
         return next((d for d in self.designs if d.rank == 1), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "samples": self.samples,
-            "seed": self.seed,
-            "p_none_feasible": self.p_none_feasible,
-            "designs": [d.to_json() for d in self.designs],
-        }
+        return {**self.head_json(), "designs": [d.to_json() for d in self.designs]}
 
 
 @dataclass
@@ -211,4 +202,4 @@ def selection_odds(
             )
         )
     rows.sort(key=lambda d: (-d.p_first, d.rank if d.rank is not None else math.inf, -d.p_feasible))
-    return SelectionOdds(samples, seed, tuple(rows), float(1.0 - any_feasible.mean()))
+    return SelectionOdds(samples, seed, float(1.0 - any_feasible.mean()), tuple(rows))
