@@ -129,6 +129,10 @@ def test_select_command_says_how_sure_the_ranking_is(tmp_path) -> None:
     assert d["uncertainty"] is None and d["what_decides"] is None
 
 
+def is_flagged_assumption(contest, name: str) -> bool:
+    return next(d.assumption for d in contest.deciders if d.name == name)
+
+
 def test_what_decides_between_the_first_two_is_the_rank_correlation_with_their_cost_ratio() -> None:
     """Each listed parameter's rho is scipy's Spearman correlation of its draws with log(cost #1 / cost #2),
     recomputed from the two designs run alone (a draw in which a design breaks a constraint makes it
@@ -164,6 +168,10 @@ def test_what_decides_between_the_first_two_is_the_rank_correlation_with_their_c
         if d.name in values:
             x = np.asarray(values[d.name])[1:][ok]
             assert d.rho == pytest.approx(spearmanr(x, y[ok]).statistic, abs=1e-9), d.name
+    for d in contest.deciders:  # a stated assumption is flagged as one
+        if d.name in ps.params:
+            assert d.assumption == ps[d.name].is_assumption
+    assert not is_flagged_assumption(contest, "platform.stirred_tank.ev_secretion")  # pooled from the evidence
     signs = {d.name: d.rho for d in contest.deciders}
     assert signs["platform.stirred_tank.ev_secretion"] < 0
     assert signs.get("ultracentrifugation.pellet_recovery", -1.0) < 0

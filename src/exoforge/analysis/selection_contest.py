@@ -14,6 +14,9 @@ in which both break one are left out. Spearman's rho sees a parameter that moves
 one that helps a design at first and hurts it later (more secretion: fewer batches, but more lots to
 fill and test) may be missed.
 
+Each listed parameter says whether its value is a stated assumption rather than a cited figure: a
+choice that turns on one rests on a judgement nobody has measured.
+
 Only the uncertain parameters either design reads are tried. A correlation counts only above the
 level chance reaches among that many parameters: the two-sided 5 % Bonferroni bound,
 z(1 - 0.05 / 2m) / sqrt(n - 1) for m parameters and n draws (the large-sample null distribution of
@@ -51,9 +54,16 @@ class Decider:
     description: str
     #: Spearman correlation with log(cost of the first / cost of the second); > 0: a higher value favours the second
     rho: float
+    #: the parameter's value is a stated assumption, not a cited figure
+    assumption: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"parameter": self.name, "description": self.description, "spearman_rho": self.rho}
+        return {
+            "parameter": self.name,
+            "description": self.description,
+            "spearman_rho": self.rho,
+            "assumption": self.assumption,
+        }
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def what_decides(
         rho = (rx * ry[:, None]).sum(axis=0) / np.sqrt((rx**2).sum(axis=0) * (ry**2).sum())
         order = np.argsort(-np.abs(rho))
         deciders = [
-            Decider(names[i], params[names[i]].description, float(rho[i]))
+            Decider(names[i], params[names[i]].description, float(rho[i]), params[names[i]].is_assumption)
             for i in order[:MAX_PARAMETERS]
             if abs(rho[i]) > threshold
         ]

@@ -161,7 +161,7 @@ def print_contest(contest: Contest | None, console: Console | None = None) -> No
     for d in contest.deciders:
         console.print(
             f"  - {escape(d.name)} (rho {d.rho:+.2f}): a higher value favours #{2 if d.rho > 0 else 1}; "
-            f"{escape(d.description)}",
+            f"{escape(d.description)}{' (an assumption: no cited figure)' if d.assumption else ''}",
             highlight=False,
         )
 
