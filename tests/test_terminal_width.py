@@ -22,6 +22,7 @@ COMMANDS = [
     ["evidence", "emulate"],
     ["evidence", "pool", "hollow_fiber"],
     ["evidence", "coverage"],
+    ["evidence", "gaps", *(str(EX / f) for f in ("stirred_tank_tff_sec.yaml", "select_small_lab.yaml"))],
     ["select", str(EX / "select_small_lab.yaml")],
     ["validate", "--case", "colter2000_planar_bm", "--samples", "16"],
 ]

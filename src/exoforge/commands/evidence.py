@@ -226,5 +226,47 @@ def evidence_cite(
     typer.echo(format_entries(entries_for(result), fmt), nl=False)  # type: ignore[arg-type]
 
 
+@evidence_app.command("gaps")
+def evidence_gaps(
+    scenarios: Annotated[list[Path], typer.Argument(help="scenario files (e.g. examples/*.yaml)")],
+    top: Annotated[int, typer.Option("--top", min=1, help="assumptions listed")] = 15,
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON list")] = False,
+) -> None:
+    """What to measure first: the stated assumptions that move the most runs of SCENARIOS, largest first."""
+    from exoforge.analysis.assumption_ranking import rank_assumptions
+    from exoforge.commands.common import input_errors, message, progress_bar
+    from exoforge.scenario import ScenarioError, load_scenario, read_mapping
+
+    loaded, problems, skipped = [], [], []
+    for path in scenarios:
+        try:
+            data = read_mapping(path)
+            if isinstance(data, dict) and ("selection_version" in data or "space_version" in data):
+                skipped.append(path.name)  # a selection or design space, which a glob of examples/ takes too
+                continue
+            loaded.append((path.stem, load_scenario(path)))  # from its file: relative paths in it resolve
+        except ScenarioError as exc:
+            problems += [f"{path}: {p}" for p in exc.problems]
+    if problems:
+        fail(problems)
+    if not loaded:
+        fail(["no scenario among the files given"])
+    if skipped and not json_out:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"not scenarios, left out: {', '.join(skipped)}", highlight=False, markup=False)
+    try:
+        with progress_bar("scenarios", enabled=not json_out) as update:
+            ranked = rank_assumptions(loaded, update)
+    except input_errors() as exc:
+        fail([message(exc)])
+    if json_out:
+        typer.echo(json.dumps([r.to_json() for r in ranked], indent=2))
+        return
+    from exoforge.report.evidence_console import print_gaps
+
+    print_gaps(ranked[:top], len(loaded))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(evidence_app, name="evidence")

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from exoforge.analysis.assumption_ranking import AssumptionRank
 from exoforge.analysis.emulation import Emulation
 from exoforge.evidence.crossval import CrossvalSummary
 from exoforge.evidence.hierarchy import HyperPosterior, Posterior, SharedArm
 from exoforge.evidence.influence import StudyInfluence
+from exoforge.simulation import DRIVER_THRESHOLD
 
 
 def _console() -> Console:
@@ -112,5 +114,34 @@ def print_crossval_sensitivity(left_out: str, summary: CrossvalSummary) -> None:
     _console().print(
         f"without {left_out} in the evidence: median {summary.median_log10_error:.2f}, coverage "
         f"{summary.coverage:.0%} over {summary.n} comparisons",
+        highlight=False,
+    )
+
+
+def print_gaps(ranked: Sequence[AssumptionRank], scenarios: int) -> None:
+    """The assumptions that move the most runs, with how far and where."""
+    from rich.markup import escape
+
+    from exoforge.report.console import fmt
+
+    console = _console()
+    console.print(
+        f"[bold]what to measure first[/]: stated assumptions (no cited figure) over {scenarios} scenarios, "
+        f"those moving the most runs first (a run is moved when EVs in the product, cost per dose or cost "
+        f"per batch change by more than {100 * DRIVER_THRESHOLD:.0f} % across the assumption's 90 % range)",
+        highlight=False,
+    )
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("assumption", overflow="fold", ratio=1)
+    t.add_column("value", justify="right", overflow="fold", max_width=20)
+    t.add_column("moves\nruns", justify="right", no_wrap=True)
+    t.add_column("largest\nchange", justify="right", no_wrap=True)
+    for r in ranked:
+        value = f"{fmt(r.values[0])}-{fmt(r.values[-1])}" if len(r.values) > 1 else fmt(r.values[0])
+        t.add_row(escape(r.name), f"{value} {escape(r.unit)}".strip(), f"{r.drives}/{r.read_by}", f"{r.largest:.0%}")
+    console.print(t)
+    console.print(
+        "why each is assumed and where its largest change happens: --json; "
+        "its sources: exoforge parameters --grep NAME",
         highlight=False,
     )
