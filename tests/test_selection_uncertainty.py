@@ -195,3 +195,18 @@ def test_a_design_the_model_cannot_run_on_the_draws_loses_every_contest(monkeypa
     monkeypatch.setattr(selection_contest, "evaluate", fails_first)
     contest = selection_contest.what_decides(space, sel, samples=32)
     assert contest is not None and contest.p_first_cheaper == 0.0 and contest.deciders == ()
+
+
+def test_a_contest_without_any_draw_to_compare_says_so() -> None:
+    import math
+
+    from rich.console import Console
+
+    from exoforge.analysis.selection_contest import Contest
+    from exoforge.report.selection_report import print_contest
+
+    console = Console(record=True, width=80)
+    print_contest(Contest("a", "b", 8, 1, 0, math.nan, math.nan, 0.5, ()), console)
+    text = " ".join(console.export_text().split())
+    assert "in none of them does either meet every constraint" in text
+    assert "nan" not in text and "many small things" not in text

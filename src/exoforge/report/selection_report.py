@@ -147,12 +147,16 @@ def print_contest(contest: Contest | None, console: Console | None = None) -> No
     if contest is None:
         return
     console = console or Console()
-    console.print(
-        f"[bold]what decides between #1 and #2?[/] ({contest.samples} common draws; #1 is the better option "
-        f"in {_share(contest.p_first_cheaper)} of the {contest.compared} in which either meets every constraint)",
-        highlight=False,
+    share = (
+        f"#1 is the better option in {_share(contest.p_first_cheaper)} of the {contest.compared} in which "
+        "either meets every constraint"
+        if contest.compared
+        else "in none of them does either meet every constraint"
     )
-    if not contest.deciders:
+    console.print(
+        f"[bold]what decides between #1 and #2?[/] ({contest.samples} common draws; {share})", highlight=False
+    )
+    if not contest.deciders and contest.compared:
         console.print(
             f"  no parameter moves the choice beyond chance (|rho| <= {contest.threshold:.2f}): it turns on many "
             "small things at once",
