@@ -12,6 +12,7 @@ import typer
 
 from exoforge.commands.common import (
     ExcludeRefOpt,
+    ParamsOpt,
     fail,
     input_errors,
     load,
@@ -29,7 +30,6 @@ WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="worker processes (local) or LocalCluster workers (dask)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-ParamsOpt = Annotated[Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the design (same seed, same numbers on every backend)")]
 

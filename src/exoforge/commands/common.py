@@ -18,6 +18,9 @@ ExcludeRefOpt = Annotated[
     typer.Option("--exclude-ref", help="leave out every evidence record of this DOI or PMID (repeat)"),
 ]
 
+#: ``--params`` of the commands that run scenarios: a fitted parameter file (written by exoforge fit)
+ParamsOpt = Annotated[Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")]
+
 
 def fail(problems: list[str], source: str | None = None, code: int = 2) -> NoReturn:
     """Print one line per problem on standard error and exit (2: bad input)."""

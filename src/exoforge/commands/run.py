@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, load, message, parameters_from_file
+from exoforge.commands.common import ExcludeRefOpt, ParamsOpt, fail, input_errors, load, message, parameters_from_file
 
 #: Exit code of ``run --strict`` when an engineering check fails (2 is reserved for bad input).
 CHECK_FAILED_EXIT = 3
@@ -27,9 +27,7 @@ def run(
             "--strict", help=f"exit with code {CHECK_FAILED_EXIT} when an engineering check fails (output is printed)"
         ),
     ] = False,
-    params: Annotated[
-        Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
-    ] = None,
+    params: ParamsOpt = None,
     save: Annotated[
         bool, typer.Option("--save", help="record the run in the workspace database (see `exoforge runs`)")
     ] = False,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from exoforge.commands.common import ExcludeRefOpt, fail, input_errors, message, parameter_file, progress_bar
+from exoforge.commands.common import ExcludeRefOpt, ParamsOpt, fail, input_errors, message, parameter_file, progress_bar
 
 #: --samples: draws of the uncertain parameters on which every design is run again.
 SamplesOpt = Annotated[
@@ -31,9 +31,7 @@ def select_command(
         str | None, typer.Option("--demands", help="comma-separated doses per year for cost-per-dose curves")
     ] = None,
     top: Annotated[int, typer.Option("--top", help="ranked designs shown in the table")] = 10,
-    params: Annotated[
-        Path | None, typer.Option("--params", help="fitted parameter file (written by exoforge fit)")
-    ] = None,
+    params: ParamsOpt = None,
     exclude_ref: ExcludeRefOpt = None,
     check_robustness: Annotated[
         bool,
